@@ -63,34 +63,6 @@ static int oom(struct ib_out *out)
 	return ib_out_error(out, ENOMEM, "record buffer: %s", strerror(ENOMEM));
 }
 
-/*
- * A per-descriptor call failed with err. ENOENT is either a descriptor
- * closed since readdir (a note, skip it) or a task that exited (an error).
- * Returns 0 to skip the descriptor, or a negative errno.
- */
-static int fd_failed(const struct ib_pf_task *tk, int fd, int err, const char *what,
-		     struct ib_out *out)
-{
-	char text[96];
-	struct ib_rec_note *n;
-	int len;
-
-	if (err != ENOENT && err != EBADF && err != ESRCH)
-		return ib_out_error(out, err, "pid %d: %s fd %d: %s", tk->pid, what, fd,
-				    strerror(err));
-	if (ib_pf_task_dead(tk))
-		return ib_out_error(out, ESRCH, "pid %d: no such process (exited during collect)",
-				    tk->pid);
-	len = snprintf(text, sizeof(text), "fd %d vanished between readdir and %s", fd, what);
-	n = ib_out_rec(out, IB_REC_NOTE, tk->pid, sizeof(*n), text, (size_t)len);
-	if (!n)
-		return oom(out);
-	n->code = IB_NOTE_FD_VANISHED;
-	n->fd = fd;
-	n->count = 1;
-	return 0;
-}
-
 static inline const char *next_line(const char *p, const char *end)
 {
 	const char *nl = memchr(p, '\n', end - p);
@@ -272,7 +244,7 @@ static int procfs_collect_task(struct procfs_state *s, int pid, struct ib_out *o
 		n = readlinkat(tk.fddir, name, s->link, sizeof(s->link) - 1);
 		out->calls++;
 		if (n < 0) {
-			err = fd_failed(&tk, fd, errno, "readlink", out);
+			err = ib_pf_fd_failed(&tk, fd, errno, "readlink", out);
 			if (err)
 				goto out;
 			continue;
@@ -280,14 +252,14 @@ static int procfs_collect_task(struct procfs_state *s, int pid, struct ib_out *o
 		s->link[n] = '\0';
 		out->calls++;
 		if (fstatat(tk.fddir, name, &st, 0) < 0) {
-			err = fd_failed(&tk, fd, errno, "fstat", out);
+			err = ib_pf_fd_failed(&tk, fd, errno, "fstat", out);
 			if (err)
 				goto out;
 			continue;
 		}
 		len = ib_pf_read_file(tk.fdinfodir, name, &s->ibuf, &out->calls);
 		if (len < 0) {
-			err = fd_failed(&tk, fd, (int)-len, "fdinfo", out);
+			err = ib_pf_fd_failed(&tk, fd, (int)-len, "fdinfo", out);
 			if (err)
 				goto out;
 			continue;

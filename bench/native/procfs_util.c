@@ -143,6 +143,34 @@ int ib_pf_task_dead(const struct ib_pf_task *tk)
 	return s[2] == 'Z' || s[2] == 'X' || s[2] == 'x';
 }
 
+/*
+ * A per-descriptor call failed with err. ENOENT is either a descriptor
+ * closed since readdir (a note, skip it) or a task that exited (an error).
+ * Returns 0 to skip the descriptor, or a negative errno.
+ */
+int ib_pf_fd_failed(const struct ib_pf_task *tk, int fd, int err, const char *what,
+		     struct ib_out *out)
+{
+	char text[96];
+	struct ib_rec_note *n;
+	int len;
+
+	if (err != ENOENT && err != EBADF && err != ESRCH)
+		return ib_out_error(out, err, "pid %d: %s fd %d: %s", tk->pid, what, fd,
+				    strerror(err));
+	if (ib_pf_task_dead(tk))
+		return ib_out_error(out, ESRCH, "pid %d: no such process (exited during collect)",
+				    tk->pid);
+	len = snprintf(text, sizeof(text), "fd %d vanished between readdir and %s", fd, what);
+	n = ib_out_rec(out, IB_REC_NOTE, tk->pid, sizeof(*n), text, (size_t)len);
+	if (!n)
+		return ib_out_error(out, ENOMEM, "record buffer: %s", strerror(ENOMEM));
+	n->code = IB_NOTE_FD_VANISHED;
+	n->fd = fd;
+	n->count = 1;
+	return 0;
+}
+
 int ib_pf_list_fds(struct ib_pf_task *tk, struct ib_pf_fds *fds, struct ib_pf_buf *dbuf,
 		   uint64_t *calls, struct ib_out *out)
 {

@@ -68,6 +68,14 @@ void ib_pf_task_close(struct ib_pf_task *tk);
 /* 1 when the task is gone or a zombie (its descriptors are gone) */
 int ib_pf_task_dead(const struct ib_pf_task *tk);
 
+/*
+ * A per-descriptor call on fd failed with errno err (what = "readlink", ...).
+ * ENOENT/EBADF: a descriptor closed since readdir (an IB_NOTE_FD_VANISHED
+ * note, returns 0: skip it) or a task that exited (error). Else an error.
+ */
+int ib_pf_fd_failed(const struct ib_pf_task *tk, int fd, int err, const char *what,
+		    struct ib_out *out);
+
 /* getdents64 on tk->fddir: append the descriptor numbers to fds */
 int ib_pf_list_fds(struct ib_pf_task *tk, struct ib_pf_fds *fds, struct ib_pf_buf *dbuf,
 		   uint64_t *calls, struct ib_out *out);
