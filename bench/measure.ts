@@ -1,0 +1,248 @@
+/**
+ * Measure one method on one frozen workload: open (cold), collect once and
+ * verify against the manifest, and only then time it with tinybench.
+ * Errors are values: every outcome is a Measurement.
+ */
+import { Bench } from 'tinybench';
+import { computeStatistics } from '../analysis/stats.js';
+import { computeWarnings } from '../analysis/warnings.js';
+import { decodeRecords, type Recovered } from './decode.js';
+import type { Manifest, Scenario } from './manifest.js';
+import { nativeNoop, openMethod, type Collector, type MethodInfo } from './native.js';
+import { COVERAGE_KINDS, type Extrapolation, type Measurement, type Stage, type Statistics, type WarningCode } from './types.js';
+import { verify } from './verify.js';
+
+export interface TimingOptions {
+  /** tinybench time per measurement (ms) */
+  timeMs: number;
+  /** minimum samples */
+  minSamples: number;
+  warmupIterations: number;
+  /** kcmp-pairwise: verify in full up to this many kcmp calls; sample above */
+  verifyPairsMax: number;
+  /** kcmp-pairwise: kcmp calls to time per sample when the full run is too long */
+  samplePairs: number;
+  /** options passed to the native open() */
+  native?: { btfPath?: string; ringbufBytes?: number };
+  signal?: AbortSignal;
+  /** the harness overhead, for the overhead-high warning */
+  overheadNs?: number;
+  clockResolutionNs?: number;
+}
+
+export const DEFAULT_TIMING: TimingOptions = {
+  timeMs: 250,
+  minSamples: 10,
+  warmupIterations: 2,
+  verifyPairsMax: 3_000_000,
+  samplePairs: 200_000,
+};
+
+export interface Context {
+  scenario: Scenario;
+  n: number;
+  manifest: Manifest;
+  pids: number[];
+  /** is the workload still alive? */
+  alive?: () => boolean;
+}
+
+/** Which kinds of state the scenario has, to skip methods that would have nothing to do. */
+export function applicable(method: MethodInfo, manifest: Manifest): string | undefined {
+  const hasEpoll = manifest.epoll.some((e) => e.items.length > 0);
+  const hasUring = manifest.io_uring.length > 0;
+  const c = method.coverage;
+  const wantsFd = c.fd.level !== 'none' || c['fd.identity'].level !== 'none';
+  const wantsEpoll = c['epoll.item'].level !== 'none';
+  const wantsUring = c['uring.file'].level !== 'none' || c['uring.buf'].level !== 'none';
+  const onlyEpoll = wantsEpoll && !wantsFd && !wantsUring;
+  const onlyUring = wantsUring && !wantsFd && !wantsEpoll;
+  const epollAndUring = wantsEpoll && wantsUring && !wantsFd;
+  if (onlyEpoll && !hasEpoll) return 'nothing to recover: the scenario has no epoll items';
+  if (onlyUring && !hasUring) return 'nothing to recover: the scenario has no io_uring instance';
+  if (epollAndUring && !hasEpoll && !hasUring) return 'nothing to recover: the scenario has no epoll items and no io_uring instance';
+  return undefined;
+}
+
+function totalFds(m: Manifest): number {
+  return m.tasks.reduce((a, t) => a + t.fds.length, 0);
+}
+
+/** "pairs=made/total" note from kcmp-pairwise */
+function pairsNote(r: Recovered): { made: number; total: number } | undefined {
+  for (const n of r.notes) {
+    const m = /pairs=(\d+)\/(\d+)/.exec(n.text);
+    if (m) return { made: Number(m[1]), total: Number(m[2]) };
+  }
+  return undefined;
+}
+
+/** How many rows of the pairwise triangle (F fds) give about `pairs` comparisons. */
+export function rowsForPairs(F: number, pairs: number): number {
+  let made = 0;
+  let rows = 0;
+  while (rows < F && made < pairs) {
+    made += F - 1 - rows;
+    rows++;
+  }
+  return Math.max(1, rows);
+}
+
+async function timeIt(fn: () => void, opts: TimingOptions): Promise<{ samplesNs: number[] } | { error: string }> {
+  const bench = new Bench({
+    time: opts.timeMs,
+    iterations: opts.minSamples,
+    warmupIterations: opts.warmupIterations,
+    warmupTime: 0,
+    retainSamples: true,
+    throws: false,
+    timestampProvider: 'hrtimeNow',
+    signal: opts.signal,
+  });
+  bench.add('m', fn);
+  await bench.run();
+  const task = bench.tasks[0];
+  const r = task.result;
+  if (r.state === 'errored') return { error: r.error.message };
+  if (r.state !== 'completed' && r.state !== 'aborted-with-statistics') return { error: `timing ${r.state}` };
+  const samples = r.latency.samples ?? [];
+  if (samples.length === 0) return { error: 'no samples' };
+  return { samplesNs: samples.map((ms) => ms * 1e6) };
+}
+
+/** The harness overhead: an empty native call, timed like a method. */
+export async function measureOverhead(opts: TimingOptions): Promise<Statistics | undefined> {
+  const r = await timeIt(() => nativeNoop(), { ...opts, timeMs: Math.min(100, opts.timeMs), minSamples: 1000 });
+  return 'samplesNs' in r ? computeStatistics(r.samplesNs) : undefined;
+}
+
+export async function measureMethod(method: MethodInfo, ctx: Context, opts: TimingOptions = DEFAULT_TIMING): Promise<Measurement> {
+  const base = {
+    scenario: ctx.scenario,
+    method: method.name,
+    family: method.family,
+    n: ctx.n,
+    fds: totalFds(ctx.manifest),
+    tasks: ctx.manifest.tasks.length,
+    extrapolated: false,
+    warnings: [] as WarningCode[],
+  };
+  const na = applicable(method, ctx.manifest);
+  if (na) return { ...base, state: 'skipped', reason: na };
+
+  const opened = openMethod(method, ctx.pids, opts.native ?? {});
+  if (opened.state !== 'open') return { ...base, state: opened.state, reason: opened.reason };
+  const c = opened.collector;
+  try {
+    return await measureOpen(method, ctx, opts, c, opened.coldNs, base);
+  } finally {
+    c.close();
+  }
+}
+
+async function measureOpen(
+  method: MethodInfo,
+  ctx: Context,
+  opts: TimingOptions,
+  c: Collector,
+  coldNs: number,
+  base: Omit<Extract<Measurement, { state: 'skipped' }>, 'state' | 'reason'>,
+): Promise<Measurement> {
+  const F = base.fds;
+  const pairwise = method.name === 'kcmp-pairwise';
+  const fullPairs = (F * (F - 1)) / 2;
+  const sampled = pairwise && fullPairs > opts.verifyPairsMax;
+  if (pairwise) c.setRows(sampled ? rowsForPairs(F, opts.verifyPairsMax) : 0);
+
+  // 1. Verify before timing.
+  const first = c.collect();
+  if (!first.ok) return { ...base, state: 'errored', reason: first.error };
+  let rec: Recovered;
+  try {
+    rec = decodeRecords(first.out.buffer);
+  } catch (e) {
+    return { ...base, state: 'errored', reason: `undecodable records: ${(e as Error).message}` };
+  }
+  const v = verify(ctx.manifest, rec, method, { sampled });
+  if (!v.ok) {
+    return {
+      ...base,
+      state: 'wrong',
+      reason: `${v.mismatches.length} mismatch(es) with the ground truth, first: ${v.mismatches[0].kind} pid ${v.mismatches[0].pid} ${v.mismatches[0].where}: expected ${v.mismatches[0].expected}, got ${v.mismatches[0].got}`,
+      coverage: v.coverage,
+      mismatchCount: v.mismatches.length,
+      mismatches: v.mismatches.slice(0, 20),
+    };
+  }
+
+  // 2. Time it. O(n^2) work is time-boxed: a sample of rows, scaled.
+  let extrapolation: Extrapolation | undefined;
+  let scale = 1;
+  if (pairwise && fullPairs > opts.samplePairs) {
+    const rows = rowsForPairs(F, opts.samplePairs);
+    c.setRows(rows);
+    const probe = c.collect();
+    if (!probe.ok) return { ...base, state: 'errored', reason: probe.error };
+    const p = pairsNote(decodeRecords(probe.out.buffer));
+    const made = p?.made ?? probe.out.calls;
+    const total = p?.total ?? fullPairs;
+    if (made > 0 && made < total) {
+      scale = total / made;
+      extrapolation = {
+        measuredUnits: made,
+        totalUnits: total,
+        how: `timed ${rows} of ${F} rows (${made} of ${total} kcmp calls) and scaled by ${scale.toFixed(1)}; the enumeration is scaled too, so this slightly overstates`,
+      };
+    }
+  } else if (pairwise) {
+    c.setRows(0);
+  }
+  let failure: string | undefined;
+  const t = await timeIt(() => {
+    const r = c.collectRaw();
+    if (r < 0 && !failure) failure = `collect failed (errno ${-r})`;
+  }, opts);
+  if ('error' in t) return { ...base, state: 'errored', reason: t.error };
+  if (failure) {
+    const again = c.collect();
+    return { ...base, state: 'errored', reason: again.ok ? failure : again.error };
+  }
+  if (ctx.alive && !ctx.alive()) return { ...base, state: 'errored', reason: 'the workload died during the measurement' };
+
+  // 3. Stages and call counts from a few more collects (median per stage).
+  const stageRuns: Partial<Record<Stage, number>>[] = [];
+  let calls = 0;
+  for (let i = 0; i < 3; i++) {
+    const r = c.collect();
+    if (!r.ok) return { ...base, state: 'errored', reason: r.error };
+    stageRuns.push(r.out.stagesNs);
+    calls = r.out.calls;
+  }
+  const stagesNs: Partial<Record<Stage, number>> = {};
+  for (const s of Object.keys(stageRuns[0]) as Stage[]) {
+    const vals = stageRuns.map((x) => x[s] ?? 0).sort((a, b) => a - b);
+    stagesNs[s] = vals[1] * scale;
+  }
+
+  const stats = computeStatistics(t.samplesNs.map((x) => x * scale));
+  const warnings = computeWarnings(stats, {
+    overheadNs: opts.overheadNs,
+    clockResolutionNs: opts.clockResolutionNs,
+    requestedSamples: opts.minSamples,
+    extrapolated: extrapolation !== undefined,
+  });
+  return {
+    ...base,
+    state: 'verified',
+    extrapolated: extrapolation !== undefined,
+    warnings,
+    coverage: v.coverage,
+    stats,
+    coldNs,
+    stagesNs,
+    ...(extrapolation ? { extrapolation } : {}),
+    calls: Math.round(calls * scale),
+  };
+}
+
+export { COVERAGE_KINDS };
