@@ -1,0 +1,314 @@
+/**
+ * charts/: PNG and SVG via chart.js 4 + chartjs-node-canvas 5.
+ *   time-<scenario>.{png,svg}  time per recovery vs N per method, log-log;
+ *                              extrapolated points hollow on dashed segments,
+ *                              floors as dashed grey reference lines
+ *   speedup.{png,svg}          speedup of each BPF method over procfs and
+ *                              kcmp-tree at the largest N, with 95 % CI whiskers
+ *   stages.{png,svg}           stage breakdown (stacked), at the largest N
+ * Rendering takes a while: call writeCharts at the end of a run, not after
+ * each measurement.
+ */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
+import type { ChartConfiguration, Plugin } from 'chart.js';
+import { STAGES, type Measurement, type ResultsFile } from '../types.js';
+import type { Scenario } from '../manifest.js';
+import type { Exporter } from './exporter.js';
+import { writeFileAtomic } from './atomic.js';
+import { computeRatios, SPEEDUP_REFERENCES } from '../../analysis/speedup.js';
+
+export const CHARTS_DIR = 'charts';
+const WIDTH = 1100;
+const HEIGHT = 650;
+
+type Verified = Extract<Measurement, { state: 'verified' }>;
+
+const PALETTE = [
+  '#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf',
+  '#bcbd22', '#7f7f7f', '#393b79', '#637939',
+];
+/** a colour per method, stable across charts */
+function colourFor(method: string, all: string[]): string {
+  const i = all.indexOf(method);
+  return PALETTE[(i < 0 ? 0 : i) % PALETTE.length]!;
+}
+
+const FONT = { family: 'DejaVu Sans' };
+
+let pngCanvas: ChartJSNodeCanvas | undefined;
+let svgCanvas: ChartJSNodeCanvas | undefined;
+function canvases(): { png: ChartJSNodeCanvas; svg: ChartJSNodeCanvas } {
+  pngCanvas ??= new ChartJSNodeCanvas({ width: WIDTH, height: HEIGHT, backgroundColour: 'white' });
+  svgCanvas ??= new ChartJSNodeCanvas({ width: WIDTH, height: HEIGHT, type: 'svg', backgroundColour: 'white' });
+  return { png: pngCanvas, svg: svgCanvas };
+}
+
+async function render(config: () => ChartConfiguration, dir: string, base: string): Promise<string[]> {
+  const { png, svg } = canvases();
+  // chart.js mutates the configuration: one fresh copy per render
+  const pngBuf = await png.renderToBuffer(config() as never, 'image/png');
+  const svgBuf = svg.renderToBufferSync(config() as never, 'image/svg+xml');
+  const files = [join(dir, `${base}.png`), join(dir, `${base}.svg`)];
+  await writeFileAtomic(files[0]!, pngBuf);
+  await writeFileAtomic(files[1]!, svgBuf);
+  return files;
+}
+
+function allMethods(results: ResultsFile): string[] {
+  const out = [...(results.config?.methods ?? [])];
+  for (const m of results.measurements) if (!out.includes(m.method)) out.push(m.method);
+  return out;
+}
+
+function verified(results: ResultsFile): Verified[] {
+  return results.measurements.filter((m): m is Verified => m.state === 'verified');
+}
+
+const FLOOR_STYLES: { colour: string; dash: number[] }[] = [
+  { colour: '#444444', dash: [10, 5] },
+  { colour: '#888888', dash: [3, 3] },
+  { colour: '#aaaaaa', dash: [12, 4, 3, 4] },
+  { colour: '#666666', dash: [6, 6] },
+];
+
+/** tick labels on log axes: only 1, 2, 5 x 10^k, in plain numbers */
+function logTick(value: number | string): string {
+  const v = Number(value);
+  if (!(v > 0)) return '';
+  const mant = v / 10 ** Math.floor(Math.log10(v) + 1e-9);
+  const m = Math.round(mant * 1000) / 1000;
+  if (m !== 1 && m !== 2 && m !== 5) return '';
+  return v >= 1 ? String(Math.round(v * 1000) / 1000) : String(Number(v.toPrecision(1)));
+}
+
+/** (a) time vs N per method, one chart per scenario */
+export function timeChart(results: ResultsFile, scenario: Scenario): ChartConfiguration<'line'> {
+  const methods = allMethods(results);
+  const ms = verified(results).filter((m) => m.scenario === scenario);
+  const sizes = [...new Set(ms.map((m) => m.n))].sort((a, b) => a - b);
+  const datasets: ChartConfiguration<'line'>['data']['datasets'] = [];
+  let floorIdx = 0;
+  for (const method of methods) {
+    const pts = ms.filter((m) => m.method === method).sort((a, b) => a.n - b.n);
+    if (pts.length === 0) continue;
+    const isFloor = pts[0]!.family === 'floor';
+    const fs = FLOOR_STYLES[floorIdx % FLOOR_STYLES.length]!;
+    if (isFloor) floorIdx++;
+    const colour = isFloor ? fs.colour : colourFor(method, methods.filter((m) => !m.startsWith('floor')));
+    const extra = pts.filter((p) => p.extrapolated);
+    const label = isFloor
+      ? `floor: ${method} (reference)`
+      : extra.length > 0
+        ? `${method} (extrapolated at N >= ${extra[0]!.n}, hollow)`
+        : method;
+    const flags = pts.map((p) => p.extrapolated);
+    datasets.push({
+      label,
+      data: pts.map((p) => ({ x: p.n, y: p.stats.medianNs / 1e6 })),
+      borderColor: colour,
+      backgroundColor: isFloor ? 'rgba(0,0,0,0)' : colour,
+      borderDash: isFloor ? fs.dash : [],
+      borderWidth: isFloor ? 1.5 : 2.5,
+      pointRadius: isFloor ? 0 : 4.5,
+      pointHoverRadius: isFloor ? 0 : 4.5,
+      pointStyle: 'circle',
+      pointBackgroundColor: pts.map((p) => (p.extrapolated ? '#ffffff' : colour)),
+      pointBorderColor: colour,
+      pointBorderWidth: 2,
+      segment: {
+        borderDash: (ctx) => (isFloor ? fs.dash : flags[ctx.p0DataIndex] || flags[ctx.p1DataIndex] ? [5, 4] : undefined),
+      },
+      tension: 0,
+    });
+  }
+  const env = results.environment;
+  return {
+    type: 'line',
+    data: { datasets },
+    options: {
+      parsing: false,
+      layout: { padding: 10 },
+      plugins: {
+        title: { display: true, color: '#000000', text: `Time to recover the file state of a frozen process: scenario "${scenario}"`, font: { ...FONT, size: 17 } },
+        subtitle: {
+          display: true,
+          color: '#333333',
+          text: `median per point, lower is better; dashed grey: floors (cost of the bare mechanism); kernel ${env?.kernelRelease ?? '?'}, ${env?.cpuModel ?? '?'}`,
+          font: { ...FONT, size: 12 },
+        },
+        legend: { position: 'bottom', labels: { color: '#000000', font: { ...FONT, size: 12 }, boxWidth: 30 } },
+      },
+      scales: {
+        x: {
+          type: 'logarithmic',
+          title: { display: true, color: '#000000', text: 'descriptors (N, the --files size), log scale', font: FONT },
+          afterBuildTicks: (axis) => {
+            axis.ticks = sizes.map((v) => ({ value: v }));
+          },
+          ticks: { color: '#000000', callback: (v) => String(v) },
+        },
+        y: {
+          type: 'logarithmic',
+          title: { display: true, color: '#000000', text: 'time per recovery (ms), log scale', font: FONT },
+          ticks: { color: '#000000', callback: (v) => logTick(v) },
+        },
+      },
+    },
+  };
+}
+
+/** draws [ciLow, ciHigh] whiskers stored per bar in dataset.ci */
+const whiskers: Plugin<'bar'> = {
+  id: 'iterbench-whiskers',
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    const y = chart.scales['y']!;
+    chart.data.datasets.forEach((ds, di) => {
+      const ci = (ds as unknown as { ci?: ([number, number] | null)[] }).ci;
+      if (!ci) return;
+      const meta = chart.getDatasetMeta(di);
+      if (meta.hidden) return;
+      meta.data.forEach((bar, i) => {
+        const c = ci[i];
+        if (!c) return;
+        const x = bar.x;
+        const y0 = y.getPixelForValue(c[0]);
+        const y1 = y.getPixelForValue(c[1]);
+        ctx.save();
+        ctx.strokeStyle = '#222222';
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        ctx.moveTo(x, y0);
+        ctx.lineTo(x, y1);
+        ctx.moveTo(x - 5, y0);
+        ctx.lineTo(x + 5, y0);
+        ctx.moveTo(x - 5, y1);
+        ctx.lineTo(x + 5, y1);
+        ctx.stroke();
+        const v = (ds.data as (number | null)[])[i];
+        if (typeof v === 'number') {
+          ctx.fillStyle = '#000000';
+          ctx.font = '11px "DejaVu Sans"';
+          ctx.textAlign = 'center';
+          ctx.fillText(`${v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2)}x`, x, Math.min(y1, bar.y) - 6);
+        }
+        ctx.restore();
+      });
+    });
+  },
+};
+
+/** (b) speedup of the BPF methods over procfs and kcmp-tree at the largest N */
+export function speedupChart(results: ResultsFile): ChartConfiguration<'bar'> | undefined {
+  const rows = computeRatios(results, { onlyLargestN: true }).filter((r) => r.kind === 'speedup');
+  if (rows.length === 0) return undefined;
+  const cats: string[] = [];
+  const catKey: string[] = [];
+  for (const r of rows) {
+    const k = `${r.scenario}\0${r.method}`;
+    if (!catKey.includes(k)) {
+      catKey.push(k);
+      cats.push(`${r.scenario}: ${r.method} (N=${r.n})`);
+    }
+  }
+  let anyExtrapolated = false;
+  const datasets = SPEEDUP_REFERENCES.map((ref, i) => {
+    const data: (number | null)[] = [];
+    const ci: ([number, number] | null)[] = [];
+    catKey.forEach((k) => {
+      const r = rows.find((x) => `${x.scenario}\0${x.method}` === k && x.reference === ref);
+      data.push(r ? r.value.ratio : null);
+      ci.push(r ? [r.value.ciLow, r.value.ciHigh] : null);
+      if (r?.extrapolated) anyExtrapolated = true;
+    });
+    const extrapolatedRef = rows.some((r) => r.reference === ref && r.extrapolated);
+    return {
+      label: `over ${ref}${extrapolatedRef ? ' (extrapolated reference: hatched)' : ''}`,
+      data,
+      ci,
+      backgroundColor: catKey.map((k) => {
+        const r = rows.find((x) => `${x.scenario}\0${x.method}` === k && x.reference === ref);
+        return r?.extrapolated ? (i === 0 ? 'rgba(31,119,180,0.35)' : 'rgba(255,127,14,0.35)') : i === 0 ? '#1f77b4' : '#ff7f0e';
+      }),
+      borderColor: i === 0 ? '#1f77b4' : '#ff7f0e',
+      borderWidth: 1,
+      borderDash: [],
+    };
+  });
+  return {
+    type: 'bar',
+    data: { labels: cats, datasets: datasets as never },
+    options: {
+      plugins: {
+        title: { display: true, color: '#000000', text: 'Speedup of the BPF iterator methods at the largest N (higher is better)', font: { ...FONT, size: 17 } },
+        subtitle: {
+          display: true,
+          text: `reference median / method median; whiskers: 95 % bootstrap CI${anyExtrapolated ? '; pale bars: the reference time is extrapolated' : ''}`,
+          font: { ...FONT, size: 12 },
+        },
+        legend: { labels: { font: FONT } },
+      },
+      scales: {
+        x: { ticks: { color: '#000000', font: { ...FONT, size: 11 }, maxRotation: 40, minRotation: 30 } },
+        y: {
+          type: 'logarithmic',
+          title: { display: true, color: '#000000', text: 'speedup (x faster than the reference), log scale', font: FONT },
+          ticks: { color: '#000000', callback: (v) => logTick(v) },
+        },
+      },
+    },
+    plugins: [whiskers],
+  };
+}
+
+/** (c) stage breakdown (stacked bars) at each scenario's largest N */
+export function stagesChart(results: ResultsFile): ChartConfiguration<'bar'> | undefined {
+  const ms = verified(results);
+  const largest = new Map<Scenario, number>();
+  for (const m of ms) largest.set(m.scenario, Math.max(largest.get(m.scenario) ?? 0, m.n));
+  const withStages = ms.filter((m) => m.stagesNs && Object.keys(m.stagesNs).length > 0 && largest.get(m.scenario) === m.n);
+  if (withStages.length === 0) return undefined;
+  const labels = withStages.map((m) => `${m.scenario}: ${m.method}${m.extrapolated ? ' (extrapolated)' : ''}`);
+  const colours = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f'];
+  const datasets = STAGES.filter((s) => withStages.some((m) => m.stagesNs?.[s] !== undefined)).map((stage) => ({
+    label: stage,
+    data: withStages.map((m) => (m.stagesNs?.[stage] ?? 0) / 1e6),
+    backgroundColor: colours[STAGES.indexOf(stage) % colours.length]!,
+  }));
+  return {
+    type: 'bar',
+    data: { labels, datasets },
+    options: {
+      plugins: {
+        title: { display: true, color: '#000000', text: 'Where the time goes: stages of one recovery at the largest N', font: { ...FONT, size: 17 } },
+        subtitle: { display: true, text: 'stacked per stage (enumerate, metadata, identity, epoll, io_uring); lower is better', font: { ...FONT, size: 12 } },
+        legend: { labels: { font: FONT } },
+      },
+      scales: {
+        x: { stacked: true, ticks: { color: '#000000', font: { ...FONT, size: 11 }, maxRotation: 40, minRotation: 30 } },
+        y: { stacked: true, title: { display: true, color: '#000000', text: 'time per recovery (ms)', font: FONT }, ticks: { color: '#000000' } },
+      },
+    },
+  };
+}
+
+/** Render every chart into <dir>/charts/; returns the files written. */
+export async function writeCharts(results: ResultsFile, dir: string): Promise<string[]> {
+  const out = join(dir, CHARTS_DIR);
+  await mkdir(out, { recursive: true });
+  const files: string[] = [];
+  const scenarios = [...new Set(verified(results).map((m) => m.scenario))];
+  for (const s of scenarios) files.push(...(await render(() => timeChart(results, s), out, `time-${s}`)));
+  if (speedupChart(results)) files.push(...(await render(() => speedupChart(results)!, out, 'speedup')));
+  if (stagesChart(results)) files.push(...(await render(() => stagesChart(results)!, out, 'stages')));
+  return files;
+}
+
+export const chartsExporter: Exporter = {
+  name: 'charts',
+  async write(results, dir) {
+    await writeCharts(results, dir);
+  },
+};
