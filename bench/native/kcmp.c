@@ -273,9 +273,14 @@ static int kcmp_failed(const struct kc_ent *a, const struct kc_ent *b, int err,
 	struct ib_rec_note *n;
 	int len;
 
-	if (err == ESRCH)
-		return ib_out_error(out, ESRCH, "kcmp: pid %d or %d: no such process (exited during collect)",
-				    a->pid, b->pid);
+	if (err == ESRCH || err == EBADF || err == ENOENT) {
+		if (ib_pf_pid_dead(a->pid))
+			return ib_out_error(out, ESRCH, "pid %d: no such process (exited during collect)",
+					    a->pid);
+		if (ib_pf_pid_dead(b->pid))
+			return ib_out_error(out, ESRCH, "pid %d: no such process (exited during collect)",
+					    b->pid);
+	}
 	if (err != EBADF)
 		return ib_out_error(out, err, "kcmp(%d:%d, %d:%d): %s", a->pid, a->fd, b->pid,
 				    b->fd, strerror(err));
@@ -601,6 +606,25 @@ static long ep_cmp(const struct kc_ent *c, int ep_pid, struct kcmp_epoll_slot *s
 			(unsigned long)slot);
 }
 
+/*
+ * KCMP_EPOLL_TFD failed: a task that exited or an item that went away is an
+ * error; a candidate descriptor that was closed (EBADF) is a note.
+ */
+static int ep_failed(const struct kc_ent *c, const struct kc_ent *ep,
+		     const struct ib_pf_epitem *it, int err, struct ib_out *out)
+{
+	if (err == EBADF)
+		return kcmp_failed(c, ep, err, out);
+	if (ib_pf_pid_dead(ep->pid))
+		return ib_out_error(out, ESRCH, "pid %d: no such process (exited during collect)",
+				    ep->pid);
+	if (err == ENOENT)
+		return ib_out_error(out, ENOENT, "pid %d epoll fd %d: item tfd %d went away "
+				    "between fdinfo and kcmp", ep->pid, ep->fd, it->tfd);
+	return ib_out_error(out, err, "kcmp(KCMP_EPOLL_TFD) %d:%d epoll %d:%d tfd %d: %s",
+			    c->pid, c->fd, ep->pid, ep->fd, it->tfd, strerror(err));
+}
+
 struct tfd_count {
 	int32_t tfd;
 	uint32_t n;
@@ -706,10 +730,10 @@ static int epoll_collect(void *state, const struct ib_target *t, const struct ib
 				kcalls++;
 				if (rc == 0)
 					holder = c;
-				else if (rc < 0 && errno != EBADF) {
-					err = ib_out_error(out, errno, "kcmp epoll %d:%d tfd %d: %s",
-							   ep.pid, ep.fd, it.tfd, strerror(errno));
-					goto out;
+				else if (rc < 0) {
+					err = ep_failed(c, &ep, &it, errno, out);
+					if (err)
+						goto out;
 				}
 			}
 			if (!holder && hi > lo) {
@@ -756,10 +780,10 @@ static int epoll_collect(void *state, const struct ib_target *t, const struct ib
 					} else if (rc == 2) {
 						hi = mid;
 					} else {
-						err = ib_out_error(out, errno, "kcmp epoll %d:%d tfd %d: %s",
-								   ep.pid, ep.fd, it.tfd,
-								   strerror(errno));
-						goto out;
+						err = ep_failed(c, &ep, &it, rc < 0 ? errno : EINVAL, out);
+						if (err)
+							goto out;
+						break; /* a vanished candidate: no holder */
 					}
 				}
 			}

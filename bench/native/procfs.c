@@ -359,14 +359,20 @@ static int floor_collect(void *state, const struct ib_target *t, const struct ib
 			ib_pf_fdname(name, s->fds.v[i]);
 			n = readlinkat(tk.fddir, name, s->link, sizeof(s->link) - 1);
 			out->calls++;
-			if (n < 0)
+			if (n < 0) {
+				err = ib_pf_fd_failed(&tk, s->fds.v[i], errno, "readlink", out);
 				continue;
+			}
 			out->calls++;
-			if (fstatat(tk.fddir, name, &st, 0) < 0)
+			if (fstatat(tk.fddir, name, &st, 0) < 0) {
+				err = ib_pf_fd_failed(&tk, s->fds.v[i], errno, "fstat", out);
 				continue;
+			}
 			n = ib_pf_read_file(tk.fdinfodir, name, &s->ibuf, &out->calls);
-			if (n < 0)
+			if (n < 0) {
+				err = ib_pf_fd_failed(&tk, s->fds.v[i], (int)-n, "fdinfo", out);
 				continue;
+			}
 			bytes += (uint64_t)n;
 			nfd++;
 		}

@@ -122,16 +122,12 @@ void ib_pf_task_close(struct ib_pf_task *tk)
 	tk->piddir = tk->fddir = tk->fdinfodir = -1;
 }
 
-int ib_pf_task_dead(const struct ib_pf_task *tk)
+static int stat_says_dead(int fd)
 {
 	char buf[512];
 	const char *s;
 	ssize_t n;
-	int fd;
 
-	fd = openat(tk->piddir, "stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ESRCH;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
@@ -141,6 +137,27 @@ int ib_pf_task_dead(const struct ib_pf_task *tk)
 	if (!s || s[1] != ' ')
 		return 0;
 	return s[2] == 'Z' || s[2] == 'X' || s[2] == 'x';
+}
+
+int ib_pf_task_dead(const struct ib_pf_task *tk)
+{
+	int fd = openat(tk->piddir, "stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	return stat_says_dead(fd);
+}
+
+int ib_pf_pid_dead(int pid)
+{
+	char path[40];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	return stat_says_dead(fd);
 }
 
 /*
@@ -174,6 +191,7 @@ int ib_pf_fd_failed(const struct ib_pf_task *tk, int fd, int err, const char *wh
 int ib_pf_list_fds(struct ib_pf_task *tk, struct ib_pf_fds *fds, struct ib_pf_buf *dbuf,
 		   uint64_t *calls, struct ib_out *out)
 {
+	size_t start = fds->n;
 	long n, off;
 	int err;
 
@@ -207,6 +225,9 @@ int ib_pf_list_fds(struct ib_pf_task *tk, struct ib_pf_fds *fds, struct ib_pf_bu
 				return ib_out_error(out, err, "pid %d: fd list: %s", tk->pid, strerror(-err));
 		}
 	}
+	/* a zombie lists no descriptors: that is not an empty table */
+	if (fds->n == start && ib_pf_task_dead(tk))
+		return ib_out_error(out, ESRCH, "pid %d: no such process (exited)", tk->pid);
 	return 0;
 }
 

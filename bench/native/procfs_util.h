@@ -67,6 +67,7 @@ void ib_pf_task_close(struct ib_pf_task *tk);
 
 /* 1 when the task is gone or a zombie (its descriptors are gone) */
 int ib_pf_task_dead(const struct ib_pf_task *tk);
+int ib_pf_pid_dead(int pid);
 
 /*
  * A per-descriptor call on fd failed with errno err (what = "readlink", ...).
