@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/*
+ * task_file.bpf.c - one task_file iterator program behind every bpf-family
+ * method of iterbench (bench/native/bpf.c):
+ *
+ *   bpf-task-file     one record per descriptor through the seq_file
+ *   bpf-epoll         walks every epoll instance's item tree (emulates the
+ *                     2021 series' epoll iterator on a stock kernel)
+ *   bpf-io-uring      walks every io_uring ring's registered files/buffers
+ *                     (emulates the series' io_uring_file/io_uring_buf)
+ *   bpf-all           all of the above in one pass
+ *   floor-empty-iter  returns at once: the cost of visiting the files
+ *   floor-walk        visits every epoll item and io_uring slot, emits nothing
+ *
+ * Switches are const volatile rodata set between __open and __load, so the
+ * verifier prunes what a method does not use. Links are pid-filtered
+ * (bpf_iter_link_info.task.pid): the program only sees the target tasks.
+ *
+ * Per-descriptor records go through the seq_file (bpf_seq_write). Per-item
+ * records (epoll items, io_uring slots) cannot: one iterator step may write
+ * at most 8 pages, so they are packed into chunks of TF_CHUNK bytes in .bss
+ * and each chunk is copied into a BPF ring buffer with one bpf_ringbuf_output
+ * (one reserve/commit per chunk instead of per record). A chunk that does not
+ * fit is counted in ndropped; user space reports it and fails the collect.
+ *
+ * Locking: the epoll tree and the io_uring tables are read without ep->mtx
+ * or ctx->uring_lock. The benchmark's workloads are frozen while they are
+ * inspected, so the structures do not change under the walk; on a live
+ * process a walk could see a half-updated tree. Every read of those
+ * structures goes through bpf_probe_read_kernel (fault-safe), every loop is
+ * bounded, and nothing is written to kernel or user memory.
+ *
+ * Build: make -C bpf O=<out>  ->  <out>/task_file.bpf.o, <out>/task_file.skel.h
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "task_file.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define S_IFMT   00170000
+#define S_IFSOCK 0140000
+#define S_IFLNK  0120000
+#define S_IFREG  0100000
+#define S_IFBLK  0060000
+#define S_IFDIR  0040000
+#define S_IFCHR  0020000
+#define S_IFIFO  0010000
+#define O_CLOEXEC 02000000
+
+/* io_uring file slots keep flag bits (FFS_NOWAIT 1, FFS_ISREG 2, older
+ * kernels also FFS_SCM 4) below the struct file pointer: io_slot_file()
+ * masks them off. struct file is at least 8-byte aligned. */
+#define FFS_MASK (~7ul)
+
+/* --- settings (rodata, set by user space between __open and __load) --- */
+const volatile __u64 key0 = 0;         /* identity mix keys (random per load) */
+const volatile __u64 key1 = 1;         /* odd */
+const volatile bool empty = false;     /* floor-empty-iter: return at once */
+const volatile bool emit_files = false; /* a tf_file per descriptor */
+const volatile bool walk_epoll = false;
+const volatile bool walk_uring = false;
+const volatile bool emit_items = false; /* false: floor-walk, count only */
+
+/* --- state (.bss, read and reset by user space) --- */
+__u64 nvisit;   /* program runs with a file */
+__u64 nwalked;  /* epoll items + io_uring slots visited */
+__u64 ndropped; /* records lost: the ring buffer was full */
+
+/* learned f_op -> kind for anonymous inodes, so that the dentry name is
+ * read once per file type and load, not once per file */
+#define NFOP 8
+__u64 fop_ptr[NFOP];
+__u32 fop_kind[NFOP];
+
+/* close_on_exec word cache: fdinfo reports O_CLOEXEC from the fd table */
+__u64 coe_fdt;
+__u64 coe_idx;
+__u64 coe_word;
+
+/* the chunk being filled */
+__u32 scr_len;
+__u32 scr_n;
+__u8 scratch[TF_CHUNK];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* user space may resize before load */
+} rb SEC(".maps");
+
+/* --- kernel layouts of older kernels, for CO-RE fallbacks --- */
+
+/* up to 6.12: file slots are struct io_fixed_file { file_ptr } */
+struct io_fixed_file___old {
+	unsigned long file_ptr;
+};
+struct io_file_table___old {
+	struct io_fixed_file___old *files;
+};
+/* 6.13-6.14ish: buf_table was struct io_buf_table { struct io_rsrc_data data; } */
+struct io_buf_table___v613 {
+	struct io_rsrc_data data;
+};
+struct io_ring_ctx___old {
+	struct io_file_table___old file_table;
+	unsigned int nr_user_files;
+	unsigned int nr_user_bufs;
+	struct io_mapped_ubuf **user_bufs;
+	struct io_mapped_ubuf *dummy_ubuf; /* marks an empty buffer slot (<= 6.9) */
+};
+struct io_ring_ctx___v613 {
+	struct io_buf_table___v613 buf_table;
+};
+/* io_mapped_ubuf: { ubuf, ubuf_end } before { ubuf, len } */
+struct io_mapped_ubuf___old {
+	__u64 ubuf;
+	__u64 ubuf_end;
+};
+
+/* --- helpers --- */
+
+/* A trusted BTF pointer cannot take part in arithmetic: store it into a
+ * map value (allowed to a privileged loader) and read it back as a number. */
+__u64 ptr_slot;
+
+static __always_inline __u64 ptr_value(const void *p)
+{
+	*(volatile __u64 *)&ptr_slot = (__u64)p;
+	return *(volatile __u64 *)&ptr_slot;
+}
+
+/* identity: bijective mix of the struct file pointer with the load's keys
+ * (equal keys <=> equal files; the address is not recoverable without them) */
+static __always_inline __u64 mix(__u64 p)
+{
+	__u64 x = p ^ key0;
+
+	x *= 0x9e3779b97f4a7c15ull;
+	x ^= x >> 32;
+	x *= key1;
+	x ^= x >> 29;
+	return x;
+}
+
+static __always_inline __u32 mode_kind(__u32 mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:  return TF_K_REG;
+	case S_IFDIR:  return TF_K_DIR;
+	case S_IFIFO:  return TF_K_PIPE;
+	case S_IFSOCK: return TF_K_SOCKET;
+	case S_IFCHR:  return TF_K_CHR;
+	case S_IFBLK:  return TF_K_BLK;
+	case 0:        return TF_K_ANON; /* anon inode: refined by name */
+	default:       return TF_K_OTHER;
+	}
+}
+
+#define W2(a, b) ((__u64)(a) | (__u64)(b) << 8)
+#define W4(a, b, c, d) (W2(a, b) | W2(c, d) << 16)
+#define W8(a, b, c, d, e, f, g, h) (W4(a, b, c, d) | W4(e, f, g, h) << 32)
+
+/* the anon inode's dentry name: "[eventpoll]", "[io_uring]", ... */
+static __always_inline __u32 name_kind(const void *name)
+{
+	__u64 w[2] = {};
+
+	if (bpf_probe_read_kernel(w, sizeof(w), name))
+		return TF_K_ANON;
+	if (w[0] == W8('[', 'e', 'v', 'e', 'n', 't', 'p', 'o') &&
+	    (w[1] & 0xffffffff) == W4('l', 'l', ']', 0))
+		return TF_K_EPOLL;
+	if (w[0] == W8('[', 'e', 'v', 'e', 'n', 't', 'f', 'd') && (w[1] & 0xffff) == ']')
+		return TF_K_EVENTFD;
+	if (w[0] == W8('[', 'i', 'o', '_', 'u', 'r', 'i', 'n') &&
+	    (w[1] & 0xffffff) == W2('g', ']'))
+		return TF_K_IO_URING;
+	if (w[0] == W8('[', 's', 'i', 'g', 'n', 'a', 'l', 'f') &&
+	    (w[1] & 0xffffff) == W2('d', ']'))
+		return TF_K_SIGNALFD;
+	if (w[0] == W8('[', 't', 'i', 'm', 'e', 'r', 'f', 'd') && (w[1] & 0xffff) == ']')
+		return TF_K_TIMERFD;
+	if (w[0] == W8('i', 'n', 'o', 't', 'i', 'f', 'y', 0))
+		return TF_K_INOTIFY;
+	return TF_K_ANON;
+}
+
+/* kind of an anonymous-inode file: by its f_op if already learned, else by
+ * its dentry name (then learned) */
+static __always_inline __u32 anon_kind(__u64 fop, const void *name)
+{
+	__u32 i, k;
+
+	for (i = 0; i < NFOP; i++) {
+		if (fop_ptr[i] == fop)
+			return fop_kind[i];
+		if (!fop_ptr[i])
+			break;
+	}
+	k = name_kind(name);
+	if (i < NFOP && fop) {
+		fop_kind[i] = k;
+		fop_ptr[i] = fop;
+	}
+	return k;
+}
+
+/* the same for a file reached through an untrusted pointer */
+struct fmeta {
+	__u64 ino;
+	__u32 dev;
+	__u32 kind;
+};
+
+static __always_inline void file_meta(struct file *f, struct fmeta *m, bool want_kind)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+
+	m->ino = BPF_CORE_READ(inode, i_ino);
+	m->dev = BPF_CORE_READ(sb, s_dev);
+	if (!want_kind)
+		return;
+	m->kind = mode_kind(BPF_CORE_READ(inode, i_mode));
+	if (m->kind == TF_K_ANON)
+		m->kind = anon_kind((__u64)BPF_CORE_READ(f, f_op),
+				    BPF_CORE_READ(f, f_path.dentry, d_name.name));
+}
+
+/* --- the chunk: records packed for one bpf_ringbuf_output --- */
+
+static __always_inline void flush(void)
+{
+	__u32 len = scr_len;
+
+	if (!len)
+		return;
+	if (len > TF_CHUNK)
+		len = TF_CHUNK;
+	if (bpf_ringbuf_output(&rb, scratch, len, BPF_RB_NO_WAKEUP))
+		ndropped += scr_n;
+	scr_len = 0;
+	scr_n = 0;
+}
+
+static __always_inline void *reserve(__u32 size, __u16 type, __s32 fd)
+{
+	struct tf_hdr *h;
+	__u32 off = scr_len;
+
+	if (off > TF_CHUNK - size) {
+		flush();
+		off = 0;
+	}
+	if (off > TF_CHUNK - size)
+		return NULL;
+	h = (void *)&scratch[off];
+	h->type = type;
+	h->size = size;
+	h->fd = fd;
+	scr_len = off + size;
+	scr_n++;
+	return h;
+}
+
+static __always_inline void note_truncated(__s32 fd, __u64 count)
+{
+	struct tf_note *n = reserve(sizeof(*n), TF_NOTE, fd);
+
+	if (!n)
+		return;
+	n->code = TF_NOTE_TRUNCATED;
+	n->_pad = 0;
+	n->count = count;
+}
+
+/* --- epoll: in-order walk of ep->rbr with parent pointers --- */
+
+struct ep_walk {
+	struct rb_node *node; /* next epitem (rbn is its first member) */
+	__s32 epfd;
+	__u32 n;
+};
+
+/* in-order successor; bounded by the tree height (< 64 for any rbtree that
+ * fits in memory) */
+static __always_inline struct rb_node *rb_next_of(struct rb_node *node, struct rb_node *right,
+						  unsigned long pc)
+{
+	struct rb_node *n, *parent;
+	int i;
+
+	if (right) {
+		n = right;
+		for (i = 0; i < 64; i++) {
+			struct rb_node *l = BPF_CORE_READ(n, rb_left);
+
+			if (!l)
+				break;
+			n = l;
+		}
+		return n;
+	}
+	n = node;
+	parent = (struct rb_node *)(pc & ~3ul);
+	for (i = 0; i < 64 && parent; i++) {
+		if (BPF_CORE_READ(parent, rb_right) != n)
+			break;
+		n = parent;
+		parent = (struct rb_node *)(BPF_CORE_READ(parent, __rb_parent_color) & ~3ul);
+	}
+	return parent;
+}
+
+static long ep_step(__u32 i, void *data)
+{
+	struct ep_walk *w = data;
+	struct epitem *epi = (struct epitem *)w->node;
+	struct rb_node *right;
+	unsigned long pc;
+	struct file *tf;
+
+	if (!epi)
+		return 1;
+	right = BPF_CORE_READ(epi, rbn.rb_right);
+	pc = BPF_CORE_READ(epi, rbn.__rb_parent_color);
+	w->n++;
+	if (emit_items) {
+		struct tf_epoll_item *r = reserve(sizeof(*r), TF_EPOLL_ITEM, w->epfd);
+		struct fmeta m = {};
+
+		if (r) {
+			tf = BPF_CORE_READ(epi, ffd.file);
+			r->tfd = BPF_CORE_READ(epi, ffd.fd);
+			r->events = BPF_CORE_READ(epi, event.events);
+			r->data = BPF_CORE_READ(epi, event.data);
+			r->key = mix((__u64)tf);
+			file_meta(tf, &m, false);
+			r->ino = m.ino;
+			r->dev = m.dev;
+			r->_pad = 0;
+		}
+	}
+	w->node = rb_next_of(&epi->rbn, right, pc);
+	return 0;
+}
+
+static __always_inline void walk_ep(__s32 epfd, struct eventpoll *ep)
+{
+	struct ep_walk w = { .epfd = epfd };
+
+	w.node = BPF_CORE_READ(ep, rbr.rb_leftmost);
+	bpf_loop(TF_MAX_ITEMS, ep_step, &w, 0);
+	nwalked += w.n;
+	if (w.node && emit_items)
+		note_truncated(epfd, w.n);
+}
+
+/* --- io_uring: registered file and buffer tables --- */
+
+#define BATCH 16
+
+struct ur_walk {
+	void *slots;    /* array of pointers (nodes, io_fixed_file, imu pointers) */
+	__u64 dummy;    /* an empty buffer slot's marker (old kernels), else 0 */
+	__u32 nr;
+	__s32 fd;
+	__u32 n;
+	bool nodes;     /* slots are struct io_rsrc_node * */
+};
+
+static __always_inline void ur_file(struct ur_walk *w, __u32 idx, __u64 slot)
+{
+	struct tf_uring_file *r;
+	struct fmeta m = {};
+	__u64 fp;
+
+	if (!slot)
+		return;
+	fp = w->nodes ? BPF_CORE_READ((struct io_rsrc_node *)slot, file_ptr) : slot;
+	fp &= FFS_MASK;
+	if (!fp)
+		return;
+	w->n++;
+	if (!emit_items)
+		return;
+	r = reserve(sizeof(*r), TF_URING_FILE, w->fd);
+	if (!r)
+		return;
+	file_meta((struct file *)fp, &m, true);
+	r->index = idx;
+	r->kind = m.kind;
+	r->key = mix(fp);
+	r->ino = m.ino;
+	r->dev = m.dev;
+	r->_pad = 0;
+}
+
+static __always_inline void ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
+{
+	struct io_mapped_ubuf *imu;
+	struct tf_uring_buf *r;
+
+	if (!slot)
+		return;
+	imu = w->nodes ? BPF_CORE_READ((struct io_rsrc_node *)slot, buf) : (void *)slot;
+	if (!imu || (__u64)imu == w->dummy)
+		return;
+	w->n++;
+	if (!emit_items)
+		return;
+	r = reserve(sizeof(*r), TF_URING_BUF, w->fd);
+	if (!r)
+		return;
+	r->index = idx;
+	r->_pad = 0;
+	r->addr = BPF_CORE_READ(imu, ubuf);
+	if (bpf_core_field_exists(imu->len)) {
+		r->len = BPF_CORE_READ(imu, len);
+	} else {
+		struct io_mapped_ubuf___old *o = (void *)imu;
+
+		r->len = BPF_CORE_READ(o, ubuf_end) - r->addr;
+	}
+}
+
+/* one batch of BATCH slots: one read for the slot pointers */
+static __always_inline long ur_batch(__u32 b, struct ur_walk *w, bool files)
+{
+	__u64 slot[BATCH] = {};
+	__u64 base = (__u64)b * BATCH, nr = w->nr, cnt, sz, k;
+
+	if (base >= nr)
+		return 1;
+	cnt = nr - base;
+	if (cnt > BATCH)
+		cnt = BATCH;
+	sz = cnt * sizeof(__u64);
+	barrier_var(sz);
+	if (sz > sizeof(slot))
+		return 1;
+	if (bpf_probe_read_kernel(slot, sz, (__u64 *)w->slots + base))
+		return 1;
+	for (k = 0; k < BATCH; k++) {
+		if (k >= cnt)
+			break;
+		if (files)
+			ur_file(w, base + k, slot[k]);
+		else
+			ur_buf(w, base + k, slot[k]);
+	}
+	return 0;
+}
+
+static long ur_file_step(__u32 b, void *data)
+{
+	return ur_batch(b, data, true);
+}
+
+static long ur_buf_step(__u32 b, void *data)
+{
+	return ur_batch(b, data, false);
+}
+
+static __always_inline void walk_ring(__s32 fd, struct io_ring_ctx *ctx)
+{
+	struct ur_walk w = { .fd = fd };
+	__u32 nr_files = 0, nr_bufs = 0;
+	void *files = NULL, *bufs = NULL;
+	bool nodes = false;
+	__u64 dummy = 0;
+
+	if (bpf_core_field_exists(ctx->file_table.data)) {
+		/* 6.13+: io_rsrc_data { nr, nodes }; empty slots are NULL */
+		nodes = true;
+		nr_files = BPF_CORE_READ(ctx, file_table.data.nr);
+		files = BPF_CORE_READ(ctx, file_table.data.nodes);
+		if (bpf_core_field_exists(ctx->buf_table.nodes)) {
+			nr_bufs = BPF_CORE_READ(ctx, buf_table.nr);
+			bufs = BPF_CORE_READ(ctx, buf_table.nodes);
+		} else {
+			struct io_ring_ctx___v613 *c = (void *)ctx;
+
+			nr_bufs = BPF_CORE_READ(c, buf_table.data.nr);
+			bufs = BPF_CORE_READ(c, buf_table.data.nodes);
+		}
+	} else {
+		/* up to 6.12: io_fixed_file array, io_mapped_ubuf pointer array */
+		struct io_ring_ctx___old *c = (void *)ctx;
+
+		nr_files = BPF_CORE_READ(c, nr_user_files);
+		files = BPF_CORE_READ(c, file_table.files);
+		nr_bufs = BPF_CORE_READ(c, nr_user_bufs);
+		bufs = BPF_CORE_READ(c, user_bufs);
+		if (bpf_core_field_exists(c->dummy_ubuf))
+			dummy = (__u64)BPF_CORE_READ(c, dummy_ubuf);
+	}
+	if (!files)
+		nr_files = 0;
+	if (!bufs)
+		nr_bufs = 0;
+
+	if (emit_items) {
+		struct tf_uring_ring *r = reserve(sizeof(*r), TF_URING_RING, fd);
+
+		if (r) {
+			r->nr_files = nr_files;
+			r->nr_bufs = nr_bufs;
+		}
+	}
+
+	w.nodes = nodes;
+	w.slots = files;
+	w.nr = nr_files < TF_MAX_ITEMS ? nr_files : TF_MAX_ITEMS;
+	bpf_loop((w.nr + BATCH - 1) / BATCH, ur_file_step, &w, 0);
+
+	w.slots = bufs;
+	w.dummy = dummy;
+	w.nr = nr_bufs < TF_MAX_ITEMS ? nr_bufs : TF_MAX_ITEMS;
+	bpf_loop((w.nr + BATCH - 1) / BATCH, ur_buf_step, &w, 0);
+
+	nwalked += w.n;
+	if (emit_items && (nr_files > TF_MAX_ITEMS || nr_bufs > TF_MAX_ITEMS))
+		note_truncated(fd, w.n);
+}
+
+/* --- the program --- */
+
+static __always_inline __u32 cloexec(struct task_struct *task, int fd, __u64 seq_num)
+{
+	struct fdtable *fdt;
+	__u64 idx = (__u32)fd / 64;
+
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (seq_num == 0 || coe_fdt != (__u64)fdt || coe_idx != idx) {
+		unsigned long *bits = BPF_CORE_READ(fdt, close_on_exec);
+		__u64 word = 0;
+
+		bpf_probe_read_kernel(&word, sizeof(word), bits + idx);
+		coe_fdt = (__u64)fdt;
+		coe_idx = idx;
+		coe_word = word;
+	}
+	return (coe_word >> ((__u32)fd % 64)) & 1 ? O_CLOEXEC : 0;
+}
+
+SEC("iter/task_file")
+int task_file(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct inode *inode;
+	__u32 kind;
+
+	if (!file)
+		return 0;
+	nvisit++;
+	if (empty)
+		return 0;
+
+	inode = file->f_inode;
+	kind = mode_kind(inode->i_mode);
+	if (kind == TF_K_ANON)
+		kind = anon_kind((__u64)file->f_op, file->f_path.dentry->d_name.name);
+
+	if (emit_files) {
+		struct task_struct *task = ctx->task;
+		struct tf_file r;
+
+		if (!task)
+			return 0;
+		r.fd = ctx->fd;
+		r.kind = kind;
+		r.flags = file->f_flags | cloexec(task, ctx->fd, ctx->meta->seq_num);
+		r.dev = inode->i_sb->s_dev;
+		r.ino = inode->i_ino;
+		r.pos = file->f_pos;
+		r.key = mix(ptr_value(file));
+		bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	}
+	if (walk_epoll && kind == TF_K_EPOLL) {
+		walk_ep(ctx->fd, file->private_data);
+		flush();
+	}
+	if (walk_uring && kind == TF_K_IO_URING) {
+		walk_ring(ctx->fd, file->private_data);
+		flush();
+	}
+	return 0;
+}
