@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+/*
+ * epoll.c - epoll instances with E items in total, and the cases that make
+ * epoll state hard to recover:
+ *  (a) a target dup'd to another number, then the original closed: the item
+ *      keeps the stale tfd;
+ *  (b) that number then reused by a new open file, also added: two items with
+ *      the same tfd and different files;
+ *  (c) one open file registered through two descriptors (fd and its dup);
+ *  (d) a target that only another task holds (added, inherited by the other
+ *      task, then closed here);
+ *  (e) a target closed after EPOLL_CTL_ADD whose last reference is gone: the
+ *      kernel removes the item, so the manifest does not list it;
+ *  plus one file watched by two instances and an epoll instance watching
+ *  another one. Every item's data is unique in the whole workload.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static int pre_epfd = -1;   /* instance created before fork (case d) */
+static int pre_target = -1; /* its target, closed in this task after fork */
+
+/* The kernel adds EPOLLERR | EPOLLHUP to every item (do_epoll_ctl). */
+void mepoll_add(struct mepoll *e, int tfd, uint32_t events, const char *note)
+{
+	struct epoll_event ev = { .events = events };
+	struct mitem *it;
+
+	ev.data.u64 = next_data();
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, tfd, &ev) < 0)
+		die("epoll_ctl(%d, ADD, %d): %s", e->epfd, tfd, strerror(errno));
+	if (e->nitems == e->cap) {
+		struct mitem *n = aalloc(sizeof(*n) * e->cap * 2);
+
+		memcpy(n, e->items, sizeof(*n) * e->nitems);
+		e->items = n;
+		e->cap *= 2;
+	}
+	it = &e->items[e->nitems++];
+	it->tfd = tfd;
+	it->events = events | EPOLLERR | EPOLLHUP;
+	it->data = ev.data.u64;
+	it->target = fd_label(tfd);
+	it->note = note;
+}
+
+static struct mepoll *new_instance(void)
+{
+	int fd = epoll_create1(0);
+
+	if (fd < 0)
+		die("epoll_create1: %s", strerror(errno));
+	file_new(fd, K_EPOLL, NULL, NULL);
+	return mepoll_new(fd);
+}
+
+/*
+ * Case (d), first half: in the root, before the other tasks are forked,
+ * create instance 0 and add an eventfd they will inherit. Returns the target.
+ */
+int epoll_pre_fork(struct plan *p)
+{
+	struct mepoll *e;
+
+	(void)p;
+	e = new_instance();
+	pre_epfd = e->epfd;
+	pre_target = mk_eventfd(7, "epoll target held only by other tasks");
+	mepoll_add(e, pre_target, EPOLLIN, "(d) target held only by another task");
+	add_case("(d) an epoll item whose target file only another task holds (inherited, then closed in the epoll's task)");
+	return pre_target;
+}
+
+/* In a forked task: it holds the target of case (d), not the instance. */
+void epoll_post_fork_child(void)
+{
+	if (pre_epfd >= 0)
+		fd_close(pre_epfd);
+}
+
+static const uint32_t evcycle[] = {
+	EPOLLIN, EPOLLOUT, EPOLLIN | EPOLLOUT, EPOLLIN | EPOLLET,
+	EPOLLIN | EPOLLONESHOT, EPOLLIN | EPOLLRDHUP, EPOLLPRI,
+	EPOLLIN | EPOLLEXCLUSIVE,
+};
+
+/*
+ * In the root, after the other tasks exist: the hard cases and the regular
+ * items, `items` items in total (the item of case (d) included).
+ */
+void epoll_build(struct plan *p, long items)
+{
+	struct mepoll *ep[MAX_EPOLLS];
+	long nep = p->epolls, added = 0;
+	int t, t2, n, r, d, pair[2], y, seq = 0;
+	struct mepoll *e, *h;
+
+	if (pre_target >= 0) {
+		fd_close(pre_target); /* (d): now only the other tasks hold it */
+		pre_target = -1;
+	}
+	ep[0] = pre_epfd >= 0 ? &A->epolls[0] : new_instance();
+	if (pre_epfd >= 0)
+		added = 1;
+	for (long i = 1; i < nep; i++)
+		ep[i] = new_instance();
+	h = ep[1 % nep];
+
+	/* (a) stale tfd */
+	t = mk_eventfd(1, NULL);
+	mepoll_add(h, t, EPOLLIN, "(a) stale tfd: target moved by dup, original closed");
+	t2 = fd_dup(t);
+	fd_close(t);
+	file_note(fd_label(t2), "epoll target registered under a number it no longer has");
+	/* (b) the number reused by another open file, also added */
+	n = mk_eventfd(2, NULL);
+	if (n != t) {
+		fd_dup_to(n, t);
+		fd_close(n);
+	}
+	mepoll_add(h, t, EPOLLIN | EPOLLOUT, "(b) tfd reused by another open file");
+	add_case("(a) an epoll item whose tfd is stale: the target was dup'd elsewhere and the original number closed");
+	add_case("(b) two items of one instance with the same tfd and different open files (the number was reused)");
+	/* (c) one open file through two descriptors */
+	mk_pipe(pair, 0, NULL);
+	r = pair[0];
+	d = fd_dup(r);
+	mepoll_add(h, r, EPOLLIN, "(c) one open file registered through two descriptors");
+	mepoll_add(h, d, EPOLLIN | EPOLLET, "(c) one open file registered through two descriptors");
+	add_case("(c) one open file registered in one instance through two descriptors (fd and its dup)");
+	/* (e) target closed: the kernel removes the item, the model drops it */
+	y = mk_eventfd(3, NULL);
+	mepoll_add(h, y, EPOLLIN, NULL);
+	fd_close(y);
+	h->nitems--;
+	add_case("(e) an item whose target was closed after EPOLL_CTL_ADD (last reference): the kernel removed it, so it is not listed");
+	added += 4;
+	/* an epoll instance watching another one (never the reverse: no loops) */
+	if (nep >= 2 && added < items) {
+		mepoll_add(ep[nep - 1], ep[0]->epfd, EPOLLIN, "an epoll instance watching another one");
+		add_case("an epoll instance watching another epoll instance");
+		added++;
+	}
+	/* regular items; every tenth target also watched by a second instance */
+	add_case("one open file watched by two epoll instances (same tfd)");
+	while (added < items) {
+		int k = seq++ % 8;
+
+		e = ep[seq % nep];
+		if (k == 3 && items - added >= 2) {
+			mk_socketpair(pair, seq, NULL);
+			mepoll_add(e, pair[0], evcycle[seq % 8], NULL);
+			mepoll_add(e, pair[1], EPOLLOUT, NULL);
+			added += 2;
+			continue;
+		}
+		if (k == 5 && items - added >= 2) {
+			mk_pipe(pair, seq, NULL);
+			mepoll_add(e, pair[0], EPOLLIN | EPOLLRDHUP, NULL);
+			mepoll_add(e, pair[1], EPOLLOUT | EPOLLET, NULL);
+			added += 2;
+			continue;
+		}
+		t = mk_eventfd(seq, NULL);
+		mepoll_add(e, t, evcycle[seq % 8], NULL);
+		added++;
+		if (seq % 10 == 0 && nep >= 2 && added < items) {
+			struct mepoll *o = ep[(seq + 1) % nep];
+
+			mepoll_add(o, t, EPOLLIN, "watched by two epoll instances");
+			added++;
+		}
+	}
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+/*
+ * uring.c - an io_uring instance with U registered file slots and B
+ * registered buffers, and the cases that make it hard to recover:
+ *  - sparse tables: empty file slots and empty buffer slots;
+ *  - descriptorless files: registered, then their descriptor closed, so only
+ *    the ring holds them;
+ *  - one open file in two slots, and slots whose file also has a descriptor;
+ *  - buffers of varied lengths and alignments, some whose mapping was
+ *    munmap'ed after registration (the pages stay pinned, the ring still
+ *    reports addr/len).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define URING_BATCH 128
+
+static struct io_uring ring;
+
+/*
+ * Is io_uring usable here? Creates and destroys a ring, so a kernel without
+ * it is reported (exit 77) before anything else exists.
+ */
+int uring_probe(void)
+{
+	int ret = io_uring_queue_init(8, &ring, 0);
+
+	if (ret < 0) {
+		if (ret == -EPERM || ret == -ENOSYS || ret == -EACCES) {
+			fprintf(stderr, "%s: io_uring unavailable: io_uring_setup: %s%s\n", prog,
+				strerror(-ret),
+				ret == -EPERM ? " (kernel.io_uring_disabled?)" : "");
+			return 77;
+		}
+		fprintf(stderr, "%s: io_uring_queue_init: %s\n", prog, strerror(-ret));
+		return 1;
+	}
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
+static const char N_NOFD[] = "descriptorless: only the io_uring file table holds it";
+static const char N_TWO[] = "registered in two io_uring slots";
+
+/* One file for slot i; *keep says whether its descriptor stays open. */
+static int slot_file(long i, int *extra)
+{
+	int pair[2];
+
+	*extra = -1;
+	switch (i % 5) {
+	case 0: case 3:
+		return mk_reg(100000 + (int)i, NULL);
+	case 1:
+		return mk_eventfd((int)i, NULL);
+	case 2:
+		mk_pipe(pair, (int)i, NULL);
+		*extra = pair[1];
+		return pair[0];
+	default:
+		mk_socketpair(pair, (int)i, NULL);
+		*extra = pair[1];
+		return pair[0];
+	}
+}
+
+static void register_files(struct mring *m, long U)
+{
+	int fds[URING_BATCH], closing[URING_BATCH * 2];
+	long i = 0;
+	int ret;
+
+	ret = io_uring_register_files_sparse(&ring, U);
+	if (ret < 0)
+		die("io_uring_register_files_sparse(%ld): %s", U, strerror(-ret));
+	m->nfiles = U;
+	m->slots = aalloc(sizeof(int32_t) * U);
+	while (i < U) {
+		long off = i;
+		int n = 0, nclose = 0;
+
+		for (; i < U && n < URING_BATCH; i++, n++) {
+			int extra, fd;
+
+			if (i % 11 == 5) { /* sparse: an empty slot */
+				fds[n] = -1;
+				continue;
+			}
+			if (i % 17 == 9 && n > 0 && fds[n - 1] >= 0) {
+				/* the previous slot's open file again */
+				fds[n] = fds[n - 1];
+				file_note(fd_label(fds[n]), N_TWO);
+				m->slots[i] = fd_label(fds[n]) + 1;
+				continue;
+			}
+			fd = slot_file(i, &extra);
+			fds[n] = fd;
+			m->slots[i] = fd_label(fd) + 1;
+			if (extra >= 0)
+				closing[nclose++] = extra;
+			if (i % 4 != 0) { /* most lose their descriptor */
+				file_note(fd_label(fd), N_NOFD);
+				closing[nclose++] = fd;
+			} else {
+				file_note(fd_label(fd), "registered in io_uring and still has a descriptor");
+			}
+		}
+		ret = io_uring_register_files_update(&ring, off, fds, n);
+		if (ret < 0 || ret != n)
+			die("io_uring_register_files_update(%ld, %d): %s", off, n,
+			    ret < 0 ? strerror(-ret) : "short update");
+		for (int k = 0; k < nclose; k++)
+			fd_close(closing[k]);
+	}
+	add_case("io_uring: sparse file table (empty slots)");
+	add_case("io_uring: descriptorless files (registered, then the descriptor closed)");
+	add_case("io_uring: one open file in two slots; some slot files still have a descriptor");
+}
+
+static void register_buffers(struct mring *m, long B)
+{
+	static const size_t lens[] = { 1, 100, 512, 4096, 4097, 8192, 12345, 3 * 4096, 65536 };
+	long page = sysconf(_SC_PAGESIZE);
+	struct iovec iov[URING_BATCH];
+	void *maps[URING_BATCH];
+	size_t mlen[URING_BATCH];
+	long i = 0;
+	int ret;
+
+	if (B <= 0)
+		return;
+	ret = io_uring_register_buffers_sparse(&ring, B);
+	if (ret < 0)
+		die("io_uring_register_buffers_sparse(%ld): %s", B, strerror(-ret));
+	m->nbufs = B;
+	m->bufs = aalloc(sizeof(struct mbuf) * B);
+	while (i < B) {
+		long off = i;
+		int n = 0;
+
+		for (; i < B && n < URING_BATCH; i++, n++) {
+			size_t len = lens[i % 9], skew = i % 3 == 1 ? 100 : 0;
+			struct mbuf *b = &m->bufs[i];
+
+			maps[n] = NULL;
+			if (i % 13 == 7) { /* sparse: an empty slot */
+				iov[n].iov_base = NULL;
+				iov[n].iov_len = 0;
+				continue;
+			}
+			mlen[n] = (len + skew + page - 1) / page * page;
+			maps[n] = mmap(NULL, mlen[n], PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+			if (maps[n] == MAP_FAILED)
+				die("mmap buffer: %s", strerror(errno));
+			iov[n].iov_base = (char *)maps[n] + skew;
+			iov[n].iov_len = len;
+			b->present = 1;
+			b->addr = (uintptr_t)iov[n].iov_base;
+			b->len = len;
+			if (i % 5 == 2)
+				b->note = "mapping munmap'ed after registration (pages stay pinned)";
+			else if (skew)
+				b->note = "not page-aligned";
+		}
+		ret = io_uring_register_buffers_update_tag(&ring, off, iov, NULL, n);
+		if (ret < 0 || ret != n)
+			die("io_uring_register_buffers_update_tag(%ld, %d): %s", off, n,
+			    ret < 0 ? strerror(-ret) : "short update");
+		for (int k = 0; k < n; k++)
+			if (maps[k] && (off + k) % 5 == 2 && munmap(maps[k], mlen[k]) < 0)
+				die("munmap: %s", strerror(errno));
+	}
+	add_case("io_uring: sparse buffer table (empty slots), buffers of varied lengths, some not page-aligned");
+	add_case("io_uring: buffers whose mapping was munmap'ed after registration");
+}
+
+void uring_build(struct plan *p)
+{
+	struct mring *m;
+	uint32_t idx;
+	int ret;
+
+	ret = io_uring_queue_init(8, &ring, 0);
+	if (ret < 0)
+		die("io_uring_queue_init: %s", strerror(-ret));
+	file_new(ring.ring_fd, K_IO_URING, NULL, NULL);
+	idx = __atomic_fetch_add(&A->nrings, 1, __ATOMIC_RELAXED);
+	if (idx >= MAX_RINGS)
+		die("too many rings");
+	m = &A->rings[idx];
+	m->pid = getpid();
+	m->fd = ring.ring_fd;
+	m->label = fd_label(ring.ring_fd);
+	register_files(m, p->uring_files);
+	register_buffers(m, p->buffers);
+}
