@@ -370,24 +370,26 @@ struct ur_walk {
 	bool nodes;     /* slots are struct io_rsrc_node * */
 };
 
-static __always_inline void ur_file(struct ur_walk *w, __u32 idx, __u64 slot)
+/* One slot. Global (not inlined) functions are verified once, not once per
+ * unrolled call site: that keeps the load time of the io_uring walk low. */
+__noinline int ur_file(struct ur_walk *w, __u32 idx, __u64 slot)
 {
 	struct tf_uring_file *r;
 	struct fmeta m = {};
 	__u64 fp;
 
-	if (!slot)
-		return;
+	if (!w || !slot)
+		return 0;
 	fp = w->nodes ? BPF_CORE_READ((struct io_rsrc_node *)slot, file_ptr) : slot;
 	fp &= FFS_MASK;
 	if (!fp)
-		return;
+		return 0;
 	w->n++;
 	if (!emit_items)
-		return;
+		return 0;
 	r = reserve(sizeof(*r), TF_URING_FILE, w->fd);
 	if (!r)
-		return;
+		return 0;
 	file_meta((struct file *)fp, &m, true);
 	r->index = idx;
 	r->kind = m.kind;
@@ -395,24 +397,25 @@ static __always_inline void ur_file(struct ur_walk *w, __u32 idx, __u64 slot)
 	r->ino = m.ino;
 	r->dev = m.dev;
 	r->_pad = 0;
+	return 0;
 }
 
-static __always_inline void ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
+__noinline int ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 {
 	struct io_mapped_ubuf *imu;
 	struct tf_uring_buf *r;
 
-	if (!slot)
-		return;
+	if (!w || !slot)
+		return 0;
 	imu = w->nodes ? BPF_CORE_READ((struct io_rsrc_node *)slot, buf) : (void *)slot;
 	if (!imu || (__u64)imu == w->dummy)
-		return;
+		return 0;
 	w->n++;
 	if (!emit_items)
-		return;
+		return 0;
 	r = reserve(sizeof(*r), TF_URING_BUF, w->fd);
 	if (!r)
-		return;
+		return 0;
 	r->index = idx;
 	r->_pad = 0;
 	r->addr = BPF_CORE_READ(imu, ubuf);
@@ -423,6 +426,7 @@ static __always_inline void ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 
 		r->len = BPF_CORE_READ(o, ubuf_end) - r->addr;
 	}
+	return 0;
 }
 
 /* one batch of BATCH slots: one read for the slot pointers */
@@ -576,7 +580,10 @@ int task_file(struct bpf_iter__task_file *ctx)
 		r.ino = inode->i_ino;
 		r.pos = file->f_pos;
 		r.key = mix(ptr_value(file));
-		bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+		/* The seq_file is full: this file is shown again at the start of
+		 * the next read(); walking its items now would emit them twice. */
+		if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
+			return 0;
 	}
 	if (walk_epoll && kind == TF_K_EPOLL) {
 		walk_ep(ctx->fd, file->private_data);
