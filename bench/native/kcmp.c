@@ -58,6 +58,9 @@ struct kc_state {
 	struct ib_pf_fds fds;
 	struct kc_ent *e;
 	size_t n, cap;
+	size_t *plo, *phi; /* entries of target pid p: [plo[p], phi[p]), by fd */
+	uint32_t *tfdn;   /* kcmp-epoll: items seen per tfd number */
+	size_t tfdn_cap;
 	uint32_t *idx;    /* sort order / scratch, n entries */
 	uint32_t *aux;    /* union-find parents, class representatives */
 	size_t idx_cap, aux_cap;
@@ -81,22 +84,6 @@ static int oom(struct ib_out *out)
 	return ib_out_error(out, ENOMEM, "kcmp: %s", strerror(ENOMEM));
 }
 
-static int kc_open(void **state, const struct ib_target *t, const struct ib_opts *o,
-		   struct ib_out *out)
-{
-	struct kc_state *s;
-	int err;
-
-	err = ib_pf_check_pids(t, out);
-	if (err)
-		return err;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return oom(out);
-	*state = s;
-	return 0;
-}
-
 static void kc_close(void *state)
 {
 	struct kc_state *s = state;
@@ -110,7 +97,32 @@ static void kc_close(void *state)
 	free(s->e);
 	free(s->idx);
 	free(s->aux);
+	free(s->plo);
+	free(s->phi);
+	free(s->tfdn);
 	free(s);
+}
+
+static int kc_open(void **state, const struct ib_target *t, const struct ib_opts *o,
+		   struct ib_out *out)
+{
+	struct kc_state *s;
+	int err;
+
+	err = ib_pf_check_pids(t, out);
+	if (err)
+		return err;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return oom(out);
+	s->plo = calloc(t->npids, sizeof(*s->plo));
+	s->phi = calloc(t->npids, sizeof(*s->phi));
+	if (!s->plo || !s->phi) {
+		kc_close(s);
+		return oom(out);
+	}
+	*state = s;
+	return 0;
 }
 
 static int grow_u32(uint32_t **v, size_t *cap, size_t need)
@@ -147,6 +159,13 @@ static struct kc_ent *kc_push(struct kc_state *s)
  * `what` asks for. Syscalls are counted in *calls. A task that exits is an
  * error; a descriptor that vanishes is a note and is left out.
  */
+static int cmp_fd(const void *pa, const void *pb)
+{
+	const struct kc_ent *a = pa, *b = pb;
+
+	return (a->fd > b->fd) - (a->fd < b->fd);
+}
+
 static int kc_gather(struct kc_state *s, const struct ib_target *t, unsigned int what,
 		     uint64_t *calls, struct ib_out *out)
 {
@@ -161,6 +180,7 @@ static int kc_gather(struct kc_state *s, const struct ib_target *t, unsigned int
 		uint64_t saved = out->calls;
 		size_t i;
 
+		s->plo[p] = s->phi[p] = s->n;
 		err = ib_pf_task_open(&tk, t->pids[p], !!(what & KC_FDINFO), out);
 		*calls += out->calls - saved;
 		out->calls = saved;
@@ -261,8 +281,30 @@ next:
 		*calls += 3;
 		if (err)
 			return err;
+		s->phi[p] = s->n;
+		/* /proc lists descriptors in ascending order; make sure of it */
+		for (i = s->plo[p] + 1; i < s->n && s->e[i - 1].fd < s->e[i].fd; i++)
+			;
+		if (i < s->n)
+			qsort(&s->e[s->plo[p]], s->n - s->plo[p], sizeof(s->e[0]), cmp_fd);
 	}
 	return 0;
+}
+
+/* the entry of descriptor fd of target pid number p, or NULL */
+static const struct kc_ent *kc_find(const struct kc_state *s, uint32_t p, int fd)
+{
+	size_t lo = s->plo[p], hi = s->phi[p];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->e[mid].fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->phi[p] && s->e[lo].fd == fd ? &s->e[lo] : NULL;
 }
 
 /* a KCMP_FILE failure: a task that exited is an error, a closed fd a note */
@@ -625,17 +667,13 @@ static int ep_failed(const struct kc_ent *c, const struct kc_ent *ep,
 			    c->pid, c->fd, ep->pid, ep->fd, it->tfd, strerror(err));
 }
 
-struct tfd_count {
-	int32_t tfd;
-	uint32_t n;
-};
-
 static int epoll_collect(void *state, const struct ib_target *t, const struct ib_opts *o,
 			 struct ib_out *out)
 {
 	struct kc_state *s = state;
 	struct ep_group *groups = NULL;
-	struct tfd_count *tc = NULL;
+	int32_t *tc = NULL; /* tfd numbers counted in s->tfdn for this epoll */
+	size_t ntc = 0, k;
 	size_t ngroups = 0, groups_cap = 0, tc_cap = 0;
 	uint64_t sys_calls = 0, kcalls = 0, t_parse = 0, t_ident = 0;
 	size_t i;
@@ -657,11 +695,13 @@ static int epoll_collect(void *state, const struct ib_target *t, const struct ib
 		char name[IB_PF_NAME_MAX];
 		const char *p, *end;
 		uint64_t a, saved;
-		size_t ntc = 0;
+		uint32_t ep_p;
 		ssize_t len;
 
 		if (ep.kind != IB_K_EPOLL)
 			continue;
+		for (ep_p = 0; ep_p < t->npids && t->pids[ep_p] != ep.pid; ep_p++)
+			;
 		a = ib_now_ns();
 		saved = out->calls;
 		err = ib_pf_task_open(&tk, ep.pid, 1, out);
@@ -688,50 +728,53 @@ static int epoll_collect(void *state, const struct ib_target *t, const struct ib
 		while (ib_pf_epoll_next(&p, end, &it)) {
 			struct kcmp_epoll_slot slot = { .efd = (uint32_t)ep.fd, .tfd = (uint32_t)it.tfd };
 			struct ib_rec_epoll_item *r;
-			const struct kc_ent *holder = NULL;
+			const struct kc_ent *holder = NULL, *cand;
 			struct ep_group *g = NULL;
-			size_t lo, hi, k;
+			size_t lo, hi;
 			long rc;
 
 			a = ib_now_ns();
 			/* toff: how many earlier items of this epoll share this tfd */
-			for (k = 0; k < ntc && tc[k].tfd != it.tfd; k++)
-				;
-			if (k == ntc) {
-				if (ntc == tc_cap) {
-					size_t cap = tc_cap ? tc_cap * 2 : 256;
-					struct tfd_count *nt = realloc(tc, cap * sizeof(*nt));
+			if ((size_t)(uint32_t)it.tfd >= s->tfdn_cap) {
+				size_t cap = s->tfdn_cap ? s->tfdn_cap : 1024;
+				uint32_t *nt;
 
-					if (!nt) {
-						err = oom(out);
-						goto out;
-					}
-					tc = nt;
-					tc_cap = cap;
+				while (cap <= (size_t)(uint32_t)it.tfd)
+					cap *= 2;
+				nt = realloc(s->tfdn, cap * sizeof(*nt));
+				if (!nt) {
+					err = oom(out);
+					goto out;
 				}
-				tc[ntc].tfd = it.tfd;
-				tc[ntc].n = 0;
-				ntc++;
+				memset(nt + s->tfdn_cap, 0, (cap - s->tfdn_cap) * sizeof(*nt));
+				s->tfdn = nt;
+				s->tfdn_cap = cap;
 			}
-			slot.toff = tc[k].n++;
+			if (ntc == tc_cap) {
+				size_t cap = tc_cap ? tc_cap * 2 : 256;
+				int32_t *nt = realloc(tc, cap * sizeof(*nt));
 
-			devino_range(s, it.dev, it.ino, &lo, &hi);
+				if (!nt) {
+					err = oom(out);
+					goto out;
+				}
+				tc = nt;
+				tc_cap = cap;
+			}
+			if (!s->tfdn[it.tfd])
+				tc[ntc++] = it.tfd; /* to reset after this epoll */
+			slot.toff = s->tfdn[it.tfd]++;
+
 			/* fast path: the descriptor numbered tfd in the epoll's task */
-			for (k = lo; k < hi; k++) {
-				const struct kc_ent *c = &s->e[s->idx[k]];
-
-				if (c->pid == ep.pid && c->fd == it.tfd)
-					break;
-			}
-			if (k < hi) {
-				const struct kc_ent *c = &s->e[s->idx[k]];
-
-				rc = ep_cmp(c, ep.pid, &slot);
+			devino_range(s, it.dev, it.ino, &lo, &hi);
+			cand = kc_find(s, ep_p, it.tfd);
+			if (cand && cand->dev == it.dev && cand->ino == it.ino) {
+				rc = ep_cmp(cand, ep.pid, &slot);
 				kcalls++;
 				if (rc == 0)
-					holder = c;
+					holder = cand;
 				else if (rc < 0) {
-					err = ep_failed(c, &ep, &it, errno, out);
+					err = ep_failed(cand, &ep, &it, errno, out);
 					if (err)
 						goto out;
 				}
@@ -809,9 +852,14 @@ static int epoll_collect(void *state, const struct ib_target *t, const struct ib
 				r->target.how = IB_ID_NONE;
 			}
 		}
+		for (k = 0; k < ntc; k++)
+			s->tfdn[tc[k]] = 0;
+		ntc = 0;
 	}
 	err = 0;
 out:
+	for (k = 0; k < ntc; k++)
+		s->tfdn[tc[k]] = 0;
 	out->stage_ns[IB_STAGE_EPOLL] += t_parse;
 	out->stage_ns[IB_STAGE_IDENTITY] += t_ident;
 	out->calls += kcalls;
