@@ -48,6 +48,7 @@ struct kc_ent {
 	uint32_t have;
 	uint32_t path_off, path_len; /* in kc_state.arena */
 	uint32_t key;                /* identity class: index of its first member */
+	uint32_t gone;               /* kcmp said EBADF: closed since enumeration */
 	uint64_t dev, ino, pos;
 	uint64_t genid;
 };
@@ -154,11 +155,6 @@ static struct kc_ent *kc_push(struct kc_state *s)
 	return &s->e[s->n++];
 }
 
-/*
- * Enumerate the descriptors of every target task into s->e, with what
- * `what` asks for. Syscalls are counted in *calls. A task that exits is an
- * error; a descriptor that vanishes is a note and is left out.
- */
 static int cmp_fd(const void *pa, const void *pb)
 {
 	const struct kc_ent *a = pa, *b = pb;
@@ -166,6 +162,11 @@ static int cmp_fd(const void *pa, const void *pb)
 	return (a->fd > b->fd) - (a->fd < b->fd);
 }
 
+/*
+ * Enumerate the descriptors of every target task into s->e, with what
+ * `what` asks for. Syscalls are counted in *calls. A task that exits is an
+ * error; a descriptor that vanishes is a note and is left out.
+ */
 static int kc_gather(struct kc_state *s, const struct ib_target *t, unsigned int what,
 		     uint64_t *calls, struct ib_out *out)
 {
@@ -346,6 +347,8 @@ static int emit_fds(struct kc_state *s, struct ib_out *out)
 		int has_path = !!(e->have & IB_HAVE_PATH);
 		struct ib_rec_fd *r;
 
+		if (e->gone)
+			continue; /* closed since enumeration, noted */
 		r = ib_out_rec(out, IB_REC_FD, e->pid, sizeof(*r),
 			       has_path ? s->arena.p + e->path_off : NULL, e->path_len);
 		if (!r)
@@ -404,9 +407,15 @@ static int pairwise_collect(void *state, const struct ib_target *t, const struct
 	for (i = 0; i < rows; i++) {
 		const struct kc_ent *a = &s->e[i];
 
+		if (a->gone)
+			continue;
 		for (j = i + 1; j < s->n; j++) {
 			const struct kc_ent *b = &s->e[j];
-			long r = sys_kcmp(a->pid, b->pid, KCMP_FILE, (unsigned long)a->fd,
+			long r;
+
+			if (b->gone)
+				continue;
+			r = sys_kcmp(a->pid, b->pid, KCMP_FILE, (unsigned long)a->fd,
 					  (unsigned long)b->fd);
 
 			made++;
@@ -422,6 +431,14 @@ static int pairwise_collect(void *state, const struct ib_target *t, const struct
 				err = kcmp_failed(a, b, errno, out);
 				if (err)
 					goto out;
+				/* which one went away? note it once, skip it from now on */
+				if (sys_kcmp(a->pid, a->pid, KCMP_FILE, (unsigned long)a->fd,
+					     (unsigned long)a->fd) < 0)
+					s->e[i].gone = 1;
+				else
+					s->e[j].gone = 1;
+				if (a->gone)
+					break;
 			}
 		}
 	}
