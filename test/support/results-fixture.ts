@@ -97,6 +97,8 @@ export function buildResults(opts: FixtureOptions = {}): ResultsFile {
   const sizes = opts.sizes ?? [64, 128, 256, 512];
   const samples = opts.samples ?? 25;
   const methods = opts.methods ?? FIXTURE_METHODS;
+  // warm the JIT and the dentry cache first, as a harness warm-up would
+  for (let i = 0; i < 5; i++) work(2000);
   const overhead = computeStatistics(sampleNs(() => {}, 200));
   const measurements: Measurement[] = [];
   // interleave methods per size so slow drifts of the machine hit all alike
