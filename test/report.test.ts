@@ -1,0 +1,201 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Measurement, ResultsFile } from '../bench/types.js';
+import { exporters, writeReports, writeCharts, formatTable } from '../bench/report/index.js';
+import { CSV_COLUMNS } from '../bench/report/csv.js';
+import { timeChart, speedupChart, stagesChart } from '../bench/report/charts.js';
+import { formatSummary, SUMMARY_WIDTH } from '../bench/report/summary.js';
+import { buildResults } from './support/results-fixture.js';
+
+/** RFC 4180 parsing, enough for csv-stringify's output */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** a real results file plus one measurement in each non-verified state */
+function withStates(r: ResultsFile): ResultsFile {
+  const base = { scenario: 'files' as const, family: 'bpf' as const, n: 512, fds: 515, tasks: 1, extrapolated: false, warnings: [] };
+  const coverage = Object.fromEntries(
+    ['fd', 'fd.meta', 'fd.pos', 'fd.flags', 'fd.identity', 'epoll.item', 'epoll.target', 'uring.file', 'uring.buf'].map((k) => [k, 'recovered']),
+  ) as Extract<Measurement, { state: 'wrong' }>['coverage'];
+  coverage['fd.pos'] = 'wrong';
+  const extra: Measurement[] = [
+    { ...base, method: 'bpf-epoll', state: 'wrong', reason: '3 positions differ, e.g. fd 7: pos 0 vs 4096', coverage, mismatchCount: 3, mismatches: [] },
+    { ...base, method: 'bpf-io-uring', state: 'skipped', reason: 'io_uring disabled (kernel.io_uring_disabled=2)' },
+    { ...base, method: 'bpf-iter-epoll', state: 'errored', reason: 'workload died: "killed", signal 9' },
+  ];
+  return { ...r, config: { ...r.config, methods: [...r.config.methods, 'bpf-epoll', 'bpf-io-uring', 'bpf-iter-epoll'] }, measurements: [...r.measurements, ...extra] };
+}
+
+let results: ResultsFile;
+let dir: string;
+
+beforeAll(async () => {
+  results = withStates(buildResults({ scenarios: ['files', 'all'], sizes: [64, 128, 256, 512], samples: 15 }));
+  dir = mkdtempSync(join(tmpdir(), 'iterbench-report-'));
+  await writeReports(results, dir, { charts: true });
+});
+
+describe('exporters', () => {
+  it('are one list with one name per format', () => {
+    expect(exporters.map((e) => e.name)).toEqual(['json', 'csv', 'summary']);
+  });
+
+  it('results.json parses and round-trips the results object, schema 1', () => {
+    const back = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+    expect(back.schema).toBe(1);
+    expect(back).toEqual(JSON.parse(JSON.stringify(results)));
+  });
+
+  it('leaves no temporary files behind (atomic writes)', () => {
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    expect(readdirSync(join(dir, 'charts')).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('results.csv has the fixed header and one row per measurement', () => {
+    const rows = parseCsv(readFileSync(join(dir, 'results.csv'), 'utf8'));
+    expect(rows[0]).toEqual([...CSV_COLUMNS]);
+    const body = rows.slice(1);
+    expect(body.length).toBe(results.measurements.length);
+    for (const r of body) expect(r.length).toBe(CSV_COLUMNS.length);
+    const col = (name: string) => CSV_COLUMNS.indexOf(name as (typeof CSV_COLUMNS)[number]);
+    const pw = body.find((r) => r[col('method')] === 'kcmp-pairwise' && r[col('n')] === '512')!;
+    expect(pw[col('extrapolated')]).toBe('true');
+    expect(Number(pw[col('median_ns')])).toBeGreaterThan(0);
+    const wrong = body.find((r) => r[col('state')] === 'wrong')!;
+    expect(wrong[col('reason')]).toBe('3 positions differ, e.g. fd 7: pos 0 vs 4096');
+    expect(wrong[col('median_ns')]).toBe('');
+    expect(wrong[col('coverage')]).toMatch(/^fd=recovered;fd\.meta=recovered;fd\.pos=wrong;/);
+    const errored = body.find((r) => r[col('state')] === 'errored')!;
+    expect(errored[col('reason')]).toBe('workload died: "killed", signal 9');
+    const m0 = results.measurements[0]!;
+    expect(body[0]![col('warnings')]).toBe(m0.warnings.join(';'));
+  });
+
+  it('charts are real PNG and SVG files, one time chart per scenario plus speedup and stages', () => {
+    const files = readdirSync(join(dir, 'charts')).sort();
+    expect(files).toEqual(
+      ['speedup', 'stages', 'time-all', 'time-files'].flatMap((b) => [`${b}.png`, `${b}.svg`]).sort(),
+    );
+    for (const f of files) {
+      const buf = readFileSync(join(dir, 'charts', f));
+      expect(statSync(join(dir, 'charts', f)).size).toBeGreaterThan(5000);
+      if (f.endsWith('.png')) expect([...buf.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      else {
+        const text = buf.toString('utf8');
+        expect(text).toMatch(/^(<\?xml[^>]*>\s*)?<svg [^>]*width="\d+(pt|px)?"/);
+        expect(text.trimEnd().endsWith('</svg>')).toBe(true);
+      }
+    }
+  });
+
+  it('the time chart marks extrapolated points and draws floors as dashed references', () => {
+    const cfg = timeChart(results, 'files');
+    const ds = cfg.data.datasets;
+    const pw = ds.find((d) => String(d.label).startsWith('kcmp-pairwise'))!;
+    expect(pw.label).toMatch(/\(extrapolated at N >= 512/);
+    expect((pw.pointBackgroundColor as string[]).at(-1)).toBe('#ffffff');
+    expect((pw.pointBackgroundColor as string[])[0]).not.toBe('#ffffff');
+    const floors = ds.filter((d) => String(d.label).startsWith('floor: '));
+    expect(floors.length).toBe(3);
+    for (const f of floors) expect((f.borderDash as number[]).length).toBeGreaterThan(0);
+    const y = cfg.options!.scales!['y'] as { type: string; title: { text: string } };
+    expect(y.type).toBe('logarithmic');
+    expect(y.title.text).toBe('time per recovery (ms), log scale');
+  });
+
+  it('the speedup chart has both references with CIs; the stage chart stacks the stages', () => {
+    const sp = speedupChart(results)!;
+    expect(sp.data.datasets.map((d) => d.label)).toEqual(['over procfs', 'over kcmp-tree']);
+    const ci = (sp.data.datasets[0] as unknown as { ci: [number, number][] }).ci;
+    sp.data.datasets[0]!.data.forEach((v, i) => {
+      expect(ci[i]![0]).toBeLessThanOrEqual(v as number);
+      expect(ci[i]![1]).toBeGreaterThanOrEqual(v as number);
+    });
+    const st = stagesChart(results)!;
+    expect(st.data.datasets.map((d) => d.label)).toEqual(['enumerate', 'metadata', 'identity']);
+  });
+
+  it('writeCharts returns the files it wrote', async () => {
+    const d2 = mkdtempSync(join(tmpdir(), 'iterbench-charts-'));
+    const one = buildResults({ scenarios: ['files'], sizes: [64, 128, 256], samples: 5, methods: undefined });
+    const files = await writeCharts(one, d2);
+    expect(files.length).toBe(6);
+  });
+});
+
+describe('summary.txt', () => {
+  it('no line is wider than 72 columns', () => {
+    const text = readFileSync(join(dir, 'summary.txt'), 'utf8');
+    const lines = text.split('\n');
+    expect(lines.length).toBeGreaterThan(10);
+    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(SUMMARY_WIDTH);
+  });
+
+  it('names kernel, CPU and date, and the harness overhead', () => {
+    const text = readFileSync(join(dir, 'summary.txt'), 'utf8');
+    const env = results.environment;
+    expect(text).toContain(`kernel ${env.kernelRelease}`);
+    expect(text).toContain(env.cpuModel.slice(0, 20));
+    expect(text).toContain(results.startedAt.slice(0, 10));
+    expect(text).toMatch(/harness overhead: \d+(\.\d+)? (ns|us) per call/);
+  });
+
+  it('gives median, growth and speedup per method, marks extrapolated figures and shows other states', () => {
+    const text = readFileSync(join(dir, 'summary.txt'), 'utf8');
+    expect(text).toMatch(/scenario files: N = 512/);
+    expect(text).toMatch(/^procfs +\d+(\.\d+)? (us|ms) +\d\.\d\d/m);
+    expect(text).toMatch(/^bpf-task-file +\d+(\.\d+)? (us|ms) +\d\.\d\d.* +\d+(\.\d+)?x \d/m);
+    expect(text).toMatch(/^kcmp-pairwise +~\d/m);
+    expect(text).toMatch(/^~ extrapolated: /m);
+    expect(text).toMatch(/^bpf-epoll +WRONG: 3 mismatches/m);
+    expect(text).toMatch(/^bpf-io-uring +skipped: io_uring disabled/m);
+    expect(text).toMatch(/^bpf-iter-epoll +errored: workload died/m);
+  });
+
+  it('says when a run is incomplete and stays within 72 columns for long names', () => {
+    const r: ResultsFile = { ...results, complete: false, interrupted: 'SIGINT during measurement of a very long scenario name' };
+    r.environment = { ...r.environment, cpuModel: 'Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz with a very long model string' };
+    const text = formatSummary(r);
+    expect(text).toContain('INCOMPLETE RUN: SIGINT');
+    for (const l of text.split('\n')) expect(l.length, l).toBeLessThanOrEqual(SUMMARY_WIDTH);
+  });
+
+  it('the terminal table lists warnings with their hints once', () => {
+    const t = formatTable(results);
+    expect(t).toContain('scenario all: N = 512');
+    if (results.measurements.some((m) => m.warnings.some((w) => w !== 'extrapolated'))) {
+      expect(t).toMatch(/^warnings:$/m);
+      expect(t).toMatch(/^hints:$/m);
+    }
+  });
+});
