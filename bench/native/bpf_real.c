@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bpf_real.c - the kernel lane's methods: the io_uring_file, io_uring_buf
+ * and epoll BPF iterator targets that kernel/patches/ add to Linux 6.1.
+ *
+ *   bpf-iter-io-uring-file  io_uring_file iterator, one link per ring
+ *   bpf-iter-io-uring-buf   io_uring_buf iterator, one link per ring
+ *   bpf-iter-epoll          epoll iterator, one link per epoll instance
+ *
+ * open() checks that the running kernel has the target (its BTF has
+ * bpf_iter_<target>), then loads the program from the object that
+ * kernel/build.sh compiled against the patched kernel's BTF, with
+ * bpf_object__open_file (no skeleton: the host build does not need the
+ * patched vmlinux.h). On a kernel without the targets open() returns
+ * -EOPNOTSUPP: the harness reports the method as skipped.
+ *
+ * collect() is what a checkpointer would do per dump: find the instances
+ * (getdents64 on /proc/PID/fd, readlinkat per descriptor, looking for
+ * anon_inode:[io_uring] or anon_inode:[eventpoll]), bring each into this
+ * process with pidfd_getfd (the link info takes a descriptor of the
+ * caller), create the link, create an iterator, read it to EOF, and
+ * destroy it all again. All of it is timed.
+ *
+ * Object: $IB_REAL_ITER_OBJ, else IB_REAL_ITER_OBJ_DEFAULT (the cache of
+ * the last patched kernel build).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "method.h"
+#include "procfs_util.h"
+#include "bpf_real.h"
+
+#define IB_REAL_ITER_OBJ_DEFAULT "/var/cache/iterbench/kernel/patched/real_iter.bpf.o"
+
+#define READ_BUF (64u << 10)
+#define EDEADLK_TRIES 3
+
+enum real_mode {
+	R_URING_FILE,
+	R_URING_BUF,
+	R_EPOLL,
+};
+
+static const struct {
+	const char *target; /* iterator target */
+	const char *prog;   /* program in real_iter.bpf.o */
+	const char *link;   /* readlink text of the instances */
+	size_t rec;         /* record size */
+} modes[] = {
+	[R_URING_FILE] = { "io_uring_file", "ri_io_uring_file", "anon_inode:[io_uring]",
+			   sizeof(struct ri_uring_file) },
+	[R_URING_BUF] = { "io_uring_buf", "ri_io_uring_buf", "anon_inode:[io_uring]",
+			  sizeof(struct ri_uring_buf) },
+	[R_EPOLL] = { "epoll", "ri_epoll", "anon_inode:[eventpoll]",
+		      sizeof(struct ri_epoll_item) },
+};
+
+struct real_state {
+	enum real_mode mode;
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	uint8_t *buf;
+	struct ib_pf_fds fds;   /* all descriptors of one task */
+	struct ib_pf_fds insts; /* its io_uring / epoll descriptors */
+	struct ib_pf_buf dbuf;
+	/* per instance, while decoding */
+	uint32_t nslots;
+	uint64_t nvisit;
+};
+
+static uint64_t kdev(uint32_t d)
+{
+	return makedev(d >> 20, d & ((1u << 20) - 1));
+}
+
+static void real_close(void *p)
+{
+	struct real_state *st = p;
+
+	if (!st)
+		return;
+	bpf_object__close(st->obj);
+	free(st->buf);
+	free(st->fds.v);
+	free(st->insts.v);
+	free(st->dbuf.p);
+	free(st);
+}
+
+/* does the running kernel's BTF know bpf_iter_<target>? */
+static int kernel_has_target(const char *target, struct ib_out *out)
+{
+	char fn[64];
+	struct btf *vmlinux;
+	int id;
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return ib_out_error(out, -EOPNOTSUPP, "kernel has no BTF (%s): cannot find the "
+				    "%s iterator target", strerror(errno), target);
+	snprintf(fn, sizeof(fn), "bpf_iter_%s", target);
+	id = btf__find_by_name_kind(vmlinux, fn, BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id < 0)
+		return ib_out_error(out, -EOPNOTSUPP, "kernel has no %s iterator target (needs "
+				    "kernel/patches; run npm run kernel:build and npm run bench:vm)",
+				    target);
+	return 0;
+}
+
+/* set the program's ri_cfg (.rodata) between open and load */
+static int set_config(struct bpf_object *obj, const struct ri_config *cfg, struct ib_out *out)
+{
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *sec;
+	struct bpf_map *map;
+	struct btf *btf;
+	size_t size;
+	uint8_t *data;
+	int id, i;
+
+	btf = bpf_object__btf(obj);
+	map = bpf_object__find_map_by_name(obj, ".rodata");
+	if (!btf || !map)
+		return ib_out_error(out, -ENOENT, "bpf-iter: object has no .rodata or BTF");
+	/* writable until load, although libbpf 1.1 declares it const */
+	data = (uint8_t *)bpf_map__initial_value(map, &size);
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (!data || id < 0)
+		return ib_out_error(out, -ENOENT, "bpf-iter: object has no .rodata section BTF");
+	sec = btf__type_by_id(btf, id);
+	vs = btf_var_secinfos(sec);
+	for (i = 0; i < btf_vlen(sec); i++, vs++) {
+		const struct btf_type *v = btf__type_by_id(btf, vs->type);
+
+		if (strcmp(btf__name_by_offset(btf, v->name_off), "ri_cfg"))
+			continue;
+		if (vs->offset + sizeof(*cfg) > size || vs->size != sizeof(*cfg))
+			break;
+		memcpy(data + vs->offset, cfg, sizeof(*cfg));
+		return 0;
+	}
+	return ib_out_error(out, -ENOENT, "bpf-iter: object has no ri_cfg of %zu bytes",
+			    sizeof(*cfg));
+}
+
+static int real_open_mode(enum real_mode mode, void **state, const struct ib_target *t,
+			  const struct ib_opts *o, struct ib_out *out)
+{
+	struct bpf_program *prog;
+	struct real_state *st;
+	struct ri_config cfg;
+	const char *path;
+	int err;
+
+	*state = NULL;
+	err = kernel_has_target(modes[mode].target, out);
+	if (err)
+		return err;
+	err = ib_pf_check_pids(t, out);
+	if (err)
+		return err;
+	if (getrandom(&cfg, sizeof(cfg), 0) != sizeof(cfg))
+		return ib_out_error(out, -errno, "bpf-iter: getrandom: %s", strerror(errno));
+	cfg.key1 |= 1;
+
+	path = getenv("IB_REAL_ITER_OBJ");
+	if (!path || !*path)
+		path = IB_REAL_ITER_OBJ_DEFAULT;
+	if (access(path, R_OK))
+		return ib_out_error(out, -errno, "bpf-iter: program object %s: %s (build it with "
+				    "npm run kernel:build, or set IB_REAL_ITER_OBJ)", path,
+				    strerror(errno));
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
+	st->mode = mode;
+	st->buf = malloc(READ_BUF);
+	if (!st->buf) {
+		err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
+		goto fail;
+	}
+	st->obj = bpf_object__open_file(path, NULL);
+	if (!st->obj) {
+		err = -errno;
+		st->obj = NULL;
+		err = ib_out_error(out, err, "bpf-iter: open %s: %s", path, strerror(-err));
+		goto fail;
+	}
+	/* load only this method's program */
+	bpf_object__for_each_program(prog, st->obj) {
+		bool mine = !strcmp(bpf_program__name(prog), modes[mode].prog);
+
+		bpf_program__set_autoload(prog, mine);
+		if (mine)
+			st->prog = prog;
+	}
+	if (!st->prog) {
+		err = ib_out_error(out, -ENOENT, "bpf-iter: %s has no program %s", path,
+				   modes[mode].prog);
+		goto fail;
+	}
+	err = set_config(st->obj, &cfg, out);
+	if (err)
+		goto fail;
+	err = bpf_object__load(st->obj);
+	if (err) {
+		err = ib_out_error(out, err, "bpf-iter: load %s from %s: %s", modes[mode].prog, path,
+				   strerror(-err));
+		goto fail;
+	}
+	*state = st;
+	return 0;
+fail:
+	real_close(st);
+	return err;
+}
+
+/* decode one read's worth of whole records of instance fd of task pid */
+static int decode(struct real_state *st, int32_t pid, int32_t fd, const uint8_t *p, size_t n,
+		  struct ib_out *out)
+{
+	size_t off;
+
+	for (off = 0; off + modes[st->mode].rec <= n; off += modes[st->mode].rec) {
+		st->nvisit++;
+		switch (st->mode) {
+		case R_URING_FILE: {
+			const struct ri_uring_file *s = (const void *)(p + off);
+			struct ib_rec_uring_file *r;
+
+			st->nslots++;
+			if (!(s->flags & RI_OCCUPIED))
+				break;
+			r = ib_out_rec(out, IB_REC_URING_FILE, pid, sizeof(*r), NULL, 0);
+			if (!r)
+				goto nomem;
+			r->ring_fd = fd;
+			r->index = s->index;
+			r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO;
+			r->kind = s->kind;
+			r->dev = kdev(s->dev);
+			r->ino = s->ino;
+			r->file.how = IB_ID_KEY;
+			r->file.key = s->key;
+			break;
+		}
+		case R_URING_BUF: {
+			const struct ri_uring_buf *s = (const void *)(p + off);
+			struct ib_rec_uring_buf *r;
+
+			st->nslots++;
+			if (!(s->flags & RI_OCCUPIED))
+				break;
+			r = ib_out_rec(out, IB_REC_URING_BUF, pid, sizeof(*r), NULL, 0);
+			if (!r)
+				goto nomem;
+			r->ring_fd = fd;
+			r->index = s->index;
+			r->addr = s->addr;
+			r->len = s->len;
+			break;
+		}
+		case R_EPOLL: {
+			const struct ri_epoll_item *s = (const void *)(p + off);
+			struct ib_rec_epoll_item *r;
+
+			r = ib_out_rec(out, IB_REC_EPOLL_ITEM, pid, sizeof(*r), NULL, 0);
+			if (!r)
+				goto nomem;
+			r->epfd = fd;
+			r->tfd = s->tfd;
+			r->events = s->events;
+			r->data = s->data;
+			r->have = IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_EVENT;
+			r->target_dev = kdev(s->dev);
+			r->target_ino = s->ino;
+			r->target.how = IB_ID_KEY;
+			r->target.key = s->key;
+			break;
+		}
+		}
+	}
+	return 0;
+nomem:
+	return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
+}
+
+/*
+ * Read one iterator to EOF. Returns 0, -EDEADLK when the ring lock was
+ * contended (nothing decoded: the caller may retry), or another error.
+ */
+static int read_iter(struct real_state *st, int iter_fd, int32_t pid, int32_t fd,
+		     struct ib_out *out)
+{
+	size_t have = 0, rec = modes[st->mode].rec;
+	int err;
+
+	for (;;) {
+		ssize_t n;
+		size_t used;
+
+		n = read(iter_fd, st->buf + have, READ_BUF - have);
+		out->calls++;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			if (err == -EDEADLK && st->nvisit == 0 && have == 0)
+				return err;
+			return ib_out_error(out, err, "bpf-iter: pid %d: read %s iterator of fd %d: "
+					    "%s", pid, modes[st->mode].target, fd, strerror(-err));
+		}
+		if (n == 0)
+			break;
+		have += n;
+		/* a record may straddle two reads: keep the tail */
+		used = have - have % rec;
+		err = decode(st, pid, fd, st->buf, used, out);
+		if (err)
+			return err;
+		memmove(st->buf, st->buf + used, have - used);
+		have -= used;
+	}
+	if (have)
+		return ib_out_error(out, -EPROTO, "bpf-iter: pid %d: %s iterator of fd %d ended "
+				    "inside a record", pid, modes[st->mode].target, fd);
+	return 0;
+}
+
+static int trylock_note(int32_t pid, int32_t fd, struct ib_out *out)
+{
+	static const char text[] = "io_uring iterator: ring lock contended (EDEADLK), "
+				   "tables not read";
+	struct ib_rec_uring_ring *r;
+	struct ib_rec_note *n;
+
+	n = ib_out_rec(out, IB_REC_NOTE, pid, sizeof(*n), text, sizeof(text) - 1);
+	if (!n)
+		goto nomem;
+	n->code = IB_NOTE_URING_TRYLOCK;
+	n->fd = fd;
+	n->count = EDEADLK_TRIES;
+	r = ib_out_rec(out, IB_REC_URING_RING, pid, sizeof(*r), NULL, 0);
+	if (!r)
+		goto nomem;
+	r->ring_fd = fd;
+	r->status = IB_URING_TABLES_MISSING;
+	return 0;
+nomem:
+	return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
+}
+
+/* one io_uring ring or epoll instance: descriptor fd of task pid */
+static int collect_instance(struct real_state *st, int pidfd, int32_t pid, int32_t fd,
+			    struct ib_out *out)
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, ao);
+	union {
+		__u32 fd; /* io_uring.io_uring_fd / epoll.epoll_fd: the first member */
+		__u64 pad[2];
+	} li;
+	struct bpf_link *link = NULL;
+	int lfd = -1, iter_fd = -1, err, tries;
+	uint64_t t0 = ib_now_ns();
+
+	lfd = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	out->calls++;
+	if (lfd < 0) {
+		struct ib_pf_task tk = { .pid = pid, .piddir = -1, .fddir = -1, .fdinfodir = -1 };
+
+		return ib_pf_fd_failed(&tk, fd, errno, "pidfd_getfd", out);
+	}
+	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
+
+	t0 = ib_now_ns();
+	memset(&li, 0, sizeof(li));
+	li.fd = lfd;
+	ao.link_info = (void *)&li;
+	ao.link_info_len = sizeof(li);
+	link = bpf_program__attach_iter(st->prog, &ao);
+	out->calls++;
+	if (!link) {
+		err = -errno;
+		err = ib_out_error(out, err, "bpf-iter: pid %d: attach %s iterator to fd %d: %s",
+				   pid, modes[st->mode].target, fd, strerror(-err));
+		goto done;
+	}
+	for (tries = 0;; tries++) {
+		st->nslots = 0;
+		iter_fd = bpf_iter_create(bpf_link__fd(link));
+		out->calls++;
+		if (iter_fd < 0) {
+			err = -errno;
+			err = ib_out_error(out, err, "bpf-iter: pid %d: create %s iterator for fd "
+					   "%d: %s", pid, modes[st->mode].target, fd,
+					   strerror(-err));
+			goto done;
+		}
+		err = read_iter(st, iter_fd, pid, fd, out);
+		close(iter_fd);
+		iter_fd = -1;
+		if (err != -EDEADLK)
+			break;
+		if (tries + 1 >= EDEADLK_TRIES) {
+			err = trylock_note(pid, fd, out);
+			goto done;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	if (err)
+		goto done;
+	if (st->mode != R_EPOLL) {
+		struct ib_rec_uring_ring *r;
+
+		r = ib_out_rec(out, IB_REC_URING_RING, pid, sizeof(*r), NULL, 0);
+		if (!r) {
+			err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
+			goto done;
+		}
+		r->ring_fd = fd;
+		if (st->mode == R_URING_FILE) {
+			r->nr_files = st->nslots;
+			r->status = IB_URING_NO_BUFS;
+		} else {
+			r->nr_bufs = st->nslots;
+			r->status = IB_URING_NO_FILES;
+		}
+	}
+done:
+	bpf_link__destroy(link);
+	close(lfd);
+	out->stage_ns[st->mode == R_EPOLL ? IB_STAGE_EPOLL : IB_STAGE_IO_URING] +=
+		ib_now_ns() - t0;
+	return err;
+}
+
+static int collect_task(struct real_state *st, int32_t pid, struct ib_out *out)
+{
+	const char *want = modes[st->mode].link;
+	size_t wlen = strlen(want), i;
+	struct ib_pf_task tk;
+	int pidfd = -1, err;
+	uint64_t t0;
+
+	err = ib_pf_task_open(&tk, pid, 0, out);
+	if (err)
+		return err;
+	t0 = ib_now_ns();
+	st->fds.n = 0;
+	st->insts.n = 0;
+	err = ib_pf_list_fds(&tk, &st->fds, &st->dbuf, &out->calls, out);
+	if (err)
+		goto out;
+	for (i = 0; i < st->fds.n; i++) {
+		char name[IB_PF_NAME_MAX], link[64];
+		ssize_t n;
+
+		ib_pf_fdname(name, st->fds.v[i]);
+		n = readlinkat(tk.fddir, name, link, sizeof(link));
+		out->calls++;
+		if (n < 0) {
+			err = ib_pf_fd_failed(&tk, st->fds.v[i], errno, "readlink", out);
+			if (err)
+				goto out;
+			continue;
+		}
+		if ((size_t)n == wlen && !memcmp(link, want, wlen)) {
+			err = ib_pf_fds_push(&st->insts, st->fds.v[i]);
+			if (err) {
+				err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
+				goto out;
+			}
+		}
+	}
+	if (st->insts.n) {
+		pidfd = syscall(SYS_pidfd_open, pid, 0);
+		out->calls++;
+		if (pidfd < 0) {
+			err = errno == ESRCH ? ib_out_error(out, -ESRCH, "pid %d: no such process",
+							    pid)
+					     : ib_out_error(out, -errno, "pid %d: pidfd_open: %s",
+							    pid, strerror(errno));
+			goto out;
+		}
+	}
+	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
+	for (i = 0; i < st->insts.n; i++) {
+		err = collect_instance(st, pidfd, pid, st->insts.v[i], out);
+		if (err)
+			goto out;
+	}
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	ib_pf_task_close(&tk);
+	return err;
+}
+
+static int real_collect(void *state, const struct ib_target *t, const struct ib_opts *o,
+			struct ib_out *out)
+{
+	struct real_state *st = state;
+	uint32_t i;
+	int err;
+
+	for (i = 0; i < t->npids; i++) {
+		err = collect_task(st, t->pids[i], out);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+#define OPEN(name, mode)                                                              \
+	static int name(void **s, const struct ib_target *t, const struct ib_opts *o, \
+			struct ib_out *out)                                           \
+	{                                                                             \
+		return real_open_mode(mode, s, t, o, out);                            \
+	}
+OPEN(open_uring_file, R_URING_FILE)
+OPEN(open_uring_buf, R_URING_BUF)
+OPEN(open_epoll, R_EPOLL)
+
+#define NO_FD(t) "none: the " t " iterator reports only its instance's slots or items"
+#define FD_NONE(t)                                    \
+	[IB_COV_FD] = NO_FD(t),                       \
+	[IB_COV_FD_META] = NO_FD(t),                  \
+	[IB_COV_FD_POS] = NO_FD(t),                   \
+	[IB_COV_FD_FLAGS] = NO_FD(t),                 \
+	[IB_COV_FD_IDENTITY] = NO_FD(t)
+
+const struct ib_method ib_method_bpf_iter_io_uring_file = {
+	.name = "bpf-iter-io-uring-file",
+	.family = "bpf",
+	.summary = "the series' io_uring_file iterator (patched kernel): one link per ring, "
+		   "one record per registered-file slot",
+	.coverage = {
+		FD_NONE("io_uring_file"),
+		[IB_COV_EPOLL_ITEM] = "none: io_uring_file walks only io_uring rings",
+		[IB_COV_EPOLL_TARGET] = "none: io_uring_file walks only io_uring rings",
+		[IB_COV_URING_FILE] = "full",
+		[IB_COV_URING_BUF] = "none: registered buffers are the io_uring_buf iterator's",
+	},
+	.open = open_uring_file,
+	.collect = real_collect,
+	.close = real_close,
+};
+
+const struct ib_method ib_method_bpf_iter_io_uring_buf = {
+	.name = "bpf-iter-io-uring-buf",
+	.family = "bpf",
+	.summary = "the series' io_uring_buf iterator (patched kernel): one link per ring, "
+		   "one record per registered-buffer slot",
+	.coverage = {
+		FD_NONE("io_uring_buf"),
+		[IB_COV_EPOLL_ITEM] = "none: io_uring_buf walks only io_uring rings",
+		[IB_COV_EPOLL_TARGET] = "none: io_uring_buf walks only io_uring rings",
+		[IB_COV_URING_FILE] = "none: registered files are the io_uring_file iterator's",
+		[IB_COV_URING_BUF] = "full",
+	},
+	.open = open_uring_buf,
+	.collect = real_collect,
+	.close = real_close,
+};
+
+const struct ib_method ib_method_bpf_iter_epoll = {
+	.name = "bpf-iter-epoll",
+	.family = "bpf",
+	.summary = "the series' epoll iterator (patched kernel): one link per epoll instance, "
+		   "one record per item",
+	.coverage = {
+		FD_NONE("epoll"),
+		[IB_COV_EPOLL_ITEM] = "full",
+		[IB_COV_EPOLL_TARGET] = "full",
+		[IB_COV_URING_FILE] = "none: the epoll iterator walks only epoll instances",
+		[IB_COV_URING_BUF] = "none: the epoll iterator walks only epoll instances",
+	},
+	.open = open_epoll,
+	.collect = real_collect,
+	.close = real_close,
+};
