@@ -118,10 +118,22 @@ struct io_mapped_ubuf___old {
 	__u64 ubuf_end;
 };
 
-/* --- helpers --- */
+/* --- reading kernel memory ---
+ *
+ * The file of the iterator step is a trusted pointer: its fields are read
+ * with plain loads. Everything reached through void * (file->private_data)
+ * or read out of the epoll tree and io_uring tables is untrusted. Two
+ * builds of this source read it differently:
+ *  - default: bpf_rdonly_cast() (kernel 6.2+; the verifier turns it into a
+ *    register move) gives a typed read-only pointer, then plain loads, which
+ *    the JIT guards with an exception table entry: no helper call per field;
+ *  - TF_COMPAT (task_file_compat.bpf.c, for kernels without bpf_rdonly_cast):
+ *    bpf_probe_read_kernel per field (BPF_CORE_READ).
+ * Untrusted pointers travel as __u64 numbers between the two.
+ */
 
-/* A trusted BTF pointer cannot take part in arithmetic: store it into a
- * map value (allowed to a privileged loader) and read it back as a number. */
+/* A BTF pointer cannot take part in arithmetic: store it into a map value
+ * (allowed to a privileged loader) and read it back as a number. */
 __u64 ptr_slot;
 
 static __always_inline __u64 ptr_value(const void *p)
@@ -129,6 +141,17 @@ static __always_inline __u64 ptr_value(const void *p)
 	*(volatile __u64 *)&ptr_slot = (__u64)p;
 	return *(volatile __u64 *)&ptr_slot;
 }
+
+#ifdef TF_COMPAT
+#define KPTR(T, v) ((T *)(v))
+#define RD(p, a) BPF_CORE_READ(p, a)
+#define RDP(p, a) ((__u64)BPF_CORE_READ(p, a))
+#else
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define KPTR(T, v) ((T *)bpf_rdonly_cast((void *)(v), bpf_core_type_id_kernel(T)))
+#define RD(p, a) ((p)->a)
+#define RDP(p, a) ptr_value((p)->a)
+#endif
 
 /* identity: bijective mix of the struct file pointer with the load's keys
  * (equal keys <=> equal files; the address is not recoverable without them) */
@@ -162,11 +185,11 @@ static __always_inline __u32 mode_kind(__u32 mode)
 #define W8(a, b, c, d, e, f, g, h) (W4(a, b, c, d) | W4(e, f, g, h) << 32)
 
 /* the anon inode's dentry name: "[eventpoll]", "[io_uring]", ... */
-static __always_inline __u32 name_kind(const void *name)
+static __always_inline __u32 name_kind(__u64 name)
 {
 	__u64 w[2] = {};
 
-	if (bpf_probe_read_kernel(w, sizeof(w), name))
+	if (bpf_probe_read_kernel(w, sizeof(w), (void *)name))
 		return TF_K_ANON;
 	if (w[0] == W8('[', 'e', 'v', 'e', 'n', 't', 'p', 'o') &&
 	    (w[1] & 0xffffffff) == W4('l', 'l', ']', 0))
@@ -186,9 +209,11 @@ static __always_inline __u32 name_kind(const void *name)
 	return TF_K_ANON;
 }
 
-/* kind of an anonymous-inode file: by its f_op if already learned, else by
- * its dentry name (then learned) */
-static __always_inline __u32 anon_kind(__u64 fop, const void *name)
+/* Kind of an anonymous-inode file: by its f_op if already learned, else by
+ * its dentry name, then learned. kallsyms has no data symbols, so
+ * eventpoll_fops & co. are learned here rather than looked up; the name is
+ * read once per file type and load instead of once per file. */
+static __always_inline __u32 anon_kind(__u64 fop, __u64 name)
 {
 	__u32 i, k;
 
@@ -206,26 +231,39 @@ static __always_inline __u32 anon_kind(__u64 fop, const void *name)
 	return k;
 }
 
-/* the same for a file reached through an untrusted pointer */
 struct fmeta {
 	__u64 ino;
 	__u32 dev;
 	__u32 kind;
 };
 
-static __always_inline void file_meta(struct file *f, struct fmeta *m, bool want_kind)
+/* dev, ino and (want_kind) kind of a file reached through an untrusted pointer */
+static __always_inline void file_meta(__u64 fp, struct fmeta *m, bool want_kind)
 {
+#ifdef TF_COMPAT
+	struct file *f = (void *)fp;
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
-	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
 
 	m->ino = BPF_CORE_READ(inode, i_ino);
-	m->dev = BPF_CORE_READ(sb, s_dev);
+	m->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	if (!want_kind)
 		return;
 	m->kind = mode_kind(BPF_CORE_READ(inode, i_mode));
 	if (m->kind == TF_K_ANON)
 		m->kind = anon_kind((__u64)BPF_CORE_READ(f, f_op),
-				    BPF_CORE_READ(f, f_path.dentry, d_name.name));
+				    (__u64)BPF_CORE_READ(f, f_path.dentry, d_name.name));
+#else
+	struct file *f = KPTR(struct file, fp);
+	struct inode *inode = f->f_inode;
+
+	m->ino = inode->i_ino;
+	m->dev = inode->i_sb->s_dev;
+	if (!want_kind)
+		return;
+	m->kind = mode_kind(inode->i_mode);
+	if (m->kind == TF_K_ANON)
+		m->kind = anon_kind(ptr_value(f->f_op), ptr_value(f->f_path.dentry->d_name.name));
+#endif
 }
 
 /* --- the chunk: records packed for one bpf_ringbuf_output --- */
@@ -278,23 +316,36 @@ static __always_inline void note_truncated(__s32 fd, __u64 count)
 /* --- epoll: in-order walk of ep->rbr with parent pointers --- */
 
 struct ep_walk {
-	struct rb_node *node; /* next epitem (rbn is its first member) */
+	__u64 node;   /* next epitem (rbn is its first member), 0 at the end */
 	__s32 epfd;
 	__u32 n;
 };
 
-/* in-order successor; bounded by the tree height (< 64 for any rbtree that
- * fits in memory) */
-static __always_inline struct rb_node *rb_next_of(struct rb_node *node, struct rb_node *right,
-						  unsigned long pc)
+/* rb_node fields as numbers */
+static __always_inline __u64 rb_left_of(__u64 n)
 {
-	struct rb_node *n, *parent;
+	return RDP(KPTR(struct rb_node, n), rb_left);
+}
+
+static __always_inline void rb_up_of(__u64 n, __u64 *right, __u64 *parent)
+{
+	struct rb_node *rb = KPTR(struct rb_node, n);
+
+	*right = RDP(rb, rb_right);
+	*parent = RD(rb, __rb_parent_color) & ~3ul;
+}
+
+/* in-order successor of node (whose right child and parent/colour word are
+ * known); bounded by the tree height (< 64 for any rbtree in memory) */
+static __always_inline __u64 rb_next_of(__u64 node, __u64 right, __u64 pc)
+{
+	__u64 n, parent, r, pp;
 	int i;
 
 	if (right) {
 		n = right;
 		for (i = 0; i < 64; i++) {
-			struct rb_node *l = BPF_CORE_READ(n, rb_left);
+			__u64 l = rb_left_of(n);
 
 			if (!l)
 				break;
@@ -303,12 +354,13 @@ static __always_inline struct rb_node *rb_next_of(struct rb_node *node, struct r
 		return n;
 	}
 	n = node;
-	parent = (struct rb_node *)(pc & ~3ul);
+	parent = pc & ~3ul;
 	for (i = 0; i < 64 && parent; i++) {
-		if (BPF_CORE_READ(parent, rb_right) != n)
+		rb_up_of(parent, &r, &pp);
+		if (r != n)
 			break;
 		n = parent;
-		parent = (struct rb_node *)(BPF_CORE_READ(parent, __rb_parent_color) & ~3ul);
+		parent = pp;
 	}
 	return parent;
 }
@@ -316,41 +368,40 @@ static __always_inline struct rb_node *rb_next_of(struct rb_node *node, struct r
 static long ep_step(__u32 i, void *data)
 {
 	struct ep_walk *w = data;
-	struct epitem *epi = (struct epitem *)w->node;
-	struct rb_node *right;
-	unsigned long pc;
-	struct file *tf;
+	struct epitem *epi;
+	__u64 right, pc, tf;
 
-	if (!epi)
+	if (!w->node)
 		return 1;
-	right = BPF_CORE_READ(epi, rbn.rb_right);
-	pc = BPF_CORE_READ(epi, rbn.__rb_parent_color);
+	epi = KPTR(struct epitem, w->node);
+	right = RDP(epi, rbn.rb_right);
+	pc = RD(epi, rbn.__rb_parent_color);
 	w->n++;
 	if (emit_items) {
 		struct tf_epoll_item *r = reserve(sizeof(*r), TF_EPOLL_ITEM, w->epfd);
 		struct fmeta m = {};
 
 		if (r) {
-			tf = BPF_CORE_READ(epi, ffd.file);
-			r->tfd = BPF_CORE_READ(epi, ffd.fd);
-			r->events = BPF_CORE_READ(epi, event.events);
-			r->data = BPF_CORE_READ(epi, event.data);
-			r->key = mix((__u64)tf);
+			tf = RDP(epi, ffd.file);
+			r->tfd = RD(epi, ffd.fd);
+			r->events = RD(epi, event.events);
+			r->data = RD(epi, event.data);
+			r->key = mix(tf);
 			file_meta(tf, &m, false);
 			r->ino = m.ino;
 			r->dev = m.dev;
 			r->_pad = 0;
 		}
 	}
-	w->node = rb_next_of(&epi->rbn, right, pc);
+	w->node = rb_next_of(w->node, right, pc);
 	return 0;
 }
 
-static __always_inline void walk_ep(__s32 epfd, struct eventpoll *ep)
+static __always_inline void walk_ep(__s32 epfd, __u64 ep)
 {
 	struct ep_walk w = { .epfd = epfd };
 
-	w.node = BPF_CORE_READ(ep, rbr.rb_leftmost);
+	w.node = RDP(KPTR(struct eventpoll, ep), rbr.rb_leftmost);
 	bpf_loop(TF_MAX_ITEMS, ep_step, &w, 0);
 	nwalked += w.n;
 	if (w.node && emit_items)
@@ -362,12 +413,12 @@ static __always_inline void walk_ep(__s32 epfd, struct eventpoll *ep)
 #define BATCH 16
 
 struct ur_walk {
-	void *slots;    /* array of pointers (nodes, io_fixed_file, imu pointers) */
+	__u64 slots;    /* array of slot words (node pointers, file_ptr, imu pointers) */
 	__u64 dummy;    /* an empty buffer slot's marker (old kernels), else 0 */
 	__u32 nr;
 	__s32 fd;
 	__u32 n;
-	bool nodes;     /* slots are struct io_rsrc_node * */
+	__u32 nodes;    /* slots are struct io_rsrc_node * */
 };
 
 /* One slot. Global (not inlined) functions are verified once, not once per
@@ -380,7 +431,7 @@ __noinline int ur_file(struct ur_walk *w, __u32 idx, __u64 slot)
 
 	if (!w || !slot)
 		return 0;
-	fp = w->nodes ? BPF_CORE_READ((struct io_rsrc_node *)slot, file_ptr) : slot;
+	fp = w->nodes ? RD(KPTR(struct io_rsrc_node, slot), file_ptr) : slot;
 	fp &= FFS_MASK;
 	if (!fp)
 		return 0;
@@ -390,7 +441,7 @@ __noinline int ur_file(struct ur_walk *w, __u32 idx, __u64 slot)
 	r = reserve(sizeof(*r), TF_URING_FILE, w->fd);
 	if (!r)
 		return 0;
-	file_meta((struct file *)fp, &m, true);
+	file_meta(fp, &m, true);
 	r->index = idx;
 	r->kind = m.kind;
 	r->key = mix(fp);
@@ -404,11 +455,12 @@ __noinline int ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 {
 	struct io_mapped_ubuf *imu;
 	struct tf_uring_buf *r;
+	__u64 p;
 
 	if (!w || !slot)
 		return 0;
-	imu = w->nodes ? BPF_CORE_READ((struct io_rsrc_node *)slot, buf) : (void *)slot;
-	if (!imu || (__u64)imu == w->dummy)
+	p = w->nodes ? RDP(KPTR(struct io_rsrc_node, slot), buf) : slot;
+	if (!p || p == w->dummy)
 		return 0;
 	w->n++;
 	if (!emit_items)
@@ -416,20 +468,21 @@ __noinline int ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 	r = reserve(sizeof(*r), TF_URING_BUF, w->fd);
 	if (!r)
 		return 0;
+	imu = KPTR(struct io_mapped_ubuf, p);
 	r->index = idx;
 	r->_pad = 0;
-	r->addr = BPF_CORE_READ(imu, ubuf);
+	r->addr = RD(imu, ubuf);
 	if (bpf_core_field_exists(imu->len)) {
-		r->len = BPF_CORE_READ(imu, len);
+		r->len = RD(imu, len);
 	} else {
-		struct io_mapped_ubuf___old *o = (void *)imu;
+		struct io_mapped_ubuf___old *o = KPTR(struct io_mapped_ubuf___old, p);
 
-		r->len = BPF_CORE_READ(o, ubuf_end) - r->addr;
+		r->len = RD(o, ubuf_end) - r->addr;
 	}
 	return 0;
 }
 
-/* one batch of BATCH slots: one read for the slot pointers */
+/* one batch of BATCH slots: one read for the slot words */
 static __always_inline long ur_batch(__u32 b, struct ur_walk *w, bool files)
 {
 	__u64 slot[BATCH] = {};
@@ -444,7 +497,7 @@ static __always_inline long ur_batch(__u32 b, struct ur_walk *w, bool files)
 	barrier_var(sz);
 	if (sz > sizeof(slot))
 		return 1;
-	if (bpf_probe_read_kernel(slot, sz, (__u64 *)w->slots + base))
+	if (bpf_probe_read_kernel(slot, sz, (void *)(w->slots + base * sizeof(__u64))))
 		return 1;
 	for (k = 0; k < BATCH; k++) {
 		if (k >= cnt)
@@ -467,38 +520,38 @@ static long ur_buf_step(__u32 b, void *data)
 	return ur_batch(b, data, false);
 }
 
-static __always_inline void walk_ring(__s32 fd, struct io_ring_ctx *ctx)
+static __always_inline void walk_ring(__s32 fd, __u64 ctxp)
 {
+	struct io_ring_ctx *ctx = KPTR(struct io_ring_ctx, ctxp);
 	struct ur_walk w = { .fd = fd };
 	__u32 nr_files = 0, nr_bufs = 0;
-	void *files = NULL, *bufs = NULL;
+	__u64 files = 0, bufs = 0, dummy = 0;
 	bool nodes = false;
-	__u64 dummy = 0;
 
 	if (bpf_core_field_exists(ctx->file_table.data)) {
 		/* 6.13+: io_rsrc_data { nr, nodes }; empty slots are NULL */
 		nodes = true;
-		nr_files = BPF_CORE_READ(ctx, file_table.data.nr);
-		files = BPF_CORE_READ(ctx, file_table.data.nodes);
+		nr_files = RD(ctx, file_table.data.nr);
+		files = RDP(ctx, file_table.data.nodes);
 		if (bpf_core_field_exists(ctx->buf_table.nodes)) {
-			nr_bufs = BPF_CORE_READ(ctx, buf_table.nr);
-			bufs = BPF_CORE_READ(ctx, buf_table.nodes);
+			nr_bufs = RD(ctx, buf_table.nr);
+			bufs = RDP(ctx, buf_table.nodes);
 		} else {
-			struct io_ring_ctx___v613 *c = (void *)ctx;
+			struct io_ring_ctx___v613 *c = KPTR(struct io_ring_ctx___v613, ctxp);
 
-			nr_bufs = BPF_CORE_READ(c, buf_table.data.nr);
-			bufs = BPF_CORE_READ(c, buf_table.data.nodes);
+			nr_bufs = RD(c, buf_table.data.nr);
+			bufs = RDP(c, buf_table.data.nodes);
 		}
 	} else {
 		/* up to 6.12: io_fixed_file array, io_mapped_ubuf pointer array */
-		struct io_ring_ctx___old *c = (void *)ctx;
+		struct io_ring_ctx___old *c = KPTR(struct io_ring_ctx___old, ctxp);
 
-		nr_files = BPF_CORE_READ(c, nr_user_files);
-		files = BPF_CORE_READ(c, file_table.files);
-		nr_bufs = BPF_CORE_READ(c, nr_user_bufs);
-		bufs = BPF_CORE_READ(c, user_bufs);
+		nr_files = RD(c, nr_user_files);
+		files = RDP(c, file_table.files);
+		nr_bufs = RD(c, nr_user_bufs);
+		bufs = RDP(c, user_bufs);
 		if (bpf_core_field_exists(c->dummy_ubuf))
-			dummy = (__u64)BPF_CORE_READ(c, dummy_ubuf);
+			dummy = RDP(c, dummy_ubuf);
 	}
 	if (!files)
 		nr_files = 0;
@@ -531,18 +584,19 @@ static __always_inline void walk_ring(__s32 fd, struct io_ring_ctx *ctx)
 
 /* --- the program --- */
 
+/* O_CLOEXEC as fdinfo reports it: from the fd table's close_on_exec bits,
+ * read one 64-bit word per 64 descriptors (fds come in increasing order) */
 static __always_inline __u32 cloexec(struct task_struct *task, int fd, __u64 seq_num)
 {
-	struct fdtable *fdt;
-	__u64 idx = (__u32)fd / 64;
+	struct fdtable *fdt = task->files->fdt;
+	__u64 idx = (__u32)fd / 64, f = ptr_value(fdt);
 
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (seq_num == 0 || coe_fdt != (__u64)fdt || coe_idx != idx) {
-		unsigned long *bits = BPF_CORE_READ(fdt, close_on_exec);
+	if (seq_num == 0 || coe_fdt != f || coe_idx != idx) {
 		__u64 word = 0;
 
-		bpf_probe_read_kernel(&word, sizeof(word), bits + idx);
-		coe_fdt = (__u64)fdt;
+		bpf_probe_read_kernel(&word, sizeof(word),
+				      (void *)(ptr_value(fdt->close_on_exec) + idx * 8));
+		coe_fdt = f;
 		coe_idx = idx;
 		coe_word = word;
 	}
@@ -565,7 +619,7 @@ int task_file(struct bpf_iter__task_file *ctx)
 	inode = file->f_inode;
 	kind = mode_kind(inode->i_mode);
 	if (kind == TF_K_ANON)
-		kind = anon_kind((__u64)file->f_op, file->f_path.dentry->d_name.name);
+		kind = anon_kind(ptr_value(file->f_op), ptr_value(file->f_path.dentry->d_name.name));
 
 	if (emit_files) {
 		struct task_struct *task = ctx->task;
@@ -586,11 +640,11 @@ int task_file(struct bpf_iter__task_file *ctx)
 			return 0;
 	}
 	if (walk_epoll && kind == TF_K_EPOLL) {
-		walk_ep(ctx->fd, file->private_data);
+		walk_ep(ctx->fd, ptr_value(file->private_data));
 		flush();
 	}
 	if (walk_uring && kind == TF_K_IO_URING) {
-		walk_ring(ctx->fd, file->private_data);
+		walk_ring(ctx->fd, ptr_value(file->private_data));
 		flush();
 	}
 	return 0;

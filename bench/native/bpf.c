@@ -33,10 +33,15 @@
 #include "method.h"
 #include "task_file.h"
 #include "task_file.skel.h"
+#include "task_file_compat.skel.h"
 
 _Static_assert((int)TF_K_INOTIFY == (int)IB_K_INOTIFY && (int)TF_K_OTHER == (int)IB_K_OTHER &&
 	       (int)TF_K_EPOLL == (int)IB_K_EPOLL && (int)TF_K_IO_URING == (int)IB_K_IO_URING,
 	       "tf_kind and ib_kind differ");
+/* both objects are built from one source: the same globals */
+_Static_assert(sizeof(struct task_file_bpf__bss) == sizeof(struct task_file_compat_bpf__bss) &&
+	       sizeof(struct task_file_bpf__rodata) ==
+	       sizeof(struct task_file_compat_bpf__rodata), "task_file objects differ");
 _Static_assert(TF_NOTE_TRUNCATED == IB_NOTE_TRUNCATED, "note codes differ");
 
 enum bpf_mode {
@@ -53,7 +58,11 @@ enum bpf_mode {
 
 struct bpf_state {
 	enum bpf_mode mode;
-	struct task_file_bpf *skel;
+	struct task_file_bpf *skel;          /* default object, or */
+	struct task_file_compat_bpf *cskel;  /* the probe-read one (kernel < 6.2) */
+	struct task_file_bpf__bss *bss;      /* the loaded object's globals */
+	struct bpf_program *prog;
+	struct bpf_map *rbmap;
 	struct bpf_link **links;
 	int32_t *pids;
 	uint32_t nlinks;
@@ -86,6 +95,7 @@ static void bpf_close(void *p)
 	for (i = 0; i < st->nlinks; i++)
 		bpf_link__destroy(st->links[i]);
 	task_file_bpf__destroy(st->skel);
+	task_file_compat_bpf__destroy(st->cskel);
 	free(st->links);
 	free(st->pids);
 	free(st->buf);
@@ -225,6 +235,54 @@ static int pid_check(int32_t pid, struct ib_out *out)
 	return 0;
 }
 
+/* settings of either object, between __open and __load */
+#define CONFIGURE(skel, mode, keys)                                                     \
+	do {                                                                            \
+		(skel)->rodata->key0 = (keys)[0];                                       \
+		(skel)->rodata->key1 = (keys)[1] | 1;                                   \
+		(skel)->rodata->empty = (mode) == M_EMPTY;                              \
+		(skel)->rodata->emit_files = (mode) == M_TASK_FILE || (mode) == M_ALL;  \
+		(skel)->rodata->walk_epoll = (mode) == M_EPOLL || (mode) == M_ALL ||    \
+					     (mode) == M_WALK;                          \
+		(skel)->rodata->walk_uring = (mode) == M_URING || (mode) == M_ALL ||    \
+					     (mode) == M_WALK;                          \
+		(skel)->rodata->emit_items = mode_items(mode);                          \
+	} while (0)
+
+/* open, configure and load one of the two builds of task_file.bpf.c */
+static int load_object(struct bpf_state *st, bool compat, const struct bpf_object_open_opts *oo,
+		       const uint64_t keys[2], uint32_t rb_bytes)
+{
+	int err;
+
+	if (compat) {
+		st->cskel = task_file_compat_bpf__open_opts(oo);
+		if (!st->cskel)
+			return -errno;
+		CONFIGURE(st->cskel, st->mode, keys);
+		st->rbmap = st->cskel->maps.rb;
+		st->prog = st->cskel->progs.task_file;
+	} else {
+		st->skel = task_file_bpf__open_opts(oo);
+		if (!st->skel)
+			return -errno;
+		CONFIGURE(st->skel, st->mode, keys);
+		st->rbmap = st->skel->maps.rb;
+		st->prog = st->skel->progs.task_file;
+	}
+	err = bpf_map__set_max_entries(st->rbmap, rb_bytes);
+	if (err)
+		return err;
+	if (compat) {
+		err = task_file_compat_bpf__load(st->cskel);
+		st->bss = (struct task_file_bpf__bss *)st->cskel->bss;
+	} else {
+		err = task_file_bpf__load(st->skel);
+		st->bss = st->skel->bss;
+	}
+	return err;
+}
+
 static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_target *t,
 			 const struct ib_opts *o, struct ib_out *out)
 {
@@ -232,6 +290,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	struct bpf_state *st;
 	uint64_t keys[2];
 	uint32_t i, rb_bytes;
+	bool compat;
 	int err;
 
 	*state = NULL;
@@ -259,22 +318,6 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 
 	if (o && o->btf_path)
 		oo.btf_custom_path = o->btf_path;
-	st->skel = task_file_bpf__open_opts(&oo);
-	if (!st->skel) {
-		err = -errno;
-		err = ib_out_error(out, err, "bpf: open task_file object%s%s: %s",
-				   oo.btf_custom_path ? " with BTF " : "",
-				   oo.btf_custom_path ? oo.btf_custom_path : "", strerror(-err));
-		goto fail;
-	}
-	st->skel->rodata->key0 = keys[0];
-	st->skel->rodata->key1 = keys[1] | 1;
-	st->skel->rodata->empty = mode == M_EMPTY;
-	st->skel->rodata->emit_files = mode == M_TASK_FILE || mode == M_ALL;
-	st->skel->rodata->walk_epoll = mode == M_EPOLL || mode == M_ALL || mode == M_WALK;
-	st->skel->rodata->walk_uring = mode == M_URING || mode == M_ALL || mode == M_WALK;
-	st->skel->rodata->emit_items = mode_items(mode);
-
 	rb_bytes = getpagesize();
 	if (mode_items(mode)) {
 		uint32_t want = o && o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
@@ -283,14 +326,14 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 		while (rb_bytes < want && rb_bytes < (1u << 30))
 			rb_bytes <<= 1;
 	}
-	err = bpf_map__set_max_entries(st->skel->maps.rb, rb_bytes);
-	if (err) {
-		err = ib_out_error(out, err, "bpf: ring buffer size %u: %s", rb_bytes,
-				   strerror(-err));
-		goto fail;
+	compat = getenv("IB_BPF_COMPAT") && strcmp(getenv("IB_BPF_COMPAT"), "1") == 0;
+	err = compat ? -ESRCH : load_object(st, false, &oo, keys, rb_bytes);
+	if (err == -ESRCH) {
+		/* no bpf_rdonly_cast kfunc in this kernel: the probe-read build */
+		task_file_bpf__destroy(st->skel);
+		st->skel = NULL;
+		err = load_object(st, true, &oo, keys, rb_bytes);
 	}
-
-	err = task_file_bpf__load(st->skel);
 	if (err) {
 		err = ib_out_error(out, err, "bpf: load task_file program%s%s: %s",
 				   oo.btf_custom_path ? " with BTF " : "",
@@ -306,7 +349,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 		li.task.pid = t->pids[i];
 		ao.link_info = &li;
 		ao.link_info_len = sizeof(li);
-		st->links[i] = bpf_program__attach_iter(st->skel->progs.task_file, &ao);
+		st->links[i] = bpf_program__attach_iter(st->prog, &ao);
 		if (!st->links[i]) {
 			err = -errno;
 			err = ib_out_error(out, err, "bpf: attach task_file iterator to pid %d: %s",
@@ -318,7 +361,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	}
 
 	if (mode_items(mode)) {
-		st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.rb), on_chunk, st, NULL);
+		st->rb = ring_buffer__new(bpf_map__fd(st->rbmap), on_chunk, st, NULL);
 		if (!st->rb) {
 			err = -errno;
 			err = ib_out_error(out, err, "bpf: ring buffer: %s", strerror(-err));
@@ -418,7 +461,7 @@ static int bpf_collect(void *state, const struct ib_target *t, const struct ib_o
 		       struct ib_out *out)
 {
 	struct bpf_state *st = state;
-	struct task_file_bpf__bss *bss = st->skel->bss;
+	struct task_file_bpf__bss *bss = st->bss;
 	uint64_t visits = 0;
 	uint32_t i;
 	int err;
@@ -456,7 +499,7 @@ static int bpf_collect(void *state, const struct ib_target *t, const struct ib_o
 		}
 		return ib_out_error(out, -ENOSPC, "bpf: ring buffer of %u bytes full: %llu records "
 				    "dropped (raise ringbuf_bytes)",
-				    bpf_map__max_entries(st->skel->maps.rb),
+				    bpf_map__max_entries(st->rbmap),
 				    (unsigned long long)bss->ndropped);
 	}
 	return 0;
