@@ -34,9 +34,12 @@ export const DEFAULT_TIMING: TimingOptions = {
   timeMs: 250,
   minSamples: 10,
   warmupIterations: 2,
-  verifyPairsMax: 3_000_000,
-  samplePairs: 200_000,
+  verifyPairsMax: 500_000,
+  samplePairs: 50_000,
 };
+
+/** Samples taken even when one collect is slower than the time per measurement. */
+export const MIN_SAMPLES_SLOW = 5;
 
 export interface Context {
   scenario: Scenario;
@@ -155,7 +158,9 @@ async function measureOpen(
   if (pairwise) c.setRows(sampled ? rowsForPairs(F, opts.verifyPairsMax) : 0);
 
   // 1. Verify before timing.
+  const t0 = process.hrtime.bigint();
   const first = c.collect();
+  let estimateNs = Number(process.hrtime.bigint() - t0);
   if (!first.ok) return { ...base, state: 'errored', reason: first.error };
   let rec: Recovered;
   try {
@@ -188,6 +193,7 @@ async function measureOpen(
     const total = p?.total ?? fullPairs;
     if (made > 0 && made < total) {
       scale = total / made;
+      estimateNs = (estimateNs * made) / Math.max(made, (F * (F - 1)) / 2);
       extrapolation = {
         measuredUnits: made,
         totalUnits: total,
@@ -197,11 +203,15 @@ async function measureOpen(
   } else if (pairwise) {
     c.setRows(0);
   }
+  // Enough samples for a stable median within the time per measurement:
+  // at least MIN_SAMPLES_SLOW even for slow methods, up to minSamples.
+  const affordable = Math.floor((opts.timeMs * 1e6) / Math.max(1, estimateNs));
+  const minSamples = Math.max(Math.min(MIN_SAMPLES_SLOW, opts.minSamples), Math.min(opts.minSamples, affordable));
   let failure: string | undefined;
   const t = await timeIt(() => {
     const r = c.collectRaw();
     if (r < 0 && !failure) failure = `collect failed (errno ${-r})`;
-  }, opts);
+  }, { ...opts, minSamples, warmupIterations: affordable < 1 ? 1 : opts.warmupIterations });
   if ('error' in t) return { ...base, state: 'errored', reason: t.error };
   if (failure) {
     const again = c.collect();
@@ -228,7 +238,7 @@ async function measureOpen(
   const warnings = computeWarnings(stats, {
     overheadNs: opts.overheadNs,
     clockResolutionNs: opts.clockResolutionNs,
-    requestedSamples: opts.minSamples,
+    requestedSamples: minSamples,
     extrapolated: extrapolation !== undefined,
   });
   return {
