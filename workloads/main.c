@@ -24,6 +24,8 @@
  *   io_uring  U = N registered file slots, B = min(1024, N) buffers
  *   all       the shared tree with N files, plus in the root E = N/2 epoll
  *             items, U = N/2 registered files and B buffers
+ * Regular files go to a private directory under $ITERBENCH_TMPDIR, else
+ * /dev/shm (tmpfs), else $TMPDIR or /tmp, removed at exit.
  * Exit: 0 ok, 1 failure, 2 usage or size does not fit RLIMIT_NOFILE,
  * 77 io_uring unavailable.
  */
@@ -279,7 +281,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: model arena: %s\n", prog, strerror(-ret));
 		return 1;
 	}
-	tmp = getenv("TMPDIR");
+	/* regular files live in memory when possible: creating thousands of
+	 * inodes on a disk filesystem costs seconds */
+	tmp = getenv("ITERBENCH_TMPDIR");
+	if (!tmp || !tmp[0])
+		tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
 	snprintf(tmpdir, sizeof(tmpdir), "%s/iterbench-wl-%d-XXXXXX",
 		 tmp && tmp[0] ? tmp : "/tmp", (int)getpid());
 	if (!mkdtemp(tmpdir)) {

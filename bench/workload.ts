@@ -1,0 +1,246 @@
+/**
+ * Life cycle of a workload generator (workloads/, build/workloads/iterbench-workload):
+ * start it, wait for `ready <rootpid>`, read its manifest, freeze/thaw it,
+ * stop it. Every live workload is tracked so an exit or signal handler can
+ * kill it (stopAllWorkloads): a workload never outlives the harness.
+ *
+ * Generator exit codes before ready map to StartResult states:
+ *   77 -> skipped (feature missing), 2 -> usage (bad size, RLIMIT_NOFILE),
+ *   anything else -> errored.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freezePids, type FreezeMethod, type Frozen } from './freezer.js';
+import { MANIFEST_SCHEMA, type Manifest, type Scenario } from './manifest.js';
+
+export type { FreezeMethod } from './freezer.js';
+
+export interface WorkloadOptions {
+  scenario: Scenario;
+  files: number;
+  tasks?: number;
+  buffers?: number;
+  epollItems?: number;
+  uringFiles?: number;
+  churn?: boolean;
+}
+
+export type StartResult =
+  | { state: 'ready'; workload: Workload }
+  | { state: 'skipped'; reason: string }
+  | { state: 'errored'; reason: string }
+  /** exit 2 from the generator: bad arguments, or the size does not fit RLIMIT_NOFILE */
+  | { state: 'usage'; reason: string };
+
+export interface Workload {
+  manifest: Manifest;
+  rootPid: number;
+  /** every tgid of the tree (manifest tasks) */
+  pids: number[];
+  /** spawn to `ready`, in ms */
+  readyMs: number;
+  freeze(): Promise<FreezeMethod>;
+  thaw(): Promise<void>;
+  stop(): Promise<void>;
+  alive(): boolean;
+}
+
+export const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+/** Path of the generator binary; ITERBENCH_WORKLOAD overrides it (tests). */
+export function workloadBinary(): string {
+  const override = process.env.ITERBENCH_WORKLOAD;
+  if (override) return resolve(override);
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'workloads', 'iterbench-workload');
+}
+
+interface Live {
+  rootPid: number;
+  pids: number[];
+  frozen?: Frozen;
+  exited: boolean;
+}
+
+const live = new Set<Live>();
+process.on('exit', stopAllWorkloads);
+
+function killQuiet(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Synchronous SIGKILL of every live workload tree (thawed first: a frozen task cannot die on v1). */
+export function stopAllWorkloads(): void {
+  for (const l of [...live]) {
+    try {
+      l.frozen?.thawSync();
+    } catch {
+      /* still kill it */
+    }
+    l.frozen = undefined;
+    if (!l.exited) {
+      killQuiet(l.rootPid);
+      for (const pid of l.pids) killQuiet(pid);
+    }
+    live.delete(l);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const st = s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
+    return st !== 'Z' && st !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+function argsFor(o: WorkloadOptions, manifest: string): string[] {
+  const a = [o.scenario, '--manifest', manifest, '--files', String(o.files)];
+  if (o.tasks !== undefined) a.push('--tasks', String(o.tasks));
+  if (o.buffers !== undefined) a.push('--buffers', String(o.buffers));
+  if (o.epollItems !== undefined) a.push('--epoll-items', String(o.epollItems));
+  if (o.uringFiles !== undefined) a.push('--uring-files', String(o.uringFiles));
+  if (o.churn) a.push('--churn');
+  return a;
+}
+
+/** The generator's last stderr line without its "iterbench-workload: " prefix. */
+function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines.at(-1) ?? '').replace(/^iterbench-workload:\s*/, '');
+}
+
+export async function startWorkload(opts: WorkloadOptions, signal?: AbortSignal): Promise<StartResult> {
+  if (signal?.aborted) return { state: 'errored', reason: 'aborted before start' };
+  const manifestPath = join(tmpdir(), `iterbench-manifest-${process.pid}-${randomBytes(6).toString('hex')}.json`);
+  const t0 = performance.now();
+  let proc: ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: 'pipe'; buffer: false; reject: false }>;
+  try {
+    proc = execa(workloadBinary(), argsFor(opts, manifestPath), {
+      stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false,
+    });
+  } catch (e) {
+    return { state: 'errored', reason: `cannot start the generator: ${(e as Error).message}` };
+  }
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8192);
+  });
+  const entry: Live = { rootPid: proc.pid ?? -1, pids: [], exited: false };
+  if (entry.rootPid > 0) live.add(entry);
+  const exited = proc.then((r) => {
+    entry.exited = true;
+    return r;
+  });
+
+  const outcome = await new Promise<
+    { kind: 'ready'; pid: number } | { kind: 'exit'; code?: number; signal?: string; error?: string } | { kind: 'timeout' } | { kind: 'aborted' }
+  >((resolveOutcome) => {
+    let out = '';
+    const timer = setTimeout(() => resolveOutcome({ kind: 'timeout' }), READY_TIMEOUT_MS);
+    const onAbort = () => resolveOutcome({ kind: 'aborted' });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^ready (\d+)$/m.exec(out);
+      if (m) {
+        finish();
+        resolveOutcome({ kind: 'ready', pid: Number(m[1]) });
+      }
+    });
+    void exited.then((r) => {
+      finish();
+      resolveOutcome({
+        kind: 'exit', code: r.exitCode, signal: r.signal,
+        error: r.failed && r.exitCode === undefined && !r.signal ? r.shortMessage : undefined,
+      });
+    });
+  });
+
+  const fail = async (state: 'errored' | 'skipped' | 'usage', reason: string): Promise<StartResult> => {
+    if (!entry.exited) {
+      killQuiet(entry.rootPid);
+      await exited;
+    }
+    live.delete(entry);
+    rmSync(manifestPath, { force: true });
+    return { state, reason };
+  };
+
+  if (outcome.kind === 'timeout') return fail('errored', `not ready after ${READY_TIMEOUT_MS / 1000} s`);
+  if (outcome.kind === 'aborted') return fail('errored', 'aborted while starting');
+  if (outcome.kind === 'exit') {
+    const why = lastLine(stderr);
+    if (outcome.error) return fail('errored', outcome.error);
+    if (outcome.code === 77) return fail('skipped', why || 'a kernel feature is missing (exit 77)');
+    if (outcome.code === 2) return fail('usage', why || 'usage error (exit 2)');
+    return fail('errored', `generator exited (${outcome.signal ?? `code ${outcome.code}`}) before ready${why ? `: ${why}` : ''}`);
+  }
+
+  const readyMs = performance.now() - t0;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  } catch (e) {
+    return fail('errored', `cannot read the manifest ${manifestPath}: ${(e as Error).message}`);
+  }
+  rmSync(manifestPath, { force: true });
+  if (manifest.schema !== MANIFEST_SCHEMA || manifest.rootPid !== outcome.pid || manifest.rootPid !== entry.rootPid) {
+    return fail('errored', `manifest does not match the generator (schema ${manifest.schema}, root ${manifest.rootPid}, ready ${outcome.pid})`);
+  }
+  const pids = manifest.tasks.map((t) => t.pid);
+  entry.pids = pids;
+
+  const workload: Workload = {
+    manifest,
+    rootPid: manifest.rootPid,
+    pids,
+    readyMs,
+    async freeze() {
+      if (!entry.frozen) entry.frozen = await freezePids(pids);
+      return entry.frozen.method;
+    },
+    async thaw() {
+      const f = entry.frozen;
+      entry.frozen = undefined;
+      if (f) await f.thaw();
+    },
+    async stop() {
+      if (!live.has(entry)) return;
+      await workload.thaw().catch(() => undefined);
+      if (!entry.exited) {
+        try {
+          proc.stdin.end('exit\n');
+        } catch {
+          /* stdin already closed */
+        }
+        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_TIMEOUT_MS).unref());
+        if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
+          killQuiet(entry.rootPid);
+          await exited;
+        }
+      }
+      // the root reaps its children on a clean exit; kill whatever a dirty one left
+      for (const pid of pids) if (pid !== entry.rootPid && pidAlive(pid)) killQuiet(pid);
+      live.delete(entry);
+    },
+    alive() {
+      return !entry.exited && pids.every(pidAlive);
+    },
+  };
+  return { state: 'ready', workload };
+}

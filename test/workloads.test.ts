@@ -1,0 +1,591 @@
+/**
+ * The workload generators and their life cycle, on real processes (run as
+ * root). Each manifest is checked against the kernel's view of the tree:
+ * /proc fd sets, fdinfo, stat, kcmp(2) through build/workloads/iterbench-kcmp
+ * for which descriptors share an open file, epoll and io_uring fdinfo for
+ * items and slots. Reading /proc here checks the generator, not a method.
+ */
+import { execa } from 'execa';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cgroup2Root, freezePids, freezerV1Root, isFrozen, procState, type FreezeMethod } from '../bench/freezer.js';
+import type { Manifest, ManifestFile, Scenario } from '../bench/manifest.js';
+import { startWorkload, stopAllWorkloads, workloadBinary, type Workload, type WorkloadOptions } from '../bench/workload.js';
+
+const BIN = workloadBinary();
+const KCMP = join(dirname(BIN), 'iterbench-kcmp');
+const O_CLOEXEC = 0o2000000;
+
+const started: Workload[] = [];
+async function start(o: WorkloadOptions): Promise<Workload> {
+  const s = await startWorkload(o);
+  if (s.state !== 'ready') throw new Error(`workload ${o.scenario}: ${s.state}: ${s.reason}`);
+  started.push(s.workload);
+  return s.workload;
+}
+afterAll(async () => {
+  for (const w of started) await w.stop();
+  stopAllWorkloads();
+});
+
+function alive(pid: number): boolean {
+  const st = procState(pid);
+  return st !== undefined && st !== 'Z' && st !== 'X';
+}
+
+/** Processes whose command line mentions text (leftover detection). */
+function processesMentioning(text: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(text) && alive(Number(d))) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+interface KFd {
+  fd: number;
+  link: string;
+  pos: number;
+  flags: number;
+  dev: number;
+  ino: number;
+}
+
+function kernelFds(pid: number): Map<number, KFd> {
+  const m = new Map<number, KFd>();
+  for (const d of readdirSync(`/proc/${pid}/fd`)) {
+    const fd = Number(d);
+    const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    const st = statSync(`/proc/${pid}/fd/${fd}`);
+    m.set(fd, {
+      fd,
+      link: readlinkSync(`/proc/${pid}/fd/${fd}`),
+      pos: Number(/^pos:\s+(\d+)/m.exec(info)![1]),
+      flags: parseInt(/^flags:\s+([0-7]+)/m.exec(info)![1]!, 8),
+      dev: st.dev,
+      ino: st.ino,
+    });
+  }
+  return m;
+}
+
+function linkMatchesKind(f: ManifestFile, link: string): boolean {
+  switch (f.kind) {
+    case 'reg':
+    case 'dir':
+      return f.path === undefined ? link.startsWith('/') : link === f.path;
+    case 'chr':
+      return link.startsWith('/dev/');
+    case 'pipe':
+      return link === `pipe:[${f.ino}]` || link.startsWith('/');
+    case 'socket':
+      return link === `socket:[${f.ino}]`;
+    case 'eventfd':
+      return link === 'anon_inode:[eventfd]';
+    case 'epoll':
+      return link === 'anon_inode:[eventpoll]';
+    case 'io_uring':
+      return link === 'anon_inode:[io_uring]';
+    case 'timerfd':
+      return link === 'anon_inode:[timerfd]';
+    case 'signalfd':
+      return link === 'anon_inode:[signalfd]';
+    case 'inotify':
+      return link === 'anon_inode:inotify';
+    default:
+      return true;
+  }
+}
+
+/** Ask iterbench-kcmp a batch of questions; one answer per line. */
+async function kcmp(questions: string[]): Promise<number[]> {
+  if (!questions.length) return [];
+  const r = await execa(KCMP, [], { input: questions.join('\n') + '\n' });
+  return r.stdout.trim().split('\n').map(Number);
+}
+
+/** Check a manifest against the kernel; returns a list of disagreements (empty = all good). */
+async function checkManifest(m: Manifest): Promise<string[]> {
+  const bad: string[] = [];
+  const holders = new Map<string, { pid: number; fd: number }[]>();
+  for (const t of m.tasks) {
+    const k = kernelFds(t.pid);
+    const mine = new Set(t.fds.map((x) => x.fd));
+    for (const fd of k.keys()) if (!mine.has(fd)) bad.push(`${t.pid}: fd ${fd} (${k.get(fd)!.link}) not in the manifest`);
+    for (const { fd, file } of t.fds) {
+      const f = m.files[file];
+      const kf = k.get(fd);
+      if (!f) {
+        bad.push(`${t.pid}/${fd}: label ${file} has no file entry`);
+        continue;
+      }
+      if (!kf) {
+        bad.push(`${t.pid}/${fd}: in the manifest, not in the kernel`);
+        continue;
+      }
+      if (kf.ino !== f.ino || kf.dev !== f.dev) bad.push(`${t.pid}/${fd}: dev/ino ${kf.dev}/${kf.ino} vs ${f.dev}/${f.ino}`);
+      if (kf.pos !== f.pos) bad.push(`${t.pid}/${fd}: pos ${kf.pos} vs ${f.pos}`);
+      if ((kf.flags & ~O_CLOEXEC) !== (f.flags & ~O_CLOEXEC)) bad.push(`${t.pid}/${fd}: flags 0${kf.flags.toString(8)} vs 0${f.flags.toString(8)}`);
+      if (!linkMatchesKind(f, kf.link)) bad.push(`${t.pid}/${fd}: ${kf.link} is not a ${f.kind} (${f.path ?? ''})`);
+      if (!holders.has(file)) holders.set(file, []);
+      holders.get(file)!.push({ pid: t.pid, fd });
+    }
+  }
+  // sharing: all holders of a label are one open file; different labels on one inode are not
+  const same: string[] = [];
+  const sameWhat: string[] = [];
+  for (const [label, hs] of holders) {
+    for (const h of hs.slice(1)) {
+      same.push(`F ${hs[0]!.pid} ${hs[0]!.fd} ${h.pid} ${h.fd}`);
+      sameWhat.push(`${label}: ${hs[0]!.pid}/${hs[0]!.fd} vs ${h.pid}/${h.fd}`);
+    }
+  }
+  const byInode = new Map<string, string[]>();
+  for (const label of holders.keys()) {
+    const f = m.files[label]!;
+    const key = `${f.dev}:${f.ino}`;
+    if (!byInode.has(key)) byInode.set(key, []);
+    byInode.get(key)!.push(label);
+  }
+  const diff: string[] = [];
+  const diffWhat: string[] = [];
+  for (const labels of byInode.values()) {
+    for (let i = 0; i < labels.length; i++) {
+      for (let j = i + 1; j < labels.length; j++) {
+        const a = holders.get(labels[i]!)![0]!;
+        const b = holders.get(labels[j]!)![0]!;
+        diff.push(`F ${a.pid} ${a.fd} ${b.pid} ${b.fd}`);
+        diffWhat.push(`${labels[i]} vs ${labels[j]}`);
+      }
+    }
+  }
+  const rs = await kcmp(same);
+  rs.forEach((r, i) => r !== 0 && bad.push(`kcmp says not shared (${r}): ${sameWhat[i]}`));
+  const rd = await kcmp(diff);
+  rd.forEach((r, i) => r === 0 && bad.push(`kcmp says shared: ${diffWhat[i]}`));
+
+  // epoll: fdinfo tfd lines are exactly the manifest items; targets by KCMP_EPOLL_TFD
+  const eq: string[] = [];
+  const eqWhat: string[][] = [];
+  for (const e of m.epoll) {
+    const info = readFileSync(`/proc/${e.pid}/fdinfo/${e.epfd}`, 'utf8');
+    const lines = [...info.matchAll(/^tfd:\s+(\d+) events:\s+([0-9a-f]+) data:\s+([0-9a-f]+)\s+pos:\d+ ino:([0-9a-f]+)/gm)];
+    const got = lines.map((l) => `${l[1]} ${parseInt(l[2]!, 16)} 0x${BigInt('0x' + l[3]).toString(16)} ${parseInt(l[4]!, 16)}`).sort();
+    const want = e.items.map((it) => `${it.tfd} ${it.events} ${it.data} ${m.files[it.target]!.ino}`).sort();
+    if (JSON.stringify(got) !== JSON.stringify(want)) bad.push(`epoll ${e.pid}/${e.epfd}: items differ:\n  kernel ${got.join(', ')}\n  manifest ${want.join(', ')}`);
+    const perTfd = new Map<number, number>();
+    for (const it of e.items) perTfd.set(it.tfd, (perTfd.get(it.tfd) ?? 0) + 1);
+    for (const it of e.items) {
+      const h = holders.get(it.target)?.[0];
+      if (!h) {
+        bad.push(`epoll ${e.pid}/${e.epfd} item ${it.data}: target ${it.target} held by no descriptor`);
+        continue;
+      }
+      const qs = [];
+      for (let toff = 0; toff < perTfd.get(it.tfd)!; toff++) qs.push(`E ${h.pid} ${h.fd} ${e.pid} ${e.epfd} ${it.tfd} ${toff}`);
+      eq.push(...qs);
+      eqWhat.push(qs.map(() => `epoll ${e.pid}/${e.epfd} item ${it.data} tfd ${it.tfd} target ${it.target}`));
+    }
+  }
+  const re = await kcmp(eq);
+  let at = 0;
+  for (const group of eqWhat) {
+    const answers = re.slice(at, at + group.length);
+    at += group.length;
+    if (!answers.includes(0)) bad.push(`KCMP_EPOLL_TFD: no item matches: ${group[0]} (${answers.join(',')})`);
+  }
+
+  // io_uring: UserFiles / UserBufs tables are exactly the manifest slots
+  for (const r of m.io_uring) {
+    const info = readFileSync(`/proc/${r.pid}/fdinfo/${r.fd}`, 'utf8');
+    const files = /^UserFiles:\s+(\d+)\n((?: *\d+: .*\n)*)/m.exec(info);
+    const bufs = /^UserBufs:\s+(\d+)\n((?: *\d+: .*\n)*)/m.exec(info);
+    if (!files || !bufs) {
+      bad.push(`ring ${r.pid}/${r.fd}: tables missing from fdinfo`);
+      continue;
+    }
+    if (Number(files[1]) !== r.files.length) bad.push(`ring ${r.pid}/${r.fd}: ${files[1]} file slots vs ${r.files.length}`);
+    const gotFiles = new Map(files[2]!.split('\n').filter(Boolean).map((l) => {
+      const mm = /^ *(\d+): (.*)$/.exec(l)!;
+      return [Number(mm[1]), mm[2]!] as const;
+    }));
+    r.files.forEach((label, i) => {
+      const got = gotFiles.get(i);
+      if (label === null) {
+        if (got !== undefined) bad.push(`ring slot ${i}: empty in the manifest, ${got} in the kernel`);
+        return;
+      }
+      const f = m.files[label]!;
+      const h = holders.get(label)?.[0];
+      const want = h ? readlinkSync(`/proc/${h.pid}/fd/${h.fd}`) : f.path;
+      if (got === undefined) bad.push(`ring slot ${i}: ${label} in the manifest, empty in the kernel`);
+      else if (want !== undefined ? got !== want : !linkMatchesKind(f, got)) bad.push(`ring slot ${i}: ${got} vs ${label} (${f.kind} ${want ?? ''})`);
+    });
+    if (Number(bufs[1]) !== r.buffers.length) bad.push(`ring ${r.pid}/${r.fd}: ${bufs[1]} buffer slots vs ${r.buffers.length}`);
+    const gotBufs = new Map(bufs[2]!.split('\n').filter(Boolean).map((l) => {
+      const mm = /^ *(\d+): (.*)$/.exec(l)!;
+      return [Number(mm[1]), mm[2]!] as const;
+    }));
+    r.buffers.forEach((b, i) => {
+      const got = gotBufs.get(i);
+      const want = b ? `${b.addr}/${b.len}` : '<none>';
+      if ((got ?? '<none>') !== want) bad.push(`ring buffer slot ${i}: ${got} vs ${want}`);
+    });
+  }
+  return bad;
+}
+
+describe('the generator scenarios', () => {
+  const cases: [Scenario, WorkloadOptions][] = [
+    ['files', { scenario: 'files', files: 120 }],
+    ['shared', { scenario: 'shared', files: 160, tasks: 3 }],
+    ['epoll', { scenario: 'epoll', files: 60 }],
+    ['io_uring', { scenario: 'io_uring', files: 60, buffers: 20 }],
+    ['all', { scenario: 'all', files: 160, tasks: 3, buffers: 16 }],
+  ];
+  for (const [name, o] of cases) {
+    it(`the ${name} scenario writes a manifest that matches the kernel's view of every task`, async () => {
+      const w = await start(o);
+      const m = w.manifest;
+      expect(m.scenario).toBe(name);
+      expect(w.pids).toContain(w.rootPid);
+      expect(new Set(w.pids).size).toBe(w.pids.length);
+      expect(m.cases.length).toBeGreaterThan(0);
+      for (const t of m.tasks) expect(t.fds.slice(0, 3).map((x) => x.fd)).toEqual([0, 1, 2]);
+      expect(await checkManifest(m)).toEqual([]);
+      await w.stop();
+      expect(w.pids.filter(alive)).toEqual([]);
+    });
+  }
+
+  it('the files scenario holds N descriptors besides 0, 1 and 2, with every kind it promises', async () => {
+    const w = await start({ scenario: 'files', files: 200 });
+    const root = w.manifest.tasks[0]!;
+    expect(root.fds.length).toBe(203);
+    const kinds = new Set(Object.values(w.manifest.files).map((f) => f.kind));
+    for (const k of ['reg', 'dir', 'pipe', 'socket', 'chr', 'eventfd', 'timerfd', 'signalfd', 'inotify']) expect(kinds, k).toContain(k);
+    const labels = root.fds.map((x) => x.file);
+    expect(new Set(labels).size).toBeLessThan(labels.length); // dup'd descriptors
+    const regInodes = Object.values(w.manifest.files).filter((f) => f.kind === 'reg').map((f) => f.ino);
+    expect(new Set(regInodes).size).toBeLessThan(regInodes.length); // an inode opened twice
+    const positions = Object.values(w.manifest.files).filter((f) => f.kind === 'reg').map((f) => f.pos);
+    expect(new Set(positions).size).toBe(positions.length); // distinct offsets
+    await w.stop();
+  });
+
+  it('the shared scenario shares files between tasks by inheritance and SCM_RIGHTS, and keeps private ones', async () => {
+    const w = await start({ scenario: 'shared', files: 200, tasks: 4 });
+    const m = w.manifest;
+    expect(m.tasks.length).toBe(4);
+    const owners = new Map<string, Set<number>>();
+    for (const t of m.tasks) for (const x of t.fds) owners.set(x.file, (owners.get(x.file) ?? new Set()).add(t.pid));
+    const inAll = [...owners.values()].filter((s) => s.size === 4).length;
+    const inTwo = [...owners.entries()].filter(([l, s]) => s.size === 2 && /SCM_RIGHTS/.test(m.files[l]!.note ?? '')).length;
+    const onlyReceiver = [...owners.entries()].filter(([l, s]) => s.size === 1 && /only the receiver/.test(m.files[l]!.note ?? '')).length;
+    const priv = [...owners.values()].filter((s) => s.size === 1).length;
+    expect(inAll).toBeGreaterThan(10);
+    expect(inTwo).toBeGreaterThan(0);
+    expect(onlyReceiver).toBeGreaterThan(0);
+    expect(priv).toBeGreaterThan(20);
+    const total = m.tasks.reduce((a, t) => a + t.fds.length, 0);
+    expect(total).toBeGreaterThanOrEqual(200);
+    await w.stop();
+  });
+
+  it('the epoll scenario contains every hard case and no item the kernel removed', async () => {
+    const w = await start({ scenario: 'epoll', files: 40 });
+    const m = w.manifest;
+    const items = m.epoll.flatMap((e) => e.items.map((it) => ({ ...it, pid: e.pid, epfd: e.epfd })));
+    expect(items.length).toBe(40);
+    expect(new Set(items.map((i) => i.data)).size).toBe(items.length);
+    const root = m.tasks.find((t) => t.role === 'root')!;
+    const rootFd = new Map(root.fds.map((x) => [x.fd, x.file]));
+    // (a) the tfd now names another open file (b), and the target lives on under another number
+    const a = items.find((i) => /^\(a\)/.test(i.note ?? ''))!;
+    const b = items.find((i) => /^\(b\)/.test(i.note ?? ''))!;
+    expect(a.tfd).toBe(b.tfd);
+    expect(a.target).not.toBe(b.target);
+    expect(rootFd.get(a.tfd)).toBe(b.target);
+    expect([...rootFd.values()]).toContain(a.target);
+    // (c) one open file through two descriptors
+    const c = items.filter((i) => /^\(c\)/.test(i.note ?? ''));
+    expect(c.length).toBe(2);
+    expect(c[0]!.target).toBe(c[1]!.target);
+    expect(c[0]!.tfd).not.toBe(c[1]!.tfd);
+    // (d) the target is held only by another task
+    const d = items.find((i) => /^\(d\)/.test(i.note ?? ''))!;
+    expect([...rootFd.values()]).not.toContain(d.target);
+    expect(m.tasks.some((t) => t.pid !== root.pid && t.fds.some((x) => x.file === d.target))).toBe(true);
+    // (e) stated as a case, and no item targets a file nobody holds
+    expect(m.cases.some((s) => /^\(e\)/.test(s))).toBe(true);
+    const held = new Set(m.tasks.flatMap((t) => t.fds.map((x) => x.file)));
+    for (const it of items) expect(held.has(it.target), it.data).toBe(true);
+    expect(await checkManifest(m)).toEqual([]);
+    await w.stop();
+  });
+
+  it('the io_uring scenario has empty slots, descriptorless files and unmapped buffers', async () => {
+    const w = await start({ scenario: 'io_uring', files: 50, buffers: 30 });
+    const r = w.manifest.io_uring[0]!;
+    expect(r.files.length).toBe(50);
+    expect(r.buffers.length).toBe(30);
+    expect(r.files).toContain(null);
+    expect(r.buffers).toContain(null);
+    const held = new Set(w.manifest.tasks.flatMap((t) => t.fds.map((x) => x.file)));
+    const descriptorless = r.files.filter((l) => l !== null && !held.has(l));
+    expect(descriptorless.length).toBeGreaterThan(10);
+    expect(r.files.filter((l) => l !== null && held.has(l)).length).toBeGreaterThan(0);
+    expect(r.buffers.some((b) => /munmap/.test(b?.note ?? ''))).toBe(true);
+    expect(new Set(r.buffers.map((b) => b?.len)).size).toBeGreaterThan(4);
+    await w.stop();
+  });
+});
+
+describe('sizes and arguments', () => {
+  const bad: string[][] = [
+    [],
+    ['nosuch', '--manifest', '/tmp/x.json'],
+    ['files'],
+    ['files', '--manifest', 'MANIFEST', '--files', '-5'],
+    ['files', '--manifest', 'MANIFEST', '--files', '0'],
+    ['files', '--manifest', 'MANIFEST', '--files', 'ten'],
+    ['files', '--manifest', 'MANIFEST', '--files', '12x'],
+    ['files', '--manifest', 'MANIFEST', '--bogus'],
+    ['shared', '--manifest', 'MANIFEST', '--tasks', '1'],
+    ['epoll', '--manifest', 'MANIFEST', '--epoll-items', '3'],
+    ['files', '--manifest', 'MANIFEST', '--files'],
+    ['files', '--manifest', 'MANIFEST', 'extra'],
+  ];
+  for (const args of bad) {
+    it(`bad arguments (${args.join(' ') || 'none'}) give one line on stderr, exit 2 and no process`, async () => {
+      const tag = `iterbench-badargs-${process.pid}-${Math.random().toString(36).slice(2)}`;
+      const a = args.map((x) => (x === 'MANIFEST' ? join(tmpdir(), `${tag}.json`) : x));
+      const r = await execa(BIN, a, { reject: false, stdin: 'ignore' });
+      expect(r.exitCode).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n').length).toBe(1);
+      expect(processesMentioning(tag)).toEqual([]);
+      expect(existsSync(join(tmpdir(), `${tag}.json`))).toBe(false);
+    });
+  }
+
+  it('a size that cannot fit RLIMIT_NOFILE fails before creating anything and names the largest N that fits', async () => {
+    const tag = join(tmpdir(), `iterbench-toobig-${process.pid}.json`);
+    for (const scenario of ['files', 'epoll', 'io_uring']) {
+      const t0 = Date.now();
+      const r = await execa(BIN, [scenario, '--manifest', tag, '--files', '50000'], { reject: false, stdin: 'ignore' });
+      expect(r.exitCode, scenario).toBe(2);
+      expect(r.stderr.trim().split('\n').length).toBe(1);
+      expect(r.stderr).toMatch(/RLIMIT_NOFILE/);
+      const largest = Number(/largest N that fits is (\d+)/.exec(r.stderr)?.[1]);
+      expect(largest).toBeGreaterThan(1000);
+      expect(largest).toBeLessThanOrEqual(20000);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(existsSync(tag)).toBe(false);
+      expect(processesMentioning(tag)).toEqual([]);
+      // and the largest N it names does fit
+      const ok = await startWorkload({ scenario: scenario as Scenario, files: largest, buffers: 4 });
+      expect(ok.state, scenario).toBe('ready');
+      if (ok.state === 'ready') {
+        for (const t of ok.workload.manifest.tasks) expect(t.fds.length).toBeLessThan(20000);
+        await ok.workload.stop();
+      }
+    }
+  });
+
+  it('startWorkload reports a size that does not fit as usage', async () => {
+    const r = await startWorkload({ scenario: 'files', files: 25000 });
+    expect(r.state).toBe('usage');
+    if (r.state === 'usage') expect(r.reason).toMatch(/RLIMIT_NOFILE.*largest N that fits is \d+/);
+  });
+
+  it('the shared scenario spreads a large request over more tasks so each stays under RLIMIT_NOFILE', async () => {
+    const w = await start({ scenario: 'shared', files: 42000, tasks: 2 });
+    expect(w.manifest.tasks.length).toBeGreaterThanOrEqual(3);
+    expect(w.manifest.params.tasks).toBe(w.manifest.tasks.length);
+    for (const t of w.manifest.tasks) expect(t.fds.length).toBeLessThan(20000);
+    for (const t of w.manifest.tasks) expect(readdirSync(`/proc/${t.pid}/fd`).length).toBe(t.fds.length);
+    await w.stop();
+  });
+});
+
+describe('the life cycle', () => {
+  it('killing the parent that spawned the generator leaves no generator task alive', async () => {
+    const manifest = join(tmpdir(), `iterbench-orphan-${process.pid}.json`);
+    const sh = execa('sh', ['-c', '"$0" shared --files 60 --tasks 3 --manifest "$1"; echo after', BIN, manifest], {
+      reject: false, buffer: false, stdout: 'pipe', stdin: 'pipe',
+    });
+    const pid = await new Promise<number>((res, rej) => {
+      let out = '';
+      sh.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /ready (\d+)/.exec(out);
+        if (m) res(Number(m[1]));
+      });
+      setTimeout(() => rej(new Error('not ready')), 20000);
+    });
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as Manifest;
+    rmSync(manifest, { force: true });
+    expect(m.tasks.length).toBe(3);
+    expect(m.tasks.every((t) => alive(t.pid))).toBe(true);
+    expect(m.rootPid).toBe(pid);
+    sh.kill('SIGKILL');
+    await sh;
+    expect(await waitFor(() => m.tasks.every((t) => !alive(t.pid)))).toBe(true);
+  });
+
+  it('SIGTERM stops the generator cleanly: exit 0, children reaped, temp dir removed', async () => {
+    const manifest = join(tmpdir(), `iterbench-term-${process.pid}.json`);
+    const p = execa(BIN, ['files', '--files', '50', '--manifest', manifest], { reject: false, buffer: false, stdout: 'pipe', stdin: 'pipe' });
+    await new Promise<void>((res) => p.stdout.on('data', (d: Buffer) => /ready/.test(d.toString()) && res()));
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as Manifest;
+    rmSync(manifest, { force: true });
+    const dir = Object.values(m.files).find((f) => f.kind === 'reg')!.path!.replace(/\/[^/]+$/, '');
+    expect(existsSync(dir)).toBe(true);
+    p.kill('SIGTERM');
+    const r = await p;
+    expect(r.exitCode).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('EOF on stdin stops the generator and its children', async () => {
+    const manifest = join(tmpdir(), `iterbench-eof-${process.pid}.json`);
+    const p = execa(BIN, ['epoll', '--files', '20', '--manifest', manifest], { reject: false, buffer: false, stdout: 'pipe', stdin: 'pipe' });
+    await new Promise<void>((res) => p.stdout.on('data', (d: Buffer) => /ready/.test(d.toString()) && res()));
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as Manifest;
+    rmSync(manifest, { force: true });
+    expect(m.tasks.length).toBe(2);
+    p.stdin.end();
+    const r = await p;
+    expect(r.exitCode).toBe(0);
+    expect(m.tasks.some((t) => alive(t.pid))).toBe(false);
+  });
+
+  it('stop() ends every task of the tree and reports it dead', async () => {
+    const w = await start({ scenario: 'all', files: 80, tasks: 3, buffers: 4 });
+    expect(w.alive()).toBe(true);
+    expect(w.readyMs).toBeGreaterThan(0);
+    await w.stop();
+    expect(w.alive()).toBe(false);
+    expect(w.pids.filter(alive)).toEqual([]);
+  });
+
+  it('with --churn the root keeps changing its descriptors after ready', async () => {
+    const w = await start({ scenario: 'files', files: 40, churn: true });
+    const root = w.manifest.tasks[0]!;
+    const want = root.fds.map((x) => x.fd).sort((a, b) => a - b).join(',');
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const got = readdirSync(`/proc/${root.pid}/fd`).map(Number).sort((a, b) => a - b).join(',');
+      expect(got).not.toBe(want);
+      seen.add(got);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    await w.stop();
+  });
+});
+
+describe('startWorkload maps generator exits', () => {
+  let dir: string;
+  const fake = (name: string, body: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, `#!/bin/sh\n${body}\n`);
+    chmodSync(p, 0o755);
+    return p;
+  };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'iterbench-fake-'));
+  });
+  afterEach(() => {
+    delete process.env.ITERBENCH_WORKLOAD;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('exit 77 is skipped with the reason the generator gave', async () => {
+    process.env.ITERBENCH_WORKLOAD = fake('w77', 'echo "iterbench-workload: io_uring unavailable: io_uring_setup: Operation not permitted" >&2; exit 77');
+    const r = await startWorkload({ scenario: 'io_uring', files: 10 });
+    expect(r).toEqual({ state: 'skipped', reason: 'io_uring unavailable: io_uring_setup: Operation not permitted' });
+  });
+
+  it('exit 2 is usage and exit 1 is errored', async () => {
+    process.env.ITERBENCH_WORKLOAD = fake('w2', 'echo "iterbench-workload: bad size" >&2; exit 2');
+    expect(await startWorkload({ scenario: 'files', files: 10 })).toEqual({ state: 'usage', reason: 'bad size' });
+    process.env.ITERBENCH_WORKLOAD = fake('w1', 'echo "iterbench-workload: boom" >&2; exit 1');
+    const r = await startWorkload({ scenario: 'files', files: 10 });
+    expect(r.state).toBe('errored');
+    if (r.state === 'errored') expect(r.reason).toMatch(/boom/);
+  });
+
+  it('a missing binary is errored', async () => {
+    process.env.ITERBENCH_WORKLOAD = join(dir, 'does-not-exist');
+    expect((await startWorkload({ scenario: 'files', files: 10 })).state).toBe('errored');
+  });
+
+  it('an abort while starting kills the generator and is errored', async () => {
+    process.env.ITERBENCH_WORKLOAD = fake('wsleep', 'exec sleep 30');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const t0 = Date.now();
+    const r = await startWorkload({ scenario: 'files', files: 10 }, ac.signal);
+    expect(r.state).toBe('errored');
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe('the freezer', () => {
+  const available: FreezeMethod[] = [];
+  if (cgroup2Root()) available.push('cgroup2');
+  if (freezerV1Root()) available.push('cgroup1-freezer');
+  available.push('sigstop');
+
+  it('freezes every task of a workload with the first method that works, and thaws them', async () => {
+    const w = await start({ scenario: 'shared', files: 40, tasks: 3 });
+    const method = await w.freeze();
+    expect(['cgroup2', 'cgroup1-freezer', 'sigstop']).toContain(method);
+    if (cgroup2Root()) expect(method).toBe('cgroup2');
+    await w.thaw();
+    for (const pid of w.pids) expect(procState(pid)).not.toBe('T');
+    await w.stop();
+  });
+
+  for (const method of available) {
+    it(`${method}: freeze leaves every task frozen; thaw runs them again and removes the cgroup`, async () => {
+      const w = await start({ scenario: 'shared', files: 40, tasks: 3 });
+      const before = w.pids.map((p) => readFileSync(`/proc/${p}/cgroup`, 'utf8'));
+      const f = await freezePids(w.pids, method);
+      expect(f.method).toBe(method);
+      expect(isFrozen(f)).toBe(true);
+      if (method === 'sigstop') for (const pid of w.pids) expect(procState(pid)).toBe('T');
+      else {
+        expect(f.cgroup).toMatch(new RegExp(`iterbench-${process.pid}-\\d+$`));
+        const procs = readFileSync(join(f.cgroup!, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number).sort();
+        expect(procs).toEqual([...w.pids].sort());
+        if (method === 'cgroup2') expect(readFileSync(join(f.cgroup!, 'cgroup.events'), 'utf8')).toMatch(/^frozen 1$/m);
+        else expect(readFileSync(join(f.cgroup!, 'freezer.state'), 'utf8').trim()).toBe('FROZEN');
+      }
+      await f.thaw();
+      if (f.cgroup) expect(existsSync(f.cgroup)).toBe(false);
+      expect(w.pids.map((p) => readFileSync(`/proc/${p}/cgroup`, 'utf8'))).toEqual(before);
+      for (const pid of w.pids) expect(['S', 'R']).toContain(procState(pid));
+      expect(w.alive()).toBe(true);
+      await w.stop();
+    });
+  }
+});
