@@ -64,6 +64,21 @@ interface Live {
   pids: number[];
   frozen?: Frozen;
   exited: boolean;
+  /** the generator's private directory (removed here when it was killed) */
+  dir?: string;
+}
+
+/** The generator's private directory, from the regular files' paths. */
+function workloadDir(m: Manifest): string | undefined {
+  for (const f of Object.values(m.files)) {
+    const d = f.path && /^(.*\/iterbench-wl-\d+-[^/]+)\//.exec(f.path);
+    if (d) return d[1];
+  }
+  return undefined;
+}
+
+function removeDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
 const live = new Set<Live>();
@@ -89,6 +104,7 @@ export function stopAllWorkloads(): void {
     if (!l.exited) {
       killQuiet(l.rootPid);
       for (const pid of l.pids) killQuiet(pid);
+      removeDir(l.dir);
     }
     live.delete(l);
   }
@@ -204,6 +220,7 @@ export async function startWorkload(opts: WorkloadOptions, signal?: AbortSignal)
   }
   const pids = manifest.tasks.map((t) => t.pid);
   entry.pids = pids;
+  entry.dir = workloadDir(manifest);
 
   const workload: Workload = {
     manifest,
@@ -232,6 +249,7 @@ export async function startWorkload(opts: WorkloadOptions, signal?: AbortSignal)
         if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
           killQuiet(entry.rootPid);
           await exited;
+          removeDir(entry.dir);
         }
       }
       // the root reaps its children on a clean exit; kill whatever a dirty one left

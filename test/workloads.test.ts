@@ -464,6 +464,21 @@ describe('the life cycle', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it('a directory left by a generator killed with SIGKILL is removed by the next generator', async () => {
+    const manifest = join(tmpdir(), `iterbench-killed-${process.pid}.json`);
+    const p = execa(BIN, ['files', '--files', '20', '--manifest', manifest], { reject: false, buffer: false, stdout: 'pipe', stdin: 'pipe' });
+    await new Promise<void>((res) => p.stdout.on('data', (d: Buffer) => /ready/.test(d.toString()) && res()));
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as Manifest;
+    rmSync(manifest, { force: true });
+    const dir = Object.values(m.files).find((f) => f.kind === 'reg')!.path!.replace(/\/[^/]+$/, '');
+    p.kill('SIGKILL');
+    await p;
+    expect(existsSync(dir)).toBe(true);
+    const w = await start({ scenario: 'files', files: 10 });
+    expect(existsSync(dir)).toBe(false);
+    await w.stop();
+  });
+
   it('EOF on stdin stops the generator and its children', async () => {
     const manifest = join(tmpdir(), `iterbench-eof-${process.pid}.json`);
     const p = execa(BIN, ['epoll', '--files', '20', '--manifest', manifest], { reject: false, buffer: false, stdout: 'pipe', stdin: 'pipe' });

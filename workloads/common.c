@@ -725,6 +725,11 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return 0;
 }
 
+void remove_tree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 void cleanup_tree(void)
 {
 	if (getpid() != root_pid)
@@ -737,13 +742,13 @@ void cleanup_tree(void)
 			waitpid(children[i], NULL, 0);
 	nchildren = 0;
 	if (tmpdir[0]) {
-		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		remove_tree(tmpdir);
 		tmpdir[0] = 0;
 	}
 }
 
 /*
- * After "ready": wait for "exit", EOF on stdin or SIGTERM. With churn, keep
+ * Print "ready <pid>", then wait for "exit", EOF on stdin or SIGTERM. With churn, keep
  * changing the root's descriptors (always at least one descriptor and one
  * position the manifest does not describe) a few thousand times a second.
  */
@@ -770,6 +775,15 @@ int serve(const struct plan *p, bool churn)
 			    !(A->files[self->fdlabel[fd] - 1].flags & O_PATH))
 				reg_fd = fd;
 		churn_fds[0] = open("/dev/null", O_RDONLY);
+	}
+	{
+		char ready[64];
+		int n = snprintf(ready, sizeof(ready), "ready %d\n", (int)getpid());
+
+		if (write(1, ready, n) != n) {
+			fprintf(stderr, "%s: write ready: %s\n", prog, strerror(errno));
+			return -1;
+		}
 	}
 	while (!stop_requested) {
 		int r = ppoll(&pfd, 1, churn ? &tick : NULL, &open_mask);

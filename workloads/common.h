@@ -190,5 +190,6 @@ void set_deathsig(pid_t expect_parent);
 int wait_children(double timeout_s);
 int serve(const struct plan *p, bool churn);
 void cleanup_tree(void);
+void remove_tree(const char *path);
 
 #endif /* IB_WL_COMMON_H */

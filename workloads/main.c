@@ -31,7 +31,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -251,6 +253,31 @@ int plan_make(const struct opts *o, struct plan *p, long limit)
 	return 2;
 }
 
+/*
+ * A generator killed by SIGKILL cannot remove its directory: remove those
+ * whose generator (the pid in the name) is gone.
+ */
+static void remove_stale_dirs(const char *base)
+{
+	char path[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d = opendir(base);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int pid;
+
+		if (sscanf(de->d_name, "iterbench-wl-%d-", &pid) != 1 || pid <= 0)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+		remove_tree(path);
+	}
+	closedir(d);
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit rl;
@@ -286,8 +313,10 @@ int main(int argc, char **argv)
 	tmp = getenv("ITERBENCH_TMPDIR");
 	if (!tmp || !tmp[0])
 		tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/iterbench-wl-%d-XXXXXX",
-		 tmp && tmp[0] ? tmp : "/tmp", (int)getpid());
+	if (!tmp || !tmp[0])
+		tmp = "/tmp";
+	remove_stale_dirs(tmp);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/iterbench-wl-%d-XXXXXX", tmp, (int)getpid());
 	if (!mkdtemp(tmpdir)) {
 		fprintf(stderr, "%s: mkdtemp %s: %s\n", prog, tmpdir, strerror(errno));
 		tmpdir[0] = 0;
@@ -329,16 +358,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: write manifest %s: %s\n", prog, o.manifest, strerror(-ret));
 		cleanup_tree();
 		return 1;
-	}
-	{
-		char line[64];
-		int n = snprintf(line, sizeof(line), "ready %d\n", (int)getpid());
-
-		if (write(1, line, n) != n) {
-			fprintf(stderr, "%s: write ready: %s\n", prog, strerror(errno));
-			cleanup_tree();
-			return 1;
-		}
 	}
 	ret = serve(&p, o.churn);
 	cleanup_tree();
