@@ -140,6 +140,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->manifest || !o->manifest[0])
 		usage_error("--manifest PATH is required");
+	if (o->tasks > MAX_TASKS)
+		usage_error("--tasks must be at most %d, got %ld", MAX_TASKS, o->tasks);
 	if (o->scenario == SC_SHARED && o->tasks == 1)
 		usage_error("shared needs at least 2 tasks");
 }
