@@ -132,10 +132,44 @@ export function thawAllSync(): void {
   }
 }
 
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Cgroups left by a harness that died without thawing (SIGKILL): thaw them
+ * so their tasks can die, and remove them once empty.
+ */
+function cleanStale(root: string, v2: boolean): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^iterbench-(\d+)-\d+$/.exec(name);
+    if (!m || pidExists(Number(m[1]))) continue;
+    const dir = join(root, name);
+    writeQuiet(join(dir, v2 ? 'cgroup.freeze' : 'freezer.state'), v2 ? '0' : 'THAWED');
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* tasks still inside: thawed now, removed by a later run */
+    }
+  }
+}
+
 /* A cgroup freezer (v2 or v1): move the tasks in, freeze, remember where they were. */
 async function cgroupFreeze(pids: number[], v2: boolean): Promise<Frozen | string> {
   const root = v2 ? cgroup2Root() : freezerV1Root();
   if (!root) return v2 ? 'no cgroup2 mount' : 'no v1 freezer mount';
+  cleanStale(root, v2);
   const dir = join(root, `iterbench-${process.pid}-${++seq}`);
   try {
     mkdirSync(dir);

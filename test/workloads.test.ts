@@ -6,7 +6,7 @@
  * items and slots. Reading /proc here checks the generator, not a method.
  */
 import { execa } from 'execa';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -625,6 +625,20 @@ describe('the freezer', () => {
     if (cgroup2Root()) expect(method).toBe('cgroup2');
     await w.thaw();
     for (const pid of w.pids) expect(procState(pid)).not.toBe('T');
+    await w.stop();
+  });
+
+  it('a cgroup left frozen by a harness that died is thawed and removed by the next freeze', async () => {
+    const root = cgroup2Root();
+    if (!root) return;
+    const dead = (await execa('sh', ['-c', 'echo $$'])).stdout.trim();
+    const stale = join(root, `iterbench-${dead}-1`);
+    mkdirSync(stale);
+    writeFileSync(join(stale, 'cgroup.freeze'), '1');
+    const w = await start({ scenario: 'files', files: 10 });
+    const f = await freezePids(w.pids, 'cgroup2');
+    expect(existsSync(stale)).toBe(false);
+    await f.thaw();
     await w.stop();
   });
 
