@@ -211,11 +211,12 @@ static __always_inline __u32 name_kind(__u64 name)
 
 /* Kind of an anonymous-inode file: by its f_op if already learned, else by
  * its dentry name, then learned. kallsyms has no data symbols, so
- * eventpoll_fops & co. are learned here rather than looked up; the name is
- * read once per file type and load instead of once per file. */
-static __always_inline __u32 anon_kind(__u64 fop, __u64 name)
+ * eventpoll_fops & co. are learned here rather than looked up; the dentry
+ * (one cache miss per file) is read once per file type and load instead of
+ * once per file. fop_find() returns the kind, or -1 and the free slot. */
+static __always_inline int fop_find(__u64 fop, __u32 *slot)
 {
-	__u32 i, k;
+	__u32 i;
 
 	for (i = 0; i < NFOP; i++) {
 		if (fop_ptr[i] == fop)
@@ -223,10 +224,17 @@ static __always_inline __u32 anon_kind(__u64 fop, __u64 name)
 		if (!fop_ptr[i])
 			break;
 	}
-	k = name_kind(name);
-	if (i < NFOP && fop) {
-		fop_kind[i] = k;
-		fop_ptr[i] = fop;
+	*slot = i;
+	return -1;
+}
+
+static __always_inline __u32 fop_learn(__u32 slot, __u64 fop, __u64 name)
+{
+	__u32 k = name_kind(name);
+
+	if (slot < NFOP && fop) {
+		fop_kind[slot] = k;
+		fop_ptr[slot] = fop;
 	}
 	return k;
 }
@@ -249,9 +257,14 @@ static __always_inline void file_meta(__u64 fp, struct fmeta *m, bool want_kind)
 	if (!want_kind)
 		return;
 	m->kind = mode_kind(BPF_CORE_READ(inode, i_mode));
-	if (m->kind == TF_K_ANON)
-		m->kind = anon_kind((__u64)BPF_CORE_READ(f, f_op),
-				    (__u64)BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	if (m->kind == TF_K_ANON) {
+		__u64 fop = (__u64)BPF_CORE_READ(f, f_op);
+		__u32 slot = NFOP;
+		int k = fop_find(fop, &slot);
+
+		m->kind = k >= 0 ? k : fop_learn(slot, fop, (__u64)BPF_CORE_READ(f, f_path.dentry,
+										 d_name.name));
+	}
 #else
 	struct file *f = KPTR(struct file, fp);
 	struct inode *inode = f->f_inode;
@@ -261,8 +274,13 @@ static __always_inline void file_meta(__u64 fp, struct fmeta *m, bool want_kind)
 	if (!want_kind)
 		return;
 	m->kind = mode_kind(inode->i_mode);
-	if (m->kind == TF_K_ANON)
-		m->kind = anon_kind(ptr_value(f->f_op), ptr_value(f->f_path.dentry->d_name.name));
+	if (m->kind == TF_K_ANON) {
+		__u64 fop = ptr_value(f->f_op);
+		__u32 slot = NFOP;
+		int k = fop_find(fop, &slot);
+
+		m->kind = k >= 0 ? k : fop_learn(slot, fop, ptr_value(f->f_path.dentry->d_name.name));
+	}
 #endif
 }
 
@@ -618,8 +636,13 @@ int task_file(struct bpf_iter__task_file *ctx)
 
 	inode = file->f_inode;
 	kind = mode_kind(inode->i_mode);
-	if (kind == TF_K_ANON)
-		kind = anon_kind(ptr_value(file->f_op), ptr_value(file->f_path.dentry->d_name.name));
+	if (kind == TF_K_ANON) {
+		__u64 fop = ptr_value(file->f_op);
+		__u32 slot = NFOP;
+		int k = fop_find(fop, &slot);
+
+		kind = k >= 0 ? k : fop_learn(slot, fop, ptr_value(file->f_path.dentry->d_name.name));
+	}
 
 	if (emit_files) {
 		struct task_struct *task = ctx->task;
