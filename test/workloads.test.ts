@@ -278,6 +278,11 @@ describe('the generator scenarios', () => {
       expect(new Set(w.pids).size).toBe(w.pids.length);
       expect(m.cases.length).toBeGreaterThan(0);
       for (const t of m.tasks) expect(t.fds.slice(0, 3).map((x) => x.fd)).toEqual([0, 1, 2]);
+      expect(m.params.tasks).toBe(m.tasks.length);
+      expect(m.params.files).toBe(o.files);
+      expect(m.epoll.reduce((a, e) => a + e.items.length, 0)).toBe(m.params.epollItems);
+      expect(m.io_uring.reduce((a, r) => a + r.files.length, 0)).toBe(m.params.uringFiles);
+      expect(m.io_uring.reduce((a, r) => a + r.buffers.length, 0)).toBe(m.params.buffers);
       expect(await checkManifest(m)).toEqual([]);
       await w.stop();
       expect(w.pids.filter(alive)).toEqual([]);
@@ -432,6 +437,13 @@ describe('sizes and arguments', () => {
       expect(existsSync(join(tmpdir(), `${tag}.json`))).toBe(false);
     });
   }
+
+  it('--help prints the usage with the size defaults and exits 0', async () => {
+    const r = await execa(BIN, ['--help'], { reject: false });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/--files N/);
+    expect(r.stdout).toMatch(/min\(1024, N\)/);
+  });
 
   it('a size that cannot fit RLIMIT_NOFILE fails before creating anything and names the largest N that fits', async () => {
     const tag = join(tmpdir(), `iterbench-toobig-${process.pid}.json`);

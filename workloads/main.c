@@ -163,6 +163,13 @@ static long fill(const struct opts *o, long n, long limit, struct plan *p)
 	p->epoll_items = o->epoll_items;
 	p->uring_files = o->uring_files;
 	p->buffers = o->buffers;
+	/* sizes that do not apply to a scenario are 0 in the manifest */
+	if (o->scenario == SC_FILES || o->scenario == SC_SHARED)
+		p->epoll_items = p->uring_files = p->buffers = 0;
+	else if (o->scenario == SC_EPOLL)
+		p->uring_files = p->buffers = 0;
+	else if (o->scenario == SC_URING)
+		p->epoll_items = 0;
 	switch (o->scenario) {
 	case SC_FILES:
 		return 3 + n;
