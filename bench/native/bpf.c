@@ -17,6 +17,7 @@
  * reads; after each read it drains the ring buffer, so the ring only needs
  * to hold what one read produced.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -235,6 +236,37 @@ static int pid_check(int32_t pid, struct ib_out *out)
 	return 0;
 }
 
+/* The iterator visited no file of pid: gone, or really without descriptors?
+ * (Only on that rare path: costs a few syscalls.) */
+static int no_files_check(int32_t pid, struct ib_out *out)
+{
+	char path[64];
+	struct dirent *de;
+	int err, n = 0;
+	DIR *d;
+
+	err = pid_check(pid, out);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d) {
+		err = -errno;
+		if (err == -ENOENT)
+			return ib_out_error(out, -ESRCH, "pid %d: no such process", pid);
+		return ib_out_error(out, err, "pid %d: iterator saw no files; %s: %s", pid, path,
+				    strerror(-err));
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	if (n)
+		return ib_out_error(out, -EPERM, "pid %d: iterator saw no files, /proc lists %d "
+				    "(a task outside this pid namespace?)", pid, n);
+	return 0;
+}
+
 /* settings of either object, between __open and __load */
 #define CONFIGURE(skel, mode, keys)                                                     \
 	do {                                                                            \
@@ -335,9 +367,12 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 		err = load_object(st, true, &oo, keys, rb_bytes);
 	}
 	if (err) {
+		char msg[128];
+
+		libbpf_strerror(err, msg, sizeof(msg));
 		err = ib_out_error(out, err, "bpf: load task_file program%s%s: %s",
 				   oo.btf_custom_path ? " with BTF " : "",
-				   oo.btf_custom_path ? oo.btf_custom_path : "", strerror(-err));
+				   oo.btf_custom_path ? oo.btf_custom_path : "", msg);
 		goto fail;
 	}
 
@@ -480,7 +515,7 @@ static int bpf_collect(void *state, const struct ib_target *t, const struct ib_o
 			return err;
 		if (bss->nvisit == before) {
 			/* nothing visited: the process may be gone */
-			err = pid_check(st->pids[i], out);
+			err = no_files_check(st->pids[i], out);
 			if (err)
 				return err;
 		}
