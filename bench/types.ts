@@ -93,6 +93,8 @@ interface MeasurementBase {
   tasks: number;
   extrapolated: boolean;
   warnings: WarningCode[];
+  /** wall time this measurement took, verification and timing included (ms) */
+  wallMs?: number;
 }
 
 export type Measurement =

@@ -6,14 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIOS, type Scenario } from '../bench/manifest.js';
 import { measureMethod, type TimingOptions, DEFAULT_TIMING } from '../bench/measure.js';
-import { listMethods, openMethod } from '../bench/native.js';
+import { KERNEL_LANE_METHODS, listMethods, openMethod } from '../bench/native.js';
 import type { Measurement } from '../bench/types.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
 
 const FAST: TimingOptions = { ...DEFAULT_TIMING, timeMs: 5, minSamples: 3, warmupIterations: 1 };
 
 /** Real io_uring / epoll iterators exist only on the patched kernel (kernel/, npm run bench:vm). */
-const KERNEL_LANE = new Set(['bpf-iter-io-uring-file', 'bpf-iter-io-uring-buf', 'bpf-iter-epoll']);
+const KERNEL_LANE = new Set(KERNEL_LANE_METHODS);
 
 const EXPECTED_METHODS = [
   'procfs', 'kcmp-pairwise', 'kcmp-tree', 'kcmp-epoll', 'bpf-task-file', 'bpf-epoll', 'bpf-io-uring', 'bpf-all',
