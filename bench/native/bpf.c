@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -267,6 +268,21 @@ static int no_files_check(int32_t pid, struct ib_out *out)
 	return 0;
 }
 
+/* The default object needs the bpf_rdonly_cast kfunc (Linux 6.2+). The
+ * probe-read build serves older kernels; IB_BPF_COMPAT=1 forces it (tests). */
+static bool need_compat(void)
+{
+	const char *env = getenv("IB_BPF_COMPAT");
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (env && strcmp(env, "1") == 0)
+		return true;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major < 6 || (major == 6 && minor < 2);
+}
+
 /* settings of either object, between __open and __load */
 #define CONFIGURE(skel, mode, keys)                                                     \
 	do {                                                                            \
@@ -358,10 +374,10 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 		while (rb_bytes < want && rb_bytes < (1u << 30))
 			rb_bytes <<= 1;
 	}
-	compat = getenv("IB_BPF_COMPAT") && strcmp(getenv("IB_BPF_COMPAT"), "1") == 0;
+	compat = need_compat();
 	err = compat ? -ESRCH : load_object(st, false, &oo, keys, rb_bytes);
 	if (err == -ESRCH) {
-		/* no bpf_rdonly_cast kfunc in this kernel: the probe-read build */
+		/* no bpf_rdonly_cast kfunc (libbpf: extern not found): the probe-read build */
 		task_file_bpf__destroy(st->skel);
 		st->skel = NULL;
 		err = load_object(st, true, &oo, keys, rb_bytes);
