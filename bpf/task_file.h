@@ -106,7 +106,9 @@ struct tf_note {
 };
 
 /* a walk stops after this many items/slots of one instance (TF_NOTE_TRUNCATED) */
+#ifndef TF_MAX_ITEMS
 #define TF_MAX_ITEMS (1u << 20)
+#endif
 /* bytes of records packed into one ring buffer sample */
 #define TF_CHUNK (16u << 10)
 
