@@ -27,8 +27,10 @@
  * or ctx->uring_lock. The benchmark's workloads are frozen while they are
  * inspected, so the structures do not change under the walk; on a live
  * process a walk could see a half-updated tree. Every read of those
- * structures goes through bpf_probe_read_kernel (fault-safe), every loop is
- * bounded, and nothing is written to kernel or user memory.
+ * structures is fault-safe (loads through bpf_rdonly_cast pointers, which
+ * the JIT guards with an exception table entry, or bpf_probe_read_kernel),
+ * every loop is bounded (a walk stops after TF_MAX_ITEMS and says so), and
+ * nothing is written to kernel or user memory.
  *
  * Build: make -C bpf O=<out>  ->  <out>/task_file.bpf.o, <out>/task_file.skel.h
  */
@@ -218,6 +220,9 @@ static __always_inline int fop_find(__u64 fop, __u32 *slot)
 {
 	__u32 i;
 
+	*slot = NFOP;
+	if (!fop)
+		return -1;
 	for (i = 0; i < NFOP; i++) {
 		if (fop_ptr[i] == fop)
 			return fop_kind[i];
