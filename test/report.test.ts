@@ -104,7 +104,7 @@ describe('exporters', () => {
   it('charts are real PNG and SVG files, one time chart per scenario plus speedup and stages', () => {
     const files = readdirSync(join(dir, 'charts')).sort();
     expect(files).toEqual(
-      ['speedup', 'stages', 'time-all', 'time-files'].flatMap((b) => [`${b}.png`, `${b}.svg`]).sort(),
+      ['speedup', 'stages-all', 'stages-files', 'time-all', 'time-files'].flatMap((b) => [`${b}.png`, `${b}.svg`]).sort(),
     );
     for (const f of files) {
       const buf = readFileSync(join(dir, 'charts', f));
@@ -141,15 +141,19 @@ describe('exporters', () => {
       expect(ci[i]![0]).toBeLessThanOrEqual(v as number);
       expect(ci[i]![1]).toBeGreaterThanOrEqual(v as number);
     });
-    const st = stagesChart(results)!;
+    const st = stagesChart(results, 'files')!;
     expect(st.data.datasets.map((d) => d.label)).toEqual(['enumerate', 'metadata', 'identity']);
+    // shares of each bar add up to 100 %
+    const sum = st.data.datasets.reduce((a, d) => a + (d.data[0] as number), 0);
+    expect(sum).toBeCloseTo(100, 6);
+    expect(String(st.data.labels![0])).toMatch(/^procfs: \d+(\.\d+)? (us|ms)$/);
   });
 
   it('writeCharts returns the files it wrote', async () => {
     const d2 = mkdtempSync(join(tmpdir(), 'iterbench-charts-'));
     const one = buildResults({ scenarios: ['files'], sizes: [64, 128, 256], samples: 5, methods: undefined });
     const files = await writeCharts(one, d2);
-    expect(files.length).toBe(6);
+    expect(files.length).toBe(8);
   });
 });
 

@@ -5,7 +5,7 @@
  *                              floors as dashed grey reference lines
  *   speedup.{png,svg}          speedup of each BPF method over procfs and
  *                              kcmp-tree at the largest N, with 95 % CI whiskers
- *   stages.{png,svg}           stage breakdown (stacked), at the largest N
+ *   stages-<scenario>.{png,svg} stage breakdown (share per stage) at the largest N
  * Rendering takes a while: call writeCharts at the end of a run, not after
  * each measurement.
  */
@@ -18,6 +18,7 @@ import type { Scenario } from '../manifest.js';
 import type { Exporter } from './exporter.js';
 import { writeFileAtomic } from './atomic.js';
 import { computeRatios, SPEEDUP_REFERENCES } from '../../analysis/speedup.js';
+import { formatNs } from '../../analysis/units.js';
 
 export const CHARTS_DIR = 'charts';
 const WIDTH = 1100;
@@ -237,6 +238,11 @@ export function speedupChart(results: ResultsFile): ChartConfiguration<'bar'> | 
       borderDash: [],
     };
   });
+  // room for whiskers and value labels: the axis spans every CI
+  const lows = rows.map((r) => r.value.ciLow).filter((v) => v > 0);
+  const highs = rows.map((r) => r.value.ciHigh).filter((v) => Number.isFinite(v));
+  const yMin = 10 ** Math.floor(Math.log10(Math.min(1, ...lows)));
+  const yMax = 10 ** Math.ceil(Math.log10(Math.max(...highs) * 1.6));
   return {
     type: 'bar',
     data: { labels: cats, datasets: datasets as never },
@@ -248,12 +254,14 @@ export function speedupChart(results: ResultsFile): ChartConfiguration<'bar'> | 
           text: `reference median / method median; whiskers: 95 % bootstrap CI${anyExtrapolated ? '; pale bars: the reference time is extrapolated' : ''}`,
           font: { ...FONT, size: 12 },
         },
-        legend: { labels: { font: FONT } },
+        legend: { position: 'bottom', labels: { color: '#000000', font: FONT } },
       },
       scales: {
-        x: { ticks: { color: '#000000', font: { ...FONT, size: 11 }, maxRotation: 40, minRotation: 30 } },
+        x: { ticks: { color: '#000000', font: { ...FONT, size: 11 }, maxRotation: 40, minRotation: 30, autoSkip: false } },
         y: {
           type: 'logarithmic',
+          min: yMin,
+          max: yMax,
           title: { display: true, color: '#000000', text: 'speedup (x faster than the reference), log scale', font: FONT },
           ticks: { color: '#000000', callback: (v) => logTick(v) },
         },
@@ -263,32 +271,37 @@ export function speedupChart(results: ResultsFile): ChartConfiguration<'bar'> | 
   };
 }
 
-/** (c) stage breakdown (stacked bars) at each scenario's largest N */
-export function stagesChart(results: ResultsFile): ChartConfiguration<'bar'> | undefined {
-  const ms = verified(results);
-  const largest = new Map<Scenario, number>();
-  for (const m of ms) largest.set(m.scenario, Math.max(largest.get(m.scenario) ?? 0, m.n));
-  const withStages = ms.filter((m) => m.stagesNs && Object.keys(m.stagesNs).length > 0 && largest.get(m.scenario) === m.n);
+/**
+ * (c) stage breakdown at a scenario's largest N: each bar is one method,
+ * split into the share of each stage (100 % stacked, so a 0.1 ms BPF walk
+ * and a 400 ms kcmp pass are both readable); the label carries the total.
+ */
+export function stagesChart(results: ResultsFile, scenario: Scenario): ChartConfiguration<'bar'> | undefined {
+  const ms = verified(results).filter((m) => m.scenario === scenario);
+  const nMax = Math.max(0, ...ms.map((m) => m.n));
+  const withStages = ms.filter((m) => m.n === nMax && m.stagesNs && Object.values(m.stagesNs).some((v) => (v ?? 0) > 0));
   if (withStages.length === 0) return undefined;
-  const labels = withStages.map((m) => `${m.scenario}: ${m.method}${m.extrapolated ? ' (extrapolated)' : ''}`);
+  const total = (m: Verified) => STAGES.reduce((a, st) => a + (m.stagesNs?.[st] ?? 0), 0);
+  const labels = withStages.map((m) => `${m.method}${m.extrapolated ? ' (extrapolated)' : ''}: ${formatNs(total(m))}`);
   const colours = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f'];
-  const datasets = STAGES.filter((s) => withStages.some((m) => m.stagesNs?.[s] !== undefined)).map((stage) => ({
+  const datasets = STAGES.filter((st) => withStages.some((m) => (m.stagesNs?.[st] ?? 0) > 0)).map((stage) => ({
     label: stage,
-    data: withStages.map((m) => (m.stagesNs?.[stage] ?? 0) / 1e6),
+    data: withStages.map((m) => (100 * (m.stagesNs?.[stage] ?? 0)) / total(m)),
     backgroundColor: colours[STAGES.indexOf(stage) % colours.length]!,
   }));
   return {
     type: 'bar',
     data: { labels, datasets },
     options: {
+      indexAxis: 'y',
       plugins: {
-        title: { display: true, color: '#000000', text: 'Where the time goes: stages of one recovery at the largest N', font: { ...FONT, size: 17 } },
-        subtitle: { display: true, text: 'stacked per stage (enumerate, metadata, identity, epoll, io_uring); lower is better', font: { ...FONT, size: 12 } },
-        legend: { labels: { font: FONT } },
+        title: { display: true, color: '#000000', text: `Where the time goes: stages of one recovery, scenario "${scenario}", N = ${nMax}`, font: { ...FONT, size: 17 } },
+        subtitle: { display: true, color: '#333333', text: 'share of each stage per method (100 % stacked); total time per recovery after the name', font: { ...FONT, size: 12 } },
+        legend: { position: 'bottom', labels: { color: '#000000', font: FONT } },
       },
       scales: {
-        x: { stacked: true, ticks: { color: '#000000', font: { ...FONT, size: 11 }, maxRotation: 40, minRotation: 30 } },
-        y: { stacked: true, title: { display: true, color: '#000000', text: 'time per recovery (ms)', font: FONT }, ticks: { color: '#000000' } },
+        x: { stacked: true, min: 0, max: 100, title: { display: true, color: '#000000', text: 'share of the time per recovery (%)', font: FONT }, ticks: { color: '#000000' } },
+        y: { stacked: true, ticks: { color: '#000000', font: { ...FONT, size: 12 }, autoSkip: false } },
       },
     },
   };
@@ -302,7 +315,9 @@ export async function writeCharts(results: ResultsFile, dir: string): Promise<st
   const scenarios = [...new Set(verified(results).map((m) => m.scenario))];
   for (const s of scenarios) files.push(...(await render(() => timeChart(results, s), out, `time-${s}`)));
   if (speedupChart(results)) files.push(...(await render(() => speedupChart(results)!, out, 'speedup')));
-  if (stagesChart(results)) files.push(...(await render(() => stagesChart(results)!, out, 'stages')));
+  for (const s of scenarios) {
+    if (stagesChart(results, s)) files.push(...(await render(() => stagesChart(results, s)!, out, `stages-${s}`)));
+  }
   return files;
 }
 

@@ -114,6 +114,7 @@ function scenarioLines(results: ResultsFile, scenario: Scenario, fits: Map<strin
   lines.push(
     `${pad('method', L.method)} ${lpad('median', L.median)}  ${pad('growth', L.growth)} ${lpad('speedup', L.speed)} 95% CI`,
   );
+  const notApplicable: string[] = [];
   const procfs = atMax.find(
     (m): m is Extract<Measurement, { state: 'verified' }> => m.method === 'procfs' && m.state === 'verified',
   );
@@ -126,8 +127,15 @@ function scenarioLines(results: ResultsFile, scenario: Scenario, fits: Map<strin
       name = `${method}@${m.n}`;
       marks.add('@');
     }
+    if (m.state === 'skipped' && m.reason.startsWith('nothing to recover')) {
+      notApplicable.push(method);
+      continue;
+    }
     if (m.state !== 'verified') {
-      lines.push(fit72(`${pad(name, L.method)} ${stateText(m)}`));
+      // the state and its reason, wrapped under the figures' columns
+      const [first, ...rest] = wrap(stateText(m), SUMMARY_WIDTH - L.method - 1, '');
+      lines.push(`${pad(name, L.method)} ${first}`);
+      for (const r of rest.slice(0, 2)) lines.push(`${' '.repeat(L.method + 1)}${r}`);
       continue;
     }
     const x = m.extrapolated ? '~' : '';
@@ -146,6 +154,7 @@ function scenarioLines(results: ResultsFile, scenario: Scenario, fits: Map<strin
     }
     lines.push(fit72(`${pad(name, L.method)} ${lpad(median, L.median)}  ${pad(growth, L.growth)} ${lpad(speed, L.speed)} ${ci}`.trimEnd()));
   }
+  if (notApplicable.length > 0) lines.push(...wrap(`(nothing to recover for: ${notApplicable.join(', ')})`));
   return lines;
 }
 
