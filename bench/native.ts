@@ -44,6 +44,8 @@ export interface MethodInfo {
 
 let addon: Addon | undefined;
 
+const EPERM = 1;
+
 /**
  * Methods that need the patched kernel of the kernel lane (kernel/, npm run
  * bench:vm): on a stock kernel they report "skipped" by design, which is not
@@ -137,6 +139,8 @@ export function openMethod(
   const r = loadAddon().open(method.name, Int32Array.from(pids), opts);
   if (r.ok) return { state: 'open', collector: new Collector(method, pids, r.handle), coldNs: r.coldNs };
   if (r.skipped) return { state: 'skipped', reason: r.error };
+  // A missing privilege is a lane that cannot run here, not a failure of the method.
+  if (r.errno === EPERM) return { state: 'skipped', reason: `needs privilege (${method.family === 'bpf' || method.family === 'floor' ? 'CAP_BPF and CAP_PERFMON, or root' : 'ptrace access to the target'}): ${r.error}` };
   return { state: 'errored', reason: r.error };
 }
 
