@@ -153,7 +153,10 @@ describe('exporters', () => {
     const d2 = mkdtempSync(join(tmpdir(), 'iterbench-charts-'));
     const one = buildResults({ scenarios: ['files'], sizes: [64, 128, 256], samples: 5, methods: undefined });
     const files = await writeCharts(one, d2);
-    expect(files.length).toBe(8);
+    // time-files, speedup, stages-files: PNG and SVG each
+    expect(files.map((f) => f.split('/').pop()).sort()).toEqual(
+      ['speedup.png', 'speedup.svg', 'stages-files.png', 'stages-files.svg', 'time-files.png', 'time-files.svg'],
+    );
   });
 });
 
