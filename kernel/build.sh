@@ -183,7 +183,7 @@ build_flavor() {
 				fi
 			done
 		fi
-		rsync -a --checksum --delete --exclude=/.iterbench-extracted "$stage/" "$work/linux/"
+		rsync -a --checksum --delete --exclude=/.iterbench-extracted --exclude=/.git "$stage/" "$work/linux/"
 		rm -rf "$stage"
 
 		# configuration

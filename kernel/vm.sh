@@ -5,7 +5,7 @@
 # qemu-system-x86_64 (software emulation: no KVM here), with this machine's
 # root file system shared read-only over 9p, and runs COMMAND in the current
 # directory. The guest's init mounts proc, sys, devtmpfs, a tmpfs on /tmp
-# and /run, bpffs, cgroup2 and a writable 9p share on /mnt (the run
+# (and /dev/shm, /run), bpffs, cgroup2 and a writable 9p share on /mnt (the run
 # directory), checks the clocksource, runs the command, and powers off with
 # `reboot -f` (qemu runs with -no-reboot).
 #
@@ -100,6 +100,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs tmpfs /run
 mount -t bpf bpf /sys/fs/bpf
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
