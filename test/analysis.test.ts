@@ -101,8 +101,23 @@ describe('statistics', () => {
 describe('growth fit', () => {
   it('gives slope 1 and O(n) for real linear work, slope 2 and O(n^2) for real quadratic work', () => {
     const sizes = [200, 400, 800, 1600];
-    const linear = sizes.map((n) => ({ n, medianNs: computeStatistics(sampleNs(() => work(n), 15)).medianNs }));
-    const quadratic = sizes.map((n) => ({ n, medianNs: computeStatistics(sampleNs(() => work((n * n) / 400), 9)).medianNs }));
+    // CPU time (getrusage, us): on a loaded 2-CPU machine a long loop is
+    // preempted more often than a short one, and wall time would bend the slope.
+    // Sizes interleaved round by round, so a change of load hits every size alike.
+    const cpuNs = (fn: () => void) => {
+      const a = process.cpuUsage();
+      fn();
+      const d = process.cpuUsage(a);
+      return (d.user + d.system) * 1000;
+    };
+    const sweep = (calls: (n: number) => number, rounds: number) => {
+      const samples = sizes.map(() => [] as number[]);
+      for (let r = 0; r < rounds; r++) sizes.forEach((n, i) => samples[i]!.push(cpuNs(() => work(calls(n)))));
+      return sizes.map((n, i) => ({ n, medianNs: computeStatistics(samples[i]!).medianNs }));
+    };
+    work(2000);
+    const linear = sweep((n) => n, 21);
+    const quadratic = sweep((n) => (n * n) / 400, 11);
     const fl = fitGrowth(linear);
     const fq = fitGrowth(quadratic);
     expect(fl.ok && fq.ok).toBe(true);
