@@ -367,8 +367,8 @@ nomem:
 }
 
 /* one io_uring ring or epoll instance: descriptor fd of task pid */
-static int collect_instance(struct real_state *st, int pidfd, int32_t pid, int32_t fd,
-			    struct ib_out *out)
+static int collect_instance(struct real_state *st, const struct ib_pf_task *tk, int pidfd,
+			    int32_t fd, struct ib_out *out)
 {
 	LIBBPF_OPTS(bpf_iter_attach_opts, ao);
 	union {
@@ -378,14 +378,12 @@ static int collect_instance(struct real_state *st, int pidfd, int32_t pid, int32
 	struct bpf_link *link = NULL;
 	int lfd = -1, iter_fd = -1, err, tries;
 	uint64_t t0 = ib_now_ns();
+	int32_t pid = tk->pid;
 
 	lfd = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
 	out->calls++;
-	if (lfd < 0) {
-		struct ib_pf_task tk = { .pid = pid, .piddir = -1, .fddir = -1, .fdinfodir = -1 };
-
-		return ib_pf_fd_failed(&tk, fd, errno, "pidfd_getfd", out);
-	}
+	if (lfd < 0)
+		return ib_pf_fd_failed(tk, fd, errno, "pidfd_getfd", out);
 	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
 
 	t0 = ib_now_ns();
@@ -501,7 +499,7 @@ static int collect_task(struct real_state *st, int32_t pid, struct ib_out *out)
 	}
 	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
 	for (i = 0; i < st->insts.n; i++) {
-		err = collect_instance(st, pidfd, pid, st->insts.v[i], out);
+		err = collect_instance(st, &tk, pidfd, st->insts.v[i], out);
 		if (err)
 			goto out;
 	}
