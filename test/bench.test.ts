@@ -1,0 +1,135 @@
+/**
+ * The bench CLI end to end at small N on real workloads: what a user gets in
+ * results/<run-id>/ after `npm run bench`.
+ */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CSV_COLUMNS } from '../bench/report/index.js';
+import { SCENARIOS } from '../bench/manifest.js';
+import { KERNEL_LANE_METHODS, REPO_ROOT, listMethods } from '../bench/native.js';
+import { COVERAGE_KINDS, type ResultsFile } from '../bench/types.js';
+
+const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
+const CLI = path.join(REPO_ROOT, 'bench/cli.ts');
+
+describe('npm run bench at small N', () => {
+  let dir: string;
+  let stdout: string;
+  let exitCode: number | undefined;
+  let results: ResultsFile;
+
+  beforeAll(async () => {
+    dir = path.join(mkdtempSync(path.join(tmpdir(), 'iterbench-e2e-')), 'run');
+    const r = await execa(TSX, [CLI, '--files', '64', '--steps', '3', '--budget', '6', '--out', dir], {
+      cwd: REPO_ROOT,
+      reject: false,
+      timeout: 300_000,
+    });
+    stdout = r.stdout;
+    exitCode = r.exitCode;
+    if (!existsSync(path.join(dir, 'results.json'))) throw new Error(`no results.json: ${r.stderr}`);
+    results = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as ResultsFile;
+  }, 320_000);
+
+  it('exits 0 and prints the results directory as the last line on stdout', () => {
+    expect(exitCode).toBe(0);
+    expect(stdout.trim().split('\n').at(-1)).toBe(dir);
+  });
+
+  it('writes a complete results.json with the environment a reviewer needs', () => {
+    expect(results.schema).toBe(1);
+    expect(results.complete).toBe(true);
+    const env = results.environment;
+    expect(env.kernelRelease).toMatch(/^\d+\.\d+/);
+    expect(env.cpuModel.length).toBeGreaterThan(0);
+    expect(env.nproc).toBeGreaterThan(0);
+    expect(env.clang).toMatch(/clang/);
+    expect(env.libbpf).toMatch(/^\d+\.\d+/);
+    expect(env.node).toBe(process.version);
+    expect(env.gitRevision).not.toBe('');
+    expect(env.commandLine).toContain('--files 64');
+    expect(['cgroup2', 'cgroup1-freezer', 'sigstop']).toContain(env.freezer);
+    expect(results.overhead?.medianNs).toBeGreaterThan(0);
+  });
+
+  it('measures every scenario, method and size of the sweep', () => {
+    const methods = listMethods().map((m) => m.name);
+    expect(results.config.sizes).toEqual([16, 32, 64]);
+    expect(results.measurements.length).toBe(SCENARIOS.length * 3 * methods.length);
+    for (const s of SCENARIOS) for (const m of methods) for (const n of [16, 32, 64]) {
+      expect(results.measurements.find((x) => x.scenario === s && x.method === m && x.n === n), `${s} ${m} ${n}`).toBeDefined();
+    }
+  });
+
+  it('verifies every measurement that has something to recover on this machine', () => {
+    for (const m of results.measurements) {
+      const where = `${m.scenario} ${m.method} n=${m.n}`;
+      if (m.state === 'skipped') {
+        const ok = m.reason.startsWith('nothing to recover') || KERNEL_LANE_METHODS.includes(m.method);
+        expect(ok, `${where}: ${m.reason}`).toBe(true);
+        continue;
+      }
+      expect(m.state, `${where}: ${'reason' in m ? m.reason : ''}`).toBe('verified');
+      if (m.state !== 'verified') continue;
+      for (const k of ['scenario', 'method', 'family', 'n', 'state', 'extrapolated', 'coverage', 'stats'] as const) expect(m[k], `${where} ${k}`).toBeDefined();
+      expect(Object.keys(m.coverage).sort()).toEqual([...COVERAGE_KINDS].sort());
+      expect(m.stats.samples).toBeGreaterThanOrEqual(5);
+      expect(m.stats.p25Ns).toBeLessThanOrEqual(m.stats.medianNs);
+      expect(m.stats.medianNs).toBeLessThanOrEqual(m.stats.p75Ns);
+      if (m.family === 'bpf') expect(m.coldNs, where).toBeGreaterThan(0);
+    }
+  });
+
+  it('writes one CSV row per measurement under a fixed header', () => {
+    const lines = readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe(CSV_COLUMNS.join(','));
+    expect(lines.length - 1).toBe(results.measurements.length);
+    const first = results.measurements[0];
+    expect(lines[1].startsWith(`${first.scenario},${first.method},${first.family},${first.n},`)).toBe(true);
+  });
+
+  it('draws PNG and SVG charts that are valid and non-empty', () => {
+    const files = readdirSync(path.join(dir, 'charts'));
+    const png = files.filter((f) => f.endsWith('.png'));
+    const svg = files.filter((f) => f.endsWith('.svg'));
+    expect(png.length).toBeGreaterThanOrEqual(SCENARIOS.length);
+    expect(svg.length).toBe(png.length);
+    for (const f of png) {
+      const b = readFileSync(path.join(dir, 'charts', f));
+      expect(b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), f).toBe(true);
+      expect(statSync(path.join(dir, 'charts', f)).size, f).toBeGreaterThan(2000);
+    }
+    for (const f of svg) {
+      const t = readFileSync(path.join(dir, 'charts', f), 'utf8');
+      expect(t, f).toMatch(/<svg[\s>]/);
+      expect(t, f).toMatch(/<\/svg>\s*$/);
+    }
+  });
+
+  it('writes a summary.txt no wider than 72 columns naming kernel and CPU', () => {
+    const text = readFileSync(path.join(dir, 'summary.txt'), 'utf8');
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(72);
+    expect(text).toContain(results.environment.kernelRelease);
+    for (const s of SCENARIOS) expect(text).toContain(s);
+  });
+});
+
+describe('bench command line', () => {
+  it('rejects a bad flag with one line and exit 2, creating nothing', async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'iterbench-bad-')), 'never');
+    const r = await execa(TSX, [CLI, '--files', 'many', '--out', out], { cwd: REPO_ROOT, reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--files/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('prints help listing the options with examples', async () => {
+    const r = await execa(TSX, [CLI, '--help'], { cwd: REPO_ROOT });
+    expect(r.stdout).toMatch(/--files N/);
+    expect(r.stdout).toMatch(/Examples:/);
+  });
+});
