@@ -8,13 +8,15 @@
  * - ratio: each BPF method's median over procfs and over its floor (and
  *   procfs over floor-procfs) at each common N, within each run. Regression
  *   when the ratio grew by >= threshold AND the two runs' bootstrap 95 % CIs
- *   do not overlap (evidence beyond noise);
+ *   do not overlap (evidence beyond noise) -- at more than half of the common
+ *   sizes, with a geometric-mean change over the sizes >= threshold
+ *   (consistency: a load burst hits one size, a slower lane all of them);
  * - slope: fitted growth (log-log) over the common sizes (>= 3). Regression
  *   when it rose by >= slopeThreshold AND by more than t(df) x the combined
  *   standard error;
  * - absolute: medians, only when both runs share a machine fingerprint (CPU
  *   model, nproc, kernel release): grew by >= absThreshold AND the medians'
- *   95 % CIs do not overlap.
+ *   95 % CIs do not overlap, with the same consistency rule over sizes.
  */
 import { RESULTS_SCHEMA, type Measurement, type ResultsFile, type Statistics } from '../bench/types.js';
 import type { Scenario } from '../bench/manifest.js';
@@ -151,6 +153,38 @@ function ratioRefs(m: Verified): string[] {
   return refs;
 }
 
+/**
+ * A slower lane is slower at every size; load bursts on a shared machine hit
+ * one size at a time. So per-N candidates only fail the gate when the group
+ * (same scenario, method, reference) is consistent: the geometric mean of the
+ * changes over the common sizes reaches the threshold and more than half of
+ * the sizes show a separated (beyond-noise) worsening. Otherwise the per-N
+ * candidates are reported as noise.
+ */
+function settleGroups(checks: Check[], kind: CheckKind, threshold: number): void {
+  const groups = new Map<string, Check[]>();
+  for (const c of checks) {
+    if (c.kind !== kind || c.change === undefined) continue;
+    const key = `${c.scenario}\0${c.method}\0${c.reference ?? ''}`;
+    const g = groups.get(key) ?? [];
+    g.push(c);
+    groups.set(key, g);
+  }
+  for (const g of groups.values()) {
+    const gm = Math.exp(g.reduce((a, c) => a + Math.log(c.change!), 0) / g.length);
+    const worse = g.filter((c) => c.verdict === 'regression').length;
+    const consistent = gm >= threshold && worse * 2 > g.length;
+    for (const c of g) {
+      if (c.verdict !== 'regression') continue;
+      if (consistent) c.message += ` [${worse} of ${g.length} sizes worse; geometric-mean change ${fmtRatio(gm)}x]`;
+      else {
+        c.verdict = 'noise';
+        c.message += ` [not consistent across sizes: ${worse} of ${g.length} worse, geometric-mean change ${fmtRatio(gm)}x]`;
+      }
+    }
+  }
+}
+
 export function compareResults(baseline: ResultsFile, current: ResultsFile, options: Partial<GateOptions> = {}): GateReport {
   const opts: GateOptions = { ...DEFAULT_GATE, ...options };
   const bs = scenarioSet(baseline);
@@ -260,6 +294,8 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
     }
   }
 
+  settleGroups(checks, 'ratio', opts.threshold);
+
   // ---- growth slopes over the common sizes
   for (const s of bs) {
     const sizes = commonSizes[s] ?? [];
@@ -339,6 +375,8 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
       }
     }
   }
+
+  settleGroups(checks, 'absolute', opts.absThreshold);
 
   const regressions = checks.filter((c) => c.verdict === 'regression').length;
   return {

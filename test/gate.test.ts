@@ -200,6 +200,25 @@ describe('gate logic', () => {
     expect(r.pass).toBe(true);
   });
 
+  it('a burst of load at one size is not a regression; the same slowdown at every size is', () => {
+    const burst = rerun(baseline);
+    burst.measurements = burst.measurements.map((m) => {
+      if (m.method !== 'bpf-task-file' || m.n !== 256 || m.state !== 'verified') return m;
+      return { ...m, stats: computeStatistics(m.stats.samplesNs!.map((x) => x * 3)) };
+    });
+    const r = compareResults(baseline, burst, { absolute: 'off' });
+    const at256 = r.checks.filter((c) => c.kind === 'ratio' && c.method === 'bpf-task-file' && c.n === 256);
+    expect(at256.length).toBeGreaterThan(0);
+    for (const c of at256) {
+      expect(c.change!).toBeGreaterThan(2.5);
+      expect(c.verdict).toBe('noise');
+      expect(c.message).toMatch(/not consistent across sizes: 1 of 4 worse/);
+    }
+    expect(r.pass).toBe(true);
+    const everywhere = compareResults(baseline, scaleMethod(rerun(baseline), 'bpf-task-file', 3), { absolute: 'off' });
+    expect(everywhere.pass).toBe(false);
+  });
+
   it('validateResults names what is missing', () => {
     expect(() => validateResults({ schema: 1, config: { scenarios: [] } }, 'current')).toThrow(Incomparable);
     expect(() => validateResults({ schema: 1, config: { scenarios: [] } }, 'current')).toThrow(/current: no measurements array/);
