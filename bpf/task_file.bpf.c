@@ -215,12 +215,11 @@ static __always_inline __u32 name_kind(__u64 name)
  * its dentry name, then learned. kallsyms has no data symbols, so
  * eventpoll_fops & co. are learned here rather than looked up; the dentry
  * (one cache miss per file) is read once per file type and load instead of
- * once per file. fop_find() returns the kind, or -1 and the free slot. */
-static __always_inline int fop_find(__u64 fop, __u32 *slot)
+ * once per file. fop_find() returns the learned kind or -1. */
+__noinline int fop_find(__u64 fop)
 {
 	__u32 i;
 
-	*slot = NFOP;
 	if (!fop)
 		return -1;
 	for (i = 0; i < NFOP; i++) {
@@ -229,17 +228,21 @@ static __always_inline int fop_find(__u64 fop, __u32 *slot)
 		if (!fop_ptr[i])
 			break;
 	}
-	*slot = i;
 	return -1;
 }
 
-static __always_inline __u32 fop_learn(__u32 slot, __u64 fop, __u64 name)
+__noinline int fop_learn(__u64 fop, __u64 name)
 {
-	__u32 k = name_kind(name);
+	__u32 i, k = name_kind(name);
 
-	if (slot < NFOP && fop) {
-		fop_kind[slot] = k;
-		fop_ptr[slot] = fop;
+	if (!fop)
+		return k;
+	for (i = 0; i < NFOP; i++) {
+		if (!fop_ptr[i]) {
+			fop_kind[i] = k;
+			fop_ptr[i] = fop;
+			break;
+		}
 	}
 	return k;
 }
@@ -249,45 +252,6 @@ struct fmeta {
 	__u32 dev;
 	__u32 kind;
 };
-
-/* dev, ino and (want_kind) kind of a file reached through an untrusted pointer */
-static __always_inline void file_meta(__u64 fp, struct fmeta *m, bool want_kind)
-{
-#ifdef TF_COMPAT
-	struct file *f = (void *)fp;
-	struct inode *inode = BPF_CORE_READ(f, f_inode);
-
-	m->ino = BPF_CORE_READ(inode, i_ino);
-	m->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	if (!want_kind)
-		return;
-	m->kind = mode_kind(BPF_CORE_READ(inode, i_mode));
-	if (m->kind == TF_K_ANON) {
-		__u64 fop = (__u64)BPF_CORE_READ(f, f_op);
-		__u32 slot = NFOP;
-		int k = fop_find(fop, &slot);
-
-		m->kind = k >= 0 ? k : fop_learn(slot, fop, (__u64)BPF_CORE_READ(f, f_path.dentry,
-										 d_name.name));
-	}
-#else
-	struct file *f = KPTR(struct file, fp);
-	struct inode *inode = f->f_inode;
-
-	m->ino = inode->i_ino;
-	m->dev = inode->i_sb->s_dev;
-	if (!want_kind)
-		return;
-	m->kind = mode_kind(inode->i_mode);
-	if (m->kind == TF_K_ANON) {
-		__u64 fop = ptr_value(f->f_op);
-		__u32 slot = NFOP;
-		int k = fop_find(fop, &slot);
-
-		m->kind = k >= 0 ? k : fop_learn(slot, fop, ptr_value(f->f_path.dentry->d_name.name));
-	}
-#endif
-}
 
 /* --- the chunk: records packed for one bpf_ringbuf_output --- */
 
@@ -336,6 +300,61 @@ static __always_inline void note_truncated(__s32 fd, __u64 count)
 	n->count = count;
 }
 
+/* --- batches ---
+ *
+ * Items are handled BATCH at a time in phases: first the item pointers, then
+ * every item's target struct file, then every target inode, each phase a
+ * plain loop of independent loads. Each of those loads is typically a cache
+ * miss (one object per item); in a loop without calls the CPU overlaps them,
+ * where item-by-item processing would wait for each miss in turn. Each
+ * phase is a global function, verified once for any caller and any n (a
+ * loop in a callback would be explored again per iteration and caller).
+ */
+#define BATCH 16
+
+__u64 b_slot[BATCH];  /* io_uring slot words */
+__u64 b_item[BATCH];  /* epitem pointers */
+__u64 b_file[BATCH];  /* target struct file pointers */
+__u64 b_inode[BATCH]; /* their inodes */
+
+/* kind, dev, ino of files b_file[0..n) (with b_inode loaded): the last
+ * phase, one record at a time */
+__noinline int load_inodes(__u32 n)
+{
+	__u32 k;
+
+	for (k = 0; k < BATCH; k++) {
+		if (k >= n)
+			break;
+		b_inode[k] = b_file[k] ? RDP(KPTR(struct file, b_file[k]), f_inode) : 0;
+	}
+	return 0;
+}
+
+static __always_inline void inode_meta(__u64 fp, __u64 ip, struct fmeta *m, bool want_kind)
+{
+	struct inode *inode = KPTR(struct inode, ip);
+	__u64 sb, dentry;
+
+	m->ino = RD(inode, i_ino);
+	sb = RDP(inode, i_sb);
+	m->dev = RD(KPTR(struct super_block, sb), s_dev);
+	if (!want_kind)
+		return;
+	m->kind = mode_kind(RD(inode, i_mode));
+	if (m->kind == TF_K_ANON) {
+		struct file *f = KPTR(struct file, fp);
+		__u64 fop = RDP(f, f_op);
+		int k = fop_find(fop);
+
+		if (k < 0) {
+			dentry = RDP(f, f_path.dentry);
+			k = fop_learn(fop, RDP(KPTR(struct dentry, dentry), d_name.name));
+		}
+		m->kind = k;
+	}
+}
+
 /* --- epoll: in-order walk of ep->rbr with parent pointers --- */
 
 struct ep_walk {
@@ -344,31 +363,21 @@ struct ep_walk {
 	__u32 n;
 };
 
-/* rb_node fields as numbers */
-static __always_inline __u64 rb_left_of(__u64 n)
+/* in-order successor of an rb_node; bounded by the tree height (< 64 for
+ * any rbtree in memory). A global function: verified once. */
+__noinline __u64 rb_next_node(__u64 node)
 {
-	return RDP(KPTR(struct rb_node, n), rb_left);
-}
-
-static __always_inline void rb_up_of(__u64 n, __u64 *right, __u64 *parent)
-{
-	struct rb_node *rb = KPTR(struct rb_node, n);
-
-	*right = RDP(rb, rb_right);
-	*parent = RD(rb, __rb_parent_color) & ~3ul;
-}
-
-/* in-order successor of node (whose right child and parent/colour word are
- * known); bounded by the tree height (< 64 for any rbtree in memory) */
-static __always_inline __u64 rb_next_of(__u64 node, __u64 right, __u64 pc)
-{
-	__u64 n, parent, r, pp;
+	struct rb_node *rb = KPTR(struct rb_node, node);
+	__u64 n, parent, right;
 	int i;
 
+	if (!node)
+		return 0;
+	right = RDP(rb, rb_right);
 	if (right) {
 		n = right;
 		for (i = 0; i < 64; i++) {
-			__u64 l = rb_left_of(n);
+			__u64 l = RDP(KPTR(struct rb_node, n), rb_left);
 
 			if (!l)
 				break;
@@ -377,47 +386,88 @@ static __always_inline __u64 rb_next_of(__u64 node, __u64 right, __u64 pc)
 		return n;
 	}
 	n = node;
-	parent = pc & ~3ul;
+	parent = RD(rb, __rb_parent_color) & ~3ul;
 	for (i = 0; i < 64 && parent; i++) {
-		rb_up_of(parent, &r, &pp);
-		if (r != n)
+		struct rb_node *p = KPTR(struct rb_node, parent);
+
+		if (RDP(p, rb_right) != n)
 			break;
 		n = parent;
-		parent = pp;
+		parent = RD(p, __rb_parent_color) & ~3ul;
 	}
 	return parent;
 }
 
-static long ep_step(__u32 i, void *data)
+/* phase 1: up to BATCH items of the walk into b_item; returns how many */
+__noinline int ep_items(struct ep_walk *w)
+{
+	__u32 k, n = 0;
+
+	if (!w)
+		return 0;
+	for (k = 0; k < BATCH; k++) {
+		if (!w->node)
+			break;
+		b_item[k] = w->node;
+		w->node = rb_next_node(w->node);
+		n++;
+	}
+	w->n += n;
+	return n;
+}
+
+/* phase 2: the items' target files */
+__noinline int ep_files(__u32 n)
+{
+	__u32 k;
+
+	for (k = 0; k < BATCH; k++) {
+		if (k >= n)
+			break;
+		b_file[k] = RDP(KPTR(struct epitem, b_item[k]), ffd.file);
+	}
+	return 0;
+}
+
+/* phase 4 (after load_inodes): the record of item k */
+__noinline int ep_emit(struct ep_walk *w, __u32 k)
+{
+	struct tf_epoll_item *r;
+	struct epitem *epi;
+	struct fmeta m;
+
+	if (!w || k >= BATCH)
+		return 0;
+	r = reserve(sizeof(*r), TF_EPOLL_ITEM, w->epfd);
+	if (!r)
+		return 0;
+	epi = KPTR(struct epitem, b_item[k]);
+	inode_meta(b_file[k], b_inode[k], &m, false);
+	r->tfd = RD(epi, ffd.fd);
+	r->events = RD(epi, event.events);
+	r->data = RD(epi, event.data);
+	r->key = mix(b_file[k]);
+	r->ino = m.ino;
+	r->dev = m.dev;
+	r->_pad = 0;
+	return 0;
+}
+
+static long ep_batch(__u32 i, void *data)
 {
 	struct ep_walk *w = data;
-	struct epitem *epi;
-	__u64 right, pc, tf;
+	__u32 k, n = ep_items(w);
 
-	if (!w->node)
-		return 1;
-	epi = KPTR(struct epitem, w->node);
-	right = RDP(epi, rbn.rb_right);
-	pc = RD(epi, rbn.__rb_parent_color);
-	w->n++;
-	if (emit_items) {
-		struct tf_epoll_item *r = reserve(sizeof(*r), TF_EPOLL_ITEM, w->epfd);
-		struct fmeta m = {};
-
-		if (r) {
-			tf = RDP(epi, ffd.file);
-			r->tfd = RD(epi, ffd.fd);
-			r->events = RD(epi, event.events);
-			r->data = RD(epi, event.data);
-			r->key = mix(tf);
-			file_meta(tf, &m, false);
-			r->ino = m.ino;
-			r->dev = m.dev;
-			r->_pad = 0;
+	if (emit_items && n) {
+		ep_files(n);
+		load_inodes(n);
+		for (k = 0; k < BATCH; k++) {
+			if (k >= n)
+				break;
+			ep_emit(w, k);
 		}
 	}
-	w->node = rb_next_of(w->node, right, pc);
-	return 0;
+	return w->node ? 0 : 1;
 }
 
 static __always_inline void walk_ep(__s32 epfd, __u64 ep)
@@ -425,15 +475,13 @@ static __always_inline void walk_ep(__s32 epfd, __u64 ep)
 	struct ep_walk w = { .epfd = epfd };
 
 	w.node = RDP(KPTR(struct eventpoll, ep), rbr.rb_leftmost);
-	bpf_loop(TF_MAX_ITEMS, ep_step, &w, 0);
+	bpf_loop(TF_MAX_ITEMS / BATCH, ep_batch, &w, 0);
 	nwalked += w.n;
 	if (w.node && emit_items)
 		note_truncated(epfd, w.n);
 }
 
 /* --- io_uring: registered file and buffer tables --- */
-
-#define BATCH 16
 
 struct ur_walk {
 	__u64 slots;    /* array of slot words (node pointers, file_ptr, imu pointers) */
@@ -444,30 +492,43 @@ struct ur_walk {
 	__u32 nodes;    /* slots are struct io_rsrc_node * */
 };
 
-/* One slot. Global (not inlined) functions are verified once, not once per
- * unrolled call site: that keeps the load time of the io_uring walk low. */
-__noinline int ur_file(struct ur_walk *w, __u32 idx, __u64 slot)
+/* phase 2: the slots' struct file pointers, flag bits masked off */
+__noinline int ur_files(struct ur_walk *w, __u32 n)
+{
+	__u64 fp;
+	__u32 k;
+
+	if (!w)
+		return 0;
+	for (k = 0; k < BATCH; k++) {
+		if (k >= n)
+			break;
+		fp = b_slot[k];
+		if (fp && w->nodes)
+			fp = RD(KPTR(struct io_rsrc_node, fp), file_ptr);
+		fp &= FFS_MASK;
+		b_file[k] = fp;
+		if (fp)
+			w->n++;
+	}
+	return 0;
+}
+
+/* phase 4 (after load_inodes): the record of slot base + k, if occupied */
+__noinline int ur_file_emit(struct ur_walk *w, __u32 base, __u32 k)
 {
 	struct tf_uring_file *r;
-	struct fmeta m = {};
-	__u64 fp;
+	struct fmeta m;
 
-	if (!w || !slot)
-		return 0;
-	fp = w->nodes ? RD(KPTR(struct io_rsrc_node, slot), file_ptr) : slot;
-	fp &= FFS_MASK;
-	if (!fp)
-		return 0;
-	w->n++;
-	if (!emit_items)
+	if (!w || k >= BATCH || !b_file[k])
 		return 0;
 	r = reserve(sizeof(*r), TF_URING_FILE, w->fd);
 	if (!r)
 		return 0;
-	file_meta(fp, &m, true);
-	r->index = idx;
+	inode_meta(b_file[k], b_inode[k], &m, true);
+	r->index = base + k;
 	r->kind = m.kind;
-	r->key = mix(fp);
+	r->key = mix(b_file[k]);
 	r->ino = m.ino;
 	r->dev = m.dev;
 	r->_pad = 0;
@@ -505,42 +566,61 @@ __noinline int ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 	return 0;
 }
 
-/* one batch of BATCH slots: one read for the slot words */
-static __always_inline long ur_batch(__u32 b, struct ur_walk *w, bool files)
+/* phase 1: the slot words [b * BATCH, + n) into b_slot, with one read;
+ * returns n (<= BATCH), 0 past the end */
+__noinline int read_slots(struct ur_walk *w, __u32 b)
 {
-	__u64 slot[BATCH] = {};
-	__u64 base = (__u64)b * BATCH, nr = w->nr, cnt, sz, k;
+	__u64 base = (__u64)b * BATCH, nr, cnt, sz;
 
+	if (!w)
+		return 0;
+	nr = w->nr;
 	if (base >= nr)
-		return 1;
+		return 0;
 	cnt = nr - base;
 	if (cnt > BATCH)
 		cnt = BATCH;
 	sz = cnt * sizeof(__u64);
 	barrier_var(sz);
-	if (sz > sizeof(slot))
-		return 1;
-	if (bpf_probe_read_kernel(slot, sz, (void *)(w->slots + base * sizeof(__u64))))
-		return 1;
-	for (k = 0; k < BATCH; k++) {
-		if (k >= cnt)
-			break;
-		if (files)
-			ur_file(w, base + k, slot[k]);
-		else
-			ur_buf(w, base + k, slot[k]);
-	}
-	return 0;
+	if (sz > sizeof(b_slot))
+		return 0;
+	if (bpf_probe_read_kernel(b_slot, sz, (void *)(w->slots + base * sizeof(__u64))))
+		return 0;
+	return cnt;
 }
 
 static long ur_file_step(__u32 b, void *data)
 {
-	return ur_batch(b, data, true);
+	struct ur_walk *w = data;
+	__u32 k, n = read_slots(w, b);
+
+	if (!n)
+		return 1;
+	ur_files(w, n);
+	if (emit_items) {
+		load_inodes(n);
+		for (k = 0; k < BATCH; k++) {
+			if (k >= n)
+				break;
+			ur_file_emit(w, b * BATCH, k);
+		}
+	}
+	return 0;
 }
 
 static long ur_buf_step(__u32 b, void *data)
 {
-	return ur_batch(b, data, false);
+	struct ur_walk *w = data;
+	__u32 k, n = read_slots(w, b);
+
+	if (!n)
+		return 1;
+	for (k = 0; k < BATCH; k++) {
+		if (k >= n)
+			break;
+		ur_buf(w, b * BATCH + k, b_slot[k]);
+	}
+	return 0;
 }
 
 static __always_inline void walk_ring(__s32 fd, __u64 ctxp)
@@ -643,10 +723,9 @@ int task_file(struct bpf_iter__task_file *ctx)
 	kind = mode_kind(inode->i_mode);
 	if (kind == TF_K_ANON) {
 		__u64 fop = ptr_value(file->f_op);
-		__u32 slot = NFOP;
-		int k = fop_find(fop, &slot);
+		int k = fop_find(fop);
 
-		kind = k >= 0 ? k : fop_learn(slot, fop, ptr_value(file->f_path.dentry->d_name.name));
+		kind = k >= 0 ? k : fop_learn(fop, ptr_value(file->f_path.dentry->d_name.name));
 	}
 
 	if (emit_files) {
