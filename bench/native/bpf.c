@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bpf.c - the bpf-family collectors and two floors, all driven by one BPF
- * object (bpf/task_file.bpf.c, a task_file iterator program) loaded with
- * different rodata switches:
+ * program (bpf/task_file.bpf.c, a task_file iterator) loaded with different
+ * rodata switches:
  *
  *   bpf-task-file     one tf_file record per descriptor (seq_file)
  *   bpf-epoll         every epoll instance's items (ring buffer)
@@ -16,6 +16,11 @@
  * collect() creates an iterator from each link and reads it to EOF with large
  * reads; after each read it drains the ring buffer, so the ring only needs
  * to hold what one read produced.
+ *
+ * The program is built twice: task_file (reads kernel objects through
+ * bpf_rdonly_cast, Linux 6.2+) and task_file_compat (bpf_probe_read_kernel,
+ * for older kernels such as the 6.1 VM lane). open() picks by kernel
+ * version; IB_BPF_COMPAT=1 forces the compat build (to test it here).
  */
 #include <dirent.h>
 #include <errno.h>
