@@ -133,8 +133,13 @@ function index(r: ResultsFile): Map<string, Measurement> {
   return idx;
 }
 
+/** 3 significant digits, also below 1 (bpf/procfs time ratios are ~0.01) */
 function fmtRatio(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+  if (!Number.isFinite(x)) return String(x);
+  if (x >= 100) return x.toFixed(0);
+  if (x >= 10) return x.toFixed(1);
+  if (x >= 1 || x === 0) return x.toFixed(2);
+  return String(Number(x.toPrecision(3)));
 }
 
 /** time ratio method / reference at (s, n) in one run */
@@ -187,6 +192,11 @@ function settleGroups(checks: Check[], kind: CheckKind, threshold: number): void
 
 export function compareResults(baseline: ResultsFile, current: ResultsFile, options: Partial<GateOptions> = {}): GateReport {
   const opts: GateOptions = { ...DEFAULT_GATE, ...options };
+  for (const [label, r] of [['baseline', baseline], ['current', current]] as const) {
+    if (r.complete === false) {
+      throw new Incomparable(`the ${label} run ${r.runId} is incomplete${r.interrupted ? ` (${r.interrupted})` : ''}: rerun it to the end`);
+    }
+  }
   const bs = scenarioSet(baseline);
   const cs = scenarioSet(current);
   if (bs.join(',') !== cs.join(',')) {

@@ -225,6 +225,11 @@ describe('gate logic', () => {
     expect(() => validateResults(null, 'baseline')).toThrow(/baseline: not a results object/);
   });
 
+  it('an interrupted run is incomparable', () => {
+    const cur = { ...rerun(baseline), complete: false, interrupted: 'SIGINT' };
+    expect(() => compareResults(baseline, cur)).toThrow(/the current run .* is incomplete \(SIGINT\)/);
+  });
+
   it('sizes measured by only one run are incomparable', () => {
     const cur = rerun(baseline);
     cur.measurements = cur.measurements.map((m) => ({ ...m, n: m.n * 3 }));
