@@ -33,7 +33,29 @@ export interface RatioOptions {
 
 export const DEFAULT_BOOTSTRAP = 2000;
 
+/*
+ * The harness rewrites the reports after every measurement and most ratios
+ * have not changed since the last write: remember them (keyed by the
+ * statistics that identify a sample set, the seed and the iterations).
+ */
+const memo = new Map<string, Ratio>();
+const MEMO_MAX = 20000;
+
+function statsKey(s: Statistics): string {
+  return `${s.medianNs},${s.samples},${s.ciLowNs},${s.ciHighNs},${s.meanNs},${s.samplesNs?.length ?? 0}`;
+}
+
 export function ratioOfMedians(num: Statistics, den: Statistics, opts: RatioOptions = {}): Ratio {
+  const key = `${statsKey(num)}|${statsKey(den)}|${opts.iterations ?? DEFAULT_BOOTSTRAP}|${opts.seed ?? 0x5eed}|${opts.confidence ?? 0.95}`;
+  const hit = memo.get(key);
+  if (hit) return { ...hit };
+  const r = computeRatio(num, den, opts);
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(key, r);
+  return { ...r };
+}
+
+function computeRatio(num: Statistics, den: Statistics, opts: RatioOptions): Ratio {
   const ratio = num.medianNs / den.medianNs;
   const conf = opts.confidence ?? 0.95;
   const a = num.samplesNs;
