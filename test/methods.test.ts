@@ -113,3 +113,25 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
     });
   });
 }
+
+describe('bounded BPF output', () => {
+  it('fails loudly, never silently, when the ring buffer is too small for the items', async () => {
+    const s = await startWorkload({ scenario: 'epoll', files: 3000 });
+    if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+    const w = s.workload;
+    try {
+      await w.freeze();
+      const method = listMethods().find((m) => m.name === 'bpf-epoll')!;
+      const o = openMethod(method, w.pids, { ringbufBytes: 4096 });
+      expect(o.state).toBe('open');
+      if (o.state !== 'open') return;
+      const r = o.collector.collect();
+      o.collector.close();
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error).toMatch(/ring buffer|dropped|lost/i);
+    } finally {
+      await w.thaw();
+      await w.stop();
+    }
+  });
+});
