@@ -114,6 +114,9 @@ describe('exporters', () => {
         const text = buf.toString('utf8');
         expect(text).toMatch(/^(<\?xml[^>]*>\s*)?<svg [^>]*width="\d+(pt|px)?"/);
         expect(text.trimEnd().endsWith('</svg>')).toBe(true);
+        // vector drawing, not one embedded bitmap
+        expect(text).toMatch(/<path /);
+        expect(text).not.toMatch(/<image /);
       }
     }
   });

@@ -40,17 +40,39 @@ const FONT = { family: 'DejaVu Sans' };
 
 let pngCanvas: ChartJSNodeCanvas | undefined;
 let svgCanvas: ChartJSNodeCanvas | undefined;
+/*
+ * No `backgroundColour` option: chartjs-node-canvas paints it with the
+ * 'destination-over' operator, which cairo's SVG surface cannot express, so
+ * the whole SVG falls back to one embedded bitmap (650 KB, 4x slower). A white
+ * rectangle drawn first keeps the SVG vector.
+ */
+const whiteBackground: Plugin = {
+  id: 'iterbench-white-background',
+  beforeDraw(chart) {
+    const { ctx } = chart;
+    ctx.save();
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, chart.width, chart.height);
+    ctx.restore();
+  },
+};
+
 function canvases(): { png: ChartJSNodeCanvas; svg: ChartJSNodeCanvas } {
-  pngCanvas ??= new ChartJSNodeCanvas({ width: WIDTH, height: HEIGHT, backgroundColour: 'white' });
-  svgCanvas ??= new ChartJSNodeCanvas({ width: WIDTH, height: HEIGHT, type: 'svg', backgroundColour: 'white' });
+  pngCanvas ??= new ChartJSNodeCanvas({ width: WIDTH, height: HEIGHT });
+  svgCanvas ??= new ChartJSNodeCanvas({ width: WIDTH, height: HEIGHT, type: 'svg' });
   return { png: pngCanvas, svg: svgCanvas };
 }
 
 async function render(config: () => ChartConfiguration, dir: string, base: string): Promise<string[]> {
   const { png, svg } = canvases();
   // chart.js mutates the configuration: one fresh copy per render
-  const pngBuf = await png.renderToBuffer(config() as never, 'image/png');
-  const svgBuf = svg.renderToBufferSync(config() as never, 'image/svg+xml');
+  const fresh = () => {
+    const c = config();
+    c.plugins = [whiteBackground, ...(c.plugins ?? [])] as never;
+    return c as never;
+  };
+  const pngBuf = await png.renderToBuffer(fresh(), 'image/png');
+  const svgBuf = svg.renderToBufferSync(fresh(), 'image/svg+xml');
   const files = [join(dir, `${base}.png`), join(dir, `${base}.svg`)];
   await writeFileAtomic(files[0]!, pngBuf);
   await writeFileAtomic(files[1]!, svgBuf);
