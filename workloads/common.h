@@ -34,6 +34,7 @@ struct opts {
 	long epoll_items; /* --epoll-items E (-1: default) */
 	long uring_files; /* --uring-files U (-1: default) */
 	bool churn;
+	bool check; /* --check: validate sizes and limits only */
 };
 
 /* Descriptors kept free in every task for transients (SCM batches, churn). */

@@ -51,7 +51,7 @@
 static const char usage_text[] =
 	"usage: iterbench-workload <files|shared|epoll|io_uring|all> --manifest PATH\n"
 	"         [--files N] [--tasks K] [--buffers B] [--epoll-items E]\n"
-	"         [--uring-files U] [--churn]\n"
+	"         [--uring-files U] [--churn] [--check]\n"
 	"  --files N        size knob (default 1000); other sizes default from it:\n"
 	"  --tasks K        shared/all: tasks incl. the root (default 4; raised so no\n"
 	"                   task holds more than RLIMIT_NOFILE - 300 descriptors)\n"
@@ -59,6 +59,8 @@ static const char usage_text[] =
 	"  --uring-files U  io_uring: N, all: N/2 (at most RLIMIT_NOFILE)\n"
 	"  --buffers B      io_uring/all: min(1024, N) registered buffers (max 16384)\n"
 	"  --churn          after ready, keep changing the root's descriptors\n"
+	"  --check          only validate the sizes against the limits (exit 0 or 2),\n"
+	"                   create nothing; --manifest is not needed\n"
 	"prints \"ready <rootpid>\" when the manifest is written; exits on \"exit\",\n"
 	"EOF on stdin or SIGTERM. exit codes: 0 ok, 1 failure, 2 usage/limits,\n"
 	"77 io_uring unavailable.\n";
@@ -102,6 +104,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "epoll-items", required_argument, NULL, 'e' },
 		{ "uring-files", required_argument, NULL, 'u' },
 		{ "churn", no_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -131,6 +134,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'e': o->epoll_items = parse_num("--epoll-items", optarg, EPOLL_MIN_ITEMS); break;
 		case 'u': o->uring_files = parse_num("--uring-files", optarg, 1); break;
 		case 'c': o->churn = true; break;
+		case 'C': o->check = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case ':': usage_error("option %s needs a value", argv[optind - 1]);
 		default: usage_error("unknown option '%s'", argv[optind - 1]);
@@ -138,7 +142,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	if (!o->manifest || !o->manifest[0])
+	if (!o->check && (!o->manifest || !o->manifest[0]))
 		usage_error("--manifest PATH is required");
 	if (o->tasks > MAX_TASKS)
 		usage_error("--tasks must be at most %d, got %ld", MAX_TASKS, o->tasks);
@@ -287,6 +291,54 @@ static void remove_stale_dirs(const char *base)
 	closedir(d);
 }
 
+/*
+ * The manifest is written after the whole tree is built: check at once that
+ * its directory takes a new file, so a bad path costs nothing.
+ */
+static int manifest_dir_check(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int len;
+
+	if (!slash)
+		len = snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		len = snprintf(dir, sizeof(dir), "/");
+	else
+		len = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (len < 0 || len >= (int)sizeof(dir) || access(dir, W_OK | X_OK) < 0) {
+		fprintf(stderr, "%s: cannot write the manifest %s: %s\n", prog, path,
+			len < 0 || len >= (int)sizeof(dir) ? strerror(ENAMETOOLONG) : strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
+/*
+ * --check: the same plan as a real run (the same raised descriptor limit),
+ * nothing created. Lets a harness reject a size before it starts anything.
+ */
+static int check_only(const struct opts *o)
+{
+	struct rlimit rl;
+	struct plan p;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		fprintf(stderr, "%s: getrlimit: %s\n", prog, strerror(errno));
+		return 1;
+	}
+	if (rl.rlim_cur < rl.rlim_max) { /* lifecycle_init() raises it like this */
+		struct rlimit up = { rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur > 1 << 20)
+		rl.rlim_cur = 1 << 20;
+	return plan_make(o, &p, (long)rl.rlim_cur);
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit rl;
@@ -296,6 +348,11 @@ int main(int argc, char **argv)
 	int ret;
 
 	parse(argc, argv, &o);
+	if (o.check)
+		return check_only(&o);
+	ret = manifest_dir_check(o.manifest);
+	if (ret)
+		return ret;
 	lifecycle_init();
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		fprintf(stderr, "%s: getrlimit: %s\n", prog, strerror(errno));
