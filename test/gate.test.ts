@@ -44,9 +44,9 @@ describe('gate CLI', () => {
     expect(r.stdout).toMatch(/0 regression/);
   });
 
-  it('a second real measurement of the same work passes at a CI threshold', async () => {
+  it('a second real measurement of the same work passes with the default thresholds', async () => {
     const again = buildResults({ scenarios: ['files', 'all'], sizes: [64, 128, 256, 512], samples: 25 });
-    const r = await gate('--baseline', baselineFile, '--current', save('again.json', again), '--threshold', '2', '--abs-threshold', '3');
+    const r = await gate('--baseline', baselineFile, '--current', save('again.json', again));
     expect(r.stdout).toMatch(/^gate: PASS$/m);
     expect(r.exitCode).toBe(0);
   });
