@@ -34,7 +34,7 @@ export type Parsed<T extends OptionTable> = {
 
 function parseNumber(name: string, raw: string, spec: OptionSpec): number {
   const trimmed = raw.trim();
-  const v = spec.type === 'int' ? (/^[+]?\d+$/.test(trimmed) ? Number(trimmed) : NaN) : Number(trimmed);
+  const v = spec.type === 'int' ? (/^[+-]?\d+$/.test(trimmed) ? Number(trimmed) : NaN) : Number(trimmed);
   if (trimmed === '' || !Number.isFinite(v)) {
     throw new UsageError(`--${name} takes ${spec.type === 'int' ? 'a whole number' : 'a number'}, not '${raw}'`);
   }
@@ -43,14 +43,35 @@ function parseNumber(name: string, raw: string, spec: OptionSpec): number {
   return v;
 }
 
+/**
+ * `--files -5`: parseArgs will not take a value that starts with '-' for
+ * an option ("ambiguous"); join it to its option so the value check names
+ * the problem.
+ */
+function joinNegativeValues(table: OptionTable, argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const spec = a.startsWith('--') && !a.includes('=') ? (Object.hasOwn(table, a.slice(2)) ? table[a.slice(2)] : undefined) : undefined;
+    if (spec && spec.type !== 'boolean' && i + 1 < argv.length && /^-(?!-)/.test(argv[i + 1])) {
+      out.push(`${a}=${argv[++i]}`);
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 export function parseOptions<T extends OptionTable>(table: T, argv: string[]): Parsed<T> & { positionals: string[] } {
   const config: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const [name, spec] of Object.entries(table)) config[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options: config, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: joinNegativeValues(table, argv), options: config, strict: true, allowPositionals: true });
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
+    const needs = /^Option '(--[\w-]+)[^']*' argument (?:missing|is ambiguous)/.exec(msg);
+    if (needs) throw new UsageError(`${needs[1]} needs a value`);
     throw new UsageError(msg.replace(/^Unknown option '(.*?)'.*/, "unknown option '$1' (see --help)"));
   }
   const out: Record<string, unknown> = { positionals: parsed.positionals };
