@@ -4,3 +4,5 @@ export * from './fit.js';
 export * from './speedup.js';
 export * from './warnings.js';
 export * from './units.js';
+export * from './repro.js';
+export * from './gate.js';

@@ -4,6 +4,7 @@ import { fitGrowth, fitAll } from '../analysis/fit.js';
 import { ratioOfMedians, computeRatios, floorOf } from '../analysis/speedup.js';
 import { computeWarnings, warningText, measureClockResolutionNs } from '../analysis/warnings.js';
 import { mulberry32 } from '../analysis/prng.js';
+import { ratioSpread } from '../analysis/repro.js';
 import { buildResults, sampleNs, work } from './support/results-fixture.js';
 
 /** seeded log-normal draws with a given median */
@@ -260,5 +261,20 @@ describe('warnings', () => {
     const r = measureClockResolutionNs(200);
     expect(r).toBeGreaterThan(0);
     expect(r).toBeLessThan(1e6);
+  });
+});
+
+describe('reproducibility', () => {
+  it('gives the coefficient of variation of each speedup over several runs', () => {
+    const runs = [1, 2, 3].map(() => buildResults({ scenarios: ['files'], sizes: [128, 512], samples: 9 }));
+    const spread = ratioSpread(runs, { kind: 'speedup' });
+    const s = spread.find((x) => x.method === 'bpf-task-file' && x.reference === 'procfs')!;
+    expect(s.values.length).toBe(3);
+    expect(s.n).toBe(512);
+    const mean = s.values.reduce((a, b) => a + b, 0) / 3;
+    expect(s.mean).toBeCloseTo(mean, 10);
+    const sd = Math.sqrt(s.values.reduce((a, b) => a + (b - mean) ** 2, 0) / 2);
+    expect(s.cv).toBeCloseTo(sd / mean, 10);
+    expect(spread.every((x) => x.kind === 'speedup')).toBe(true);
   });
 });
