@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -34,6 +34,8 @@ beforeAll(() => {
   baseline = buildResults({ scenarios: ['files', 'all'], sizes: [64, 128, 256, 512], samples: 25 });
   baselineFile = save('baseline.json', baseline);
 });
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('gate CLI', () => {
   it('an identical rerun passes with exit 0', async () => {

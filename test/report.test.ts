@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Measurement, ResultsFile } from '../bench/types.js';
@@ -64,6 +64,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'iterbench-report-'));
   await writeReports(results, dir, { charts: true });
 });
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('exporters', () => {
   it('are one list with one name per format', () => {
@@ -160,6 +162,7 @@ describe('exporters', () => {
     expect(files.map((f) => f.split('/').pop()).sort()).toEqual(
       ['speedup.png', 'speedup.svg', 'stages-files.png', 'stages-files.svg', 'time-files.png', 'time-files.svg'],
     );
+    rmSync(d2, { recursive: true, force: true });
   });
 });
 

@@ -4,20 +4,16 @@
  * real results. Each "method" does a known amount of work as a function of
  * n, so its growth is known: linear, n log n, quadratic or constant.
  */
-import { statSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cpus, release, totalmem } from 'node:os';
 import { COVERAGE_KINDS, RESULTS_SCHEMA, type Coverage, type Family, type Measurement, type ResultsFile, type Statistics } from '../../bench/types.js';
 import type { Scenario } from '../../bench/manifest.js';
 import { computeStatistics } from '../../analysis/stats.js';
 import { computeWarnings } from '../../analysis/warnings.js';
 
-const target = (() => {
-  const dir = mkdtempSync(join(tmpdir(), 'iterbench-fixture-'));
-  const f = join(dir, 'f');
-  writeFileSync(f, 'x');
-  return f;
-})();
+/** the file stat() is timed on: this module itself (no temporary files) */
+const target = fileURLToPath(import.meta.url);
 
 /** `calls` stat() calls: about 1 us each */
 export function work(calls: number): void {
