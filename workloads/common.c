@@ -749,8 +749,9 @@ void cleanup_tree(void)
 
 /*
  * Print "ready <pid>", then wait for "exit", EOF on stdin or SIGTERM. With churn, keep
- * changing the root's descriptors (always at least one descriptor and one
- * position the manifest does not describe) a few thousand times a second.
+ * changing the root's descriptors (from before ready on, always four
+ * descriptors and one position the manifest does not describe) about a
+ * thousand times a second.
  */
 int serve(const struct plan *p, bool churn)
 {
@@ -774,7 +775,12 @@ int serve(const struct plan *p, bool churn)
 			    A->files[self->fdlabel[fd] - 1].kind == K_REG &&
 			    !(A->files[self->fdlabel[fd] - 1].flags & O_PATH))
 				reg_fd = fd;
-		churn_fds[0] = open("/dev/null", O_RDONLY);
+		/* all four before ready: a reader racing one tick (a dup and a
+		 * close move one descriptor) still sees the others */
+		for (int k = 0; k < 4; k++)
+			churn_fds[k] = open("/dev/null", O_RDONLY);
+		if (reg_fd >= 0)
+			lseek(reg_fd, 1, SEEK_CUR);
 	}
 	{
 		char ready[64];
