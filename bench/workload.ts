@@ -9,6 +9,7 @@
  *   anything else -> errored.
  */
 import { execa, type ResultPromise } from 'execa';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,6 +129,21 @@ function argsFor(o: WorkloadOptions, manifest: string): string[] {
   if (o.uringFiles !== undefined) a.push('--uring-files', String(o.uringFiles));
   if (o.churn) a.push('--churn');
   return a;
+}
+
+/**
+ * Would the generator accept these sizes here (RLIMIT_NOFILE, io_uring
+ * limits)? Runs it with --check, which creates nothing, so a harness can
+ * refuse a size before it writes anything.
+ */
+export function checkWorkload(opts: WorkloadOptions): { ok: true } | { ok: false; state: 'usage' | 'errored'; reason: string } {
+  const args = argsFor({ ...opts, churn: false }, '').filter((a, i, all) => a !== '--manifest' && all[i - 1] !== '--manifest');
+  const r = spawnSync(workloadBinary(), [...args, '--check'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+  if (r.error) return { ok: false, state: 'errored', reason: `cannot run the generator ${workloadBinary()}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}` };
+  if (r.status === 0) return { ok: true };
+  const why = lastLine(r.stderr ?? '');
+  if (r.status === 2) return { ok: false, state: 'usage', reason: why || 'the generator refused the sizes (exit 2)' };
+  return { ok: false, state: 'errored', reason: `generator --check exited (${r.signal ?? `code ${r.status}`})${why ? `: ${why}` : ''}` };
 }
 
 /** The generator's last stderr line without its "iterbench-workload: " prefix. */
