@@ -165,6 +165,32 @@ function cleanStale(root: string, v2: boolean): void {
   }
 }
 
+/**
+ * Thaw and remove the cgroups a harness process (pid) made, once it is gone
+ * (a supervisor's safety net after its child died without thawing). Returns
+ * the cgroups that could not be removed (tasks still inside).
+ */
+export function releaseCgroupsOf(pid: number): string[] {
+  const left: string[] = [];
+  for (const [root, v2] of [[cgroup2Root(), true], [freezerV1Root(), false]] as const) {
+    if (!root) continue;
+    let names: string[];
+    try {
+      names = readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!name.startsWith(`iterbench-${pid}-`) || !/^iterbench-\d+-\d+$/.test(name)) continue;
+      const dir = join(root, name);
+      writeQuiet(join(dir, v2 ? 'cgroup.freeze' : 'freezer.state'), v2 ? '0' : 'THAWED');
+      rmdirRetrySync(dir);
+      if (existsSync(dir)) left.push(dir);
+    }
+  }
+  return left;
+}
+
 /* A cgroup freezer (v2 or v1): move the tasks in, freeze, remember where they were. */
 async function cgroupFreeze(pids: number[], v2: boolean): Promise<Frozen | string> {
   const root = v2 ? cgroup2Root() : freezerV1Root();
