@@ -5,15 +5,28 @@
  * --files, verifies each answer against the workload's ground truth before
  * timing it, and writes results/<run-id>/ (results.json, results.csv,
  * summary.txt, charts/). The last line on stdout is that directory.
+ *
+ * Two processes: this file starts itself again as the worker that runs the
+ * bench, and stays as a supervisor whose event loop is always free. A
+ * signal runner such as tsx kills its child when that child does not answer
+ * a SIGINT/SIGTERM within ~60 ms, and the worker spends longer than that in
+ * native calls (loading BPF programs, timing loops); the supervisor answers
+ * at once, passes the signal on and waits for the worker to stop its
+ * workloads and write what it measured. Exit codes: 0 all verified, 1 wrong
+ * or errored, 2 usage, 3 a lane skipped, 128+signal when interrupted.
  */
 import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { formatTable } from './report/index.js';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { SCENARIOS, type Scenario } from './manifest.js';
 import { REPO_ROOT, listMethods } from './native.js';
 import { UsageError, helpText, parseOptions, type OptionTable } from './options.js';
-import { Run, ensureWritableDir, exitCodeFor, makeRunId, resolveMethods, sweepSizes, type Progress } from './run.js';
-import { stopAllWorkloads } from './workload.js';
+import type { Progress, Run } from './run.js';
+
+/** Set in the worker's environment by the supervisor. */
+const WORKER_ENV = 'ITERBENCH_BENCH_WORKER';
 
 /** One task holds fewer than RLIMIT_NOFILE descriptors; the generators check the exact fit. */
 const MAX_FILES = 1_000_000;
@@ -53,7 +66,7 @@ const EXAMPLES = [
   'npm run bench -- --sizes 100,1000 --methods kcmp-tree,bpf-task-file --json',
 ];
 
-function sizesFrom(opts: ReturnType<typeof parseOptions<typeof BENCH_OPTIONS>>): number[] {
+function sizesFrom(opts: ReturnType<typeof parseOptions<typeof BENCH_OPTIONS>>, sweepSizes: (n: number, steps: number) => number[]): number[] {
   if (opts.sizes) {
     const out = opts.sizes.map((s) => {
       if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > MAX_FILES) throw new UsageError(`--sizes takes whole numbers from 1 to ${MAX_FILES}, not '${s}'`);
@@ -70,6 +83,12 @@ function progressPrinter(quiet: boolean): (p: Progress) => void {
   return (p) => {
     const m = p.measurement;
     let line = `[${p.done}/${p.total}] ${p.text}`;
+    // without a terminal: one line per measurement, plus the phases (set-up,
+    // each workload start, the final reports) so a log shows where a run was
+    if (!tty && !m && p.phase !== 'measure') {
+      process.stderr.write(line + '\n');
+      return;
+    }
     if (m) {
       line += `: ${m.state}`;
       if (m.state === 'verified') line += ` ${(m.stats.medianNs / 1e6).toFixed(3)} ms${m.extrapolated ? ' (extrapolated)' : ''}`;
@@ -87,7 +106,58 @@ function progressPrinter(quiet: boolean): (p: Progress) => void {
   };
 }
 
+/** Signals the worker stops on, with their exit codes. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const exitCodeOf = (sig: NodeJS.Signals) => 128 + (osConstants.signals[sig] ?? 15);
+
+/**
+ * The worker's stop path, armed before anything is created: until a Run
+ * exists it only removes the output directory it made (if still empty).
+ */
+const stop = {
+  stopping: false,
+  outDir: undefined as string | undefined,
+  createdDir: undefined as string | undefined,
+  run: undefined as Run | undefined,
+  abort: undefined as AbortController | undefined,
+};
+
+function onStopSignal(sig: NodeJS.Signals | 'disconnect'): void {
+  if (stop.stopping) return;
+  stop.stopping = true;
+  // the supervisor is gone (killed): stop as for SIGTERM
+  const why = sig === 'disconnect' ? 'SIGTERM' : sig;
+  const code = exitCodeOf(why);
+  stop.abort?.abort();
+  const run = stop.run;
+  if (!run) {
+    if (stop.createdDir && stop.outDir) removeEmptyDirsLazy(stop.createdDir, stop.outDir);
+    process.stderr.write(`\nbench: ${why}: stopped before the run started\n`);
+    process.exit(code);
+  }
+  process.stderr.write(`\nbench: ${why}: stopping; partial results kept in ${stop.outDir}\n`);
+  run
+    .interrupt(why)
+    .catch(() => undefined)
+    .finally(() => {
+      process.stdout.write(stop.outDir + '\n');
+      process.exit(code);
+    });
+}
+
+let removeEmptyDirsLazy: (top: string, dir: string) => void = () => undefined;
+
 async function main(argv: string[]): Promise<number> {
+  for (const sig of STOP_SIGNALS) process.on(sig, onStopSignal);
+  if (process.channel) {
+    // the IPC channel to the supervisor: it must not keep us alive, and its
+    // end means the supervisor died
+    process.channel.unref();
+    process.on('disconnect', () => onStopSignal('disconnect'));
+  }
+  const { Run, ensureWritableDir, exitCodeFor, makeRunId, removeEmptyDirs, resolveMethods, sweepSizes } = await import('./run.js');
+  const { checkWorkload } = await import('./workload.js');
+  removeEmptyDirsLazy = removeEmptyDirs;
   const opts = parseOptions(BENCH_OPTIONS, argv);
   if (opts.help) {
     process.stdout.write(helpText('usage: npm run bench -- [--files N] [options]', BENCH_OPTIONS, EXAMPLES) + '\n');
@@ -96,20 +166,36 @@ async function main(argv: string[]): Promise<number> {
   if (opts.positionals.length) throw new UsageError(`unexpected argument '${opts.positionals[0]}' (options start with --)`);
   if (opts.files !== undefined && opts.sizes) throw new UsageError('--files and --sizes are exclusive: --sizes lists every size');
   if (opts.steps !== undefined && opts.sizes) throw new UsageError('--steps and --sizes are exclusive');
-  const sizes = sizesFrom(opts);
+  const sizes = sizesFrom(opts, sweepSizes);
   const scenarios = (opts.scenarios ?? [...SCENARIOS]) as Scenario[];
   const methods = resolveMethods(opts.methods);
   if (methods.length === 0) throw new UsageError('no method is built: run npm run setup');
   if (opts.btf !== undefined && !existsSync(opts.btf)) throw new UsageError(`--btf: no such file ${opts.btf}`);
+  // every scenario's largest size must fit this machine's limits before
+  // anything is written or started
+  const largest = Math.max(...sizes);
+  for (const scenario of scenarios) {
+    const c = checkWorkload({ scenario, files: largest, tasks: opts.tasks ?? 4, buffers: opts.buffers });
+    if (!c.ok) {
+      const msg = `scenario ${scenario}, N=${largest}: ${c.reason}`;
+      throw c.state === 'usage' ? new UsageError(msg) : new Error(msg);
+    }
+  }
   const runId = makeRunId();
   const outDir = path.resolve(opts.out ?? path.join(REPO_ROOT, 'results', runId));
+  if (opts.out !== undefined && existsSync(outDir) && !isEmptyDir(outDir) && !existsSync(path.join(outDir, 'results.json'))) {
+    throw new UsageError(`--out ${outDir} is a non-empty directory without results.json: name a new or empty one`);
+  }
+  stop.outDir = outDir;
   try {
-    ensureWritableDir(outDir);
+    stop.createdDir = ensureWritableDir(outDir);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (stop.stopping) return new Promise<number>(() => undefined);
 
   const ac = new AbortController();
+  stop.abort = ac;
   const run = new Run({
     scenarios,
     methods,
@@ -128,41 +214,72 @@ async function main(argv: string[]): Promise<number> {
     signal: ac.signal,
   });
 
-  let stopping = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    ac.abort();
-    const code = sig === 'SIGINT' ? 130 : 143;
-    process.stderr.write(`\nbench: ${sig}: stopping; partial results kept in ${outDir}\n`);
-    run
-      .interrupt(sig)
-      .catch(() => undefined)
-      .finally(() => {
-        process.stdout.write(outDir + '\n');
-        process.exit(code);
-      });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  stop.run = run;
 
   const t0 = Date.now();
   const results = await run.execute();
-  if (stopping) return new Promise<number>(() => undefined); // the signal handler exits
+  if (stop.stopping) return new Promise<number>(() => undefined); // the signal handler exits
   if (!opts.quiet && process.stderr.isTTY) process.stderr.write('\n');
-  if (!opts.quiet && !opts.json) process.stdout.write(formatTable(results) + '\n');
+  if (!opts.quiet && !opts.json) process.stdout.write((await import('./report/index.js')).formatTable(results) + '\n');
   if (!opts.quiet) process.stderr.write(`bench: ${results.measurements.length} measurements in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
   process.stdout.write(outDir + '\n');
   return exitCodeFor(results);
 }
 
-main(process.argv.slice(2))
+function isEmptyDir(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The supervisor: run this file again as the worker, pass stop signals on,
+ * exit as it exits. A second signal more than 3 s after the first kills the
+ * worker (its workloads die with it: they hold a parent-death signal), and
+ * the cgroups it froze are thawed and removed here.
+ */
+async function supervise(): Promise<void> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [WORKER_ENV]: '1' },
+  });
+  let firstAt = 0;
+  const relay = (sig: NodeJS.Signals) => {
+    if (firstAt && Date.now() - firstAt > 3000) {
+      process.stderr.write(`bench: ${sig} again: killing the run\n`);
+      child.kill('SIGKILL');
+      return;
+    }
+    firstAt ||= Date.now();
+    child.kill(sig);
+  };
+  for (const sig of STOP_SIGNALS) process.on(sig, relay);
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
+    child.on('error', (error) => resolve({ error }));
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  if ('error' in exit) {
+    process.stderr.write(`bench: error: cannot start the worker: ${exit.error.message}\n`);
+    process.exit(1);
+  }
+  if (child.pid) {
+    const { releaseCgroupsOf } = await import('./freezer.js');
+    releaseCgroupsOf(child.pid);
+  }
+  process.exit(exit.code ?? exitCodeOf(exit.signal ?? 'SIGTERM'));
+}
+
+if (process.env[WORKER_ENV] !== '1') {
+  void supervise();
+} else main(process.argv.slice(2))
   .then((code) => {
     process.exitCode = code;
   })
-  .catch((e: unknown) => {
-    stopAllWorkloads();
+  .catch(async (e: unknown) => {
+    (await import('./workload.js')).stopAllWorkloads();
     if (e instanceof UsageError) {
       process.stderr.write(`bench: ${e.message}\n`);
       process.exitCode = 2;

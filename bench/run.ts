@@ -5,7 +5,7 @@
  * measured. Data flows one way: workload -> collector -> verify -> time ->
  * results -> report.
  */
-import { mkdirSync, accessSync, constants, existsSync } from 'node:fs';
+import { mkdirSync, accessSync, constants, existsSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { measureClockResolutionNs } from '../analysis/warnings.js';
 import { writeReports } from './report/index.js';
@@ -39,6 +39,8 @@ export interface Progress {
   done: number;
   total: number;
   text: string;
+  /** set-up, a workload starting, a measurement, the final reports */
+  phase: 'setup' | 'workload' | 'measure' | 'report';
   measurement?: Measurement;
 }
 
@@ -54,12 +56,32 @@ export function sweepSizes(n: number, steps: number): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
-export function ensureWritableDir(dir: string): void {
+/**
+ * Create dir (and parents) and check it is writable. Returns the first
+ * directory it created (undefined if dir existed), so a run stopped before
+ * it wrote anything can remove what it made.
+ */
+export function ensureWritableDir(dir: string): string | undefined {
+  let created: string | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    created = mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
+    return created;
   } catch (e) {
+    if (created) removeEmptyDirs(created, dir);
     throw new Error(`cannot write the output directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Remove dir and the empty directories between top and dir (what ensureWritableDir made), if empty. */
+export function removeEmptyDirs(top: string, dir: string): void {
+  for (let d = dir; d.startsWith(top); d = path.dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (or gone): keep it and its parents
+    }
+    if (d === top) return;
   }
 }
 
@@ -110,25 +132,30 @@ export class Run {
   async execute(): Promise<ResultsFile> {
     const cfg = this.cfg;
     const timing = this.timing();
+    const total = cfg.scenarios.length * cfg.sizes.length * cfg.methods.length;
+    cfg.onProgress?.({ done: 0, total, phase: 'setup', text: 'measuring the harness overhead' });
     const overhead = await measureOverhead(timing);
     if (overhead) {
       this.results.overhead = overhead;
       timing.overheadNs = overhead.medianNs;
     }
+    if (cfg.signal?.aborted) return this.results;
     await this.save();
-    const total = cfg.scenarios.length * cfg.sizes.length * cfg.methods.length;
     let done = 0;
     const push = async (m: Measurement) => {
+      // a measurement cut short by SIGINT/SIGTERM (or by the workload stop
+      // that follows it) is not data
+      if (cfg.signal?.aborted) return;
       this.results.measurements.push(m);
       done++;
-      cfg.onProgress?.({ done, total, text: `${m.scenario} n=${m.n} ${m.method}`, measurement: m });
+      cfg.onProgress?.({ done, total, phase: 'measure', text: `${m.scenario} n=${m.n} ${m.method}`, measurement: m });
       await this.save();
     };
     const freezers = new Set<string>();
     for (const scenario of cfg.scenarios) {
       for (const n of cfg.sizes) {
         if (cfg.signal?.aborted) return this.results;
-        cfg.onProgress?.({ done, total, text: `${scenario} n=${n}: starting the workload` });
+        cfg.onProgress?.({ done, total, phase: 'workload', text: `${scenario} n=${n}: starting the workload` });
         const started = await startWorkload(
           { scenario, files: n, tasks: cfg.tasks, buffers: cfg.buffers, churn: cfg.churn },
           cfg.signal,
@@ -151,7 +178,7 @@ export class Run {
           const manifest: Manifest = w.manifest;
           for (const method of cfg.methods) {
             if (cfg.signal?.aborted) return this.results;
-            cfg.onProgress?.({ done, total, text: `${scenario} n=${n} ${method.name}` });
+            cfg.onProgress?.({ done, total, phase: 'measure', text: `${scenario} n=${n} ${method.name}` });
             let m: Measurement;
             if (!w.alive()) {
               m = {
@@ -161,7 +188,15 @@ export class Run {
               };
             } else {
               const t0 = Date.now();
-              m = await measureMethod(method, { scenario, n, manifest, pids: w.pids, alive: () => w.alive() }, timing);
+              // one signal per measurement: tinybench leaves its abort listener behind
+              const ac = new AbortController();
+              const relay = () => ac.abort();
+              cfg.signal?.addEventListener('abort', relay, { once: true });
+              try {
+                m = await measureMethod(method, { scenario, n, manifest, pids: w.pids, alive: () => w.alive() }, { ...timing, signal: ac.signal });
+              } finally {
+                cfg.signal?.removeEventListener('abort', relay);
+              }
               m.wallMs = Date.now() - t0;
             }
             await push(m);
@@ -173,8 +208,10 @@ export class Run {
         }
       }
     }
+    if (cfg.signal?.aborted) return this.results;
     this.results.complete = true;
     this.results.finishedAt = new Date().toISOString();
+    cfg.onProgress?.({ done, total, phase: 'report', text: cfg.charts ? 'writing the reports and charts' : 'writing the reports' });
     await this.save(cfg.charts);
     return this.results;
   }
