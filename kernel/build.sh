@@ -183,7 +183,10 @@ build_flavor() {
 				fi
 			done
 		fi
-		rsync -a --checksum --delete --exclude=/.iterbench-extracted --exclude=/.git "$stage/" "$work/linux/"
+		# -rlpgoD: -a without -t, so a file whose content did not change
+		# keeps its mtime even when patch rewrote it
+		rsync -rlpgoD --checksum --delete --exclude=/.iterbench-extracted --exclude=/.git \
+			"$stage/" "$work/linux/"
 		rm -rf "$stage"
 
 		# configuration
