@@ -34,8 +34,8 @@ export const DEFAULT_TIMING: TimingOptions = {
   timeMs: 250,
   minSamples: 10,
   warmupIterations: 2,
-  verifyPairsMax: 500_000,
-  samplePairs: 50_000,
+  verifyPairsMax: 200_000,
+  samplePairs: 30_000,
 };
 
 /** Samples taken even when one collect is slower than the time per measurement. */
@@ -211,7 +211,7 @@ async function measureOpen(
   const t = await timeIt(() => {
     const r = c.collectRaw();
     if (r < 0 && !failure) failure = `collect failed (errno ${-r})`;
-  }, { ...opts, minSamples, warmupIterations: affordable < 1 ? 1 : opts.warmupIterations });
+  }, { ...opts, minSamples, warmupIterations: affordable < MIN_SAMPLES_SLOW ? 1 : opts.warmupIterations });
   if ('error' in t) return { ...base, state: 'errored', reason: t.error };
   if (failure) {
     const again = c.collect();
@@ -219,10 +219,12 @@ async function measureOpen(
   }
   if (ctx.alive && !ctx.alive()) return { ...base, state: 'errored', reason: 'the workload died during the measurement' };
 
-  // 3. Stages and call counts from a few more collects (median per stage).
+  // 3. Stages and call counts from a few more collects (median per stage;
+  // one for slow methods, whose stages are long enough to read from one).
   const stageRuns: Partial<Record<Stage, number>>[] = [];
   let calls = 0;
-  for (let i = 0; i < 3; i++) {
+  const stageCollects = estimateNs > 20e6 ? 1 : 3;
+  for (let i = 0; i < stageCollects; i++) {
     const r = c.collect();
     if (!r.ok) return { ...base, state: 'errored', reason: r.error };
     stageRuns.push(r.out.stagesNs);
@@ -231,7 +233,7 @@ async function measureOpen(
   const stagesNs: Partial<Record<Stage, number>> = {};
   for (const s of Object.keys(stageRuns[0]) as Stage[]) {
     const vals = stageRuns.map((x) => x[s] ?? 0).sort((a, b) => a - b);
-    stagesNs[s] = vals[1] * scale;
+    stagesNs[s] = vals[Math.floor(vals.length / 2)] * scale;
   }
 
   const stats = computeStatistics(t.samplesNs.map((x) => x * scale));
