@@ -109,6 +109,8 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ibout /mnt || {
 	echo "vm init: cannot mount the run directory" >&2
 	reboot -f
 }
+ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null || echo "vm init: cannot bring up lo" >&2
+hostname iterbench-vm
 cut -d' ' -f1 /proc/uptime > /mnt/uptime-init
 uname -r > /mnt/release
 cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)
@@ -141,7 +143,7 @@ qemu_args=(
 	-display none -monitor none -serial stdio -no-reboot
 	-kernel "$bzimage" -append "$append"
 	-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
-	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
+	-device virtio-9p-pci,fsdev=root,mount_tag=root
 	-fsdev "local,id=out,path=$run_dir,security_model=none,multidevs=remap"
 	-device virtio-9p-pci,fsdev=out,mount_tag=ibout
 )

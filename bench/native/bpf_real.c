@@ -7,12 +7,13 @@
  *   bpf-iter-io-uring-buf   io_uring_buf iterator, one link per ring
  *   bpf-iter-epoll          epoll iterator, one link per epoll instance
  *
- * open() checks that the running kernel has the target (its BTF has
- * bpf_iter_<target>), then loads the program from the object that
- * kernel/build.sh compiled against the patched kernel's BTF, with
- * bpf_object__open_file (no skeleton: the host build does not need the
- * patched vmlinux.h). On a kernel without the targets open() returns
- * -EOPNOTSUPP: the harness reports the method as skipped.
+ * open() loads the program from the object that kernel/build.sh
+ * compiled against the patched kernel's BTF, with bpf_object__open_file
+ * (no skeleton: the host build does not need the patched vmlinux.h). When
+ * the object is missing or does not load, it checks whether the running
+ * kernel has the target at all (its BTF has bpf_iter_<target>): on a
+ * kernel without the targets open() returns -EOPNOTSUPP, and the harness
+ * reports the method as skipped.
  *
  * collect() is what a checkpointer would do per dump: find the instances
  * (getdents64 on /proc/PID/fd, readlinkat per descriptor, looking for
@@ -27,6 +28,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +103,33 @@ static void real_close(void *p)
 	free(st);
 }
 
+/* libbpf's messages during our load: kept, not printed (a kernel without
+ * the targets is an expected case); the tail goes into the error message */
+static char libbpf_log[2048];
+static size_t libbpf_log_len;
+
+static int capture_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	if (libbpf_log_len >= sizeof(libbpf_log) - 1)
+		libbpf_log_len = 0; /* keep the tail */
+	n = vsnprintf(libbpf_log + libbpf_log_len, sizeof(libbpf_log) - libbpf_log_len, fmt, ap);
+	if (n > 0)
+		libbpf_log_len = libbpf_log_len + n < sizeof(libbpf_log) ? libbpf_log_len + n
+									  : sizeof(libbpf_log) - 1;
+	return 0;
+}
+
+static const char *log_tail(void)
+{
+	const char *p = libbpf_log + (libbpf_log_len > 300 ? libbpf_log_len - 300 : 0);
+
+	return libbpf_log_len ? p : "";
+}
+
 /* does the running kernel's BTF know bpf_iter_<target>? */
 static int kernel_has_target(const char *target, struct ib_out *out)
 {
@@ -161,6 +190,7 @@ static int set_config(struct bpf_object *obj, const struct ri_config *cfg, struc
 static int real_open_mode(enum real_mode mode, void **state, const struct ib_target *t,
 			  const struct ib_opts *o, struct ib_out *out)
 {
+	libbpf_print_fn_t prev;
 	struct bpf_program *prog;
 	struct real_state *st;
 	struct ri_config cfg;
@@ -168,9 +198,6 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 	int err;
 
 	*state = NULL;
-	err = kernel_has_target(modes[mode].target, out);
-	if (err)
-		return err;
 	err = ib_pf_check_pids(t, out);
 	if (err)
 		return err;
@@ -181,10 +208,15 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 	path = getenv("IB_REAL_ITER_OBJ");
 	if (!path || !*path)
 		path = IB_REAL_ITER_OBJ_DEFAULT;
-	if (access(path, R_OK))
-		return ib_out_error(out, -errno, "bpf-iter: program object %s: %s (build it with "
+	if (access(path, R_OK)) {
+		err = -errno;
+		/* on a kernel without the targets that is the message that matters */
+		if (kernel_has_target(modes[mode].target, out))
+			return -EOPNOTSUPP;
+		return ib_out_error(out, err, "bpf-iter: program object %s: %s (build it with "
 				    "npm run kernel:build, or set IB_REAL_ITER_OBJ)", path,
-				    strerror(errno));
+				    strerror(-err));
+	}
 
 	st = calloc(1, sizeof(*st));
 	if (!st)
@@ -218,10 +250,20 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 	err = set_config(st->obj, &cfg, out);
 	if (err)
 		goto fail;
+	/* libbpf parses the kernel's BTF here anyway: a kernel without the
+	 * target fails the load (no bpf_iter_<target>), checked only then */
+	libbpf_log_len = 0;
+	libbpf_log[0] = '\0';
+	prev = libbpf_set_print(capture_print);
 	err = bpf_object__load(st->obj);
+	libbpf_set_print(prev);
 	if (err) {
-		err = ib_out_error(out, err, "bpf-iter: load %s from %s: %s", modes[mode].prog, path,
-				   strerror(-err));
+		if (kernel_has_target(modes[mode].target, out)) {
+			err = -EOPNOTSUPP;
+			goto fail;
+		}
+		err = ib_out_error(out, err, "bpf-iter: load %s from %s: %s: ...%s", modes[mode].prog,
+				   path, strerror(-err), log_tail());
 		goto fail;
 	}
 	*state = st;
