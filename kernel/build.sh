@@ -213,7 +213,7 @@ build_flavor() {
 		# shellcheck disable=SC2064
 		trap "kill -- -$mk 2>/dev/null; exit 130" INT TERM
 		# shellcheck disable=SC2064
-		trap "kill -- -$mk 2>/dev/null" EXIT
+		trap "kill -- -$mk 2>/dev/null || true" EXIT
 		while kill -0 "$mk" 2>/dev/null; do
 			sleep 30 &
 			wait $! || true

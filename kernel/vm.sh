@@ -152,7 +152,7 @@ qemu_args=(
 setpriv --pdeathsig SIGKILL -- qemu-system-x86_64 "${qemu_args[@]}" </dev/null >&2 &
 qpid=$!
 # shellcheck disable=SC2064
-trap "kill -KILL $qpid 2>/dev/null" EXIT
+trap "kill -KILL $qpid 2>/dev/null || true" EXIT
 trap 'exit 130' INT TERM
 
 timed_out=0
