@@ -91,7 +91,9 @@ export function ciSeparated(a: { ciLow: number; ciHigh: number }, b: { ciLow: nu
 export function floorOf(method: string): string | undefined {
   if (method === 'procfs') return 'floor-procfs';
   if (method === 'bpf-task-file') return 'floor-empty-iter';
-  if (method === 'bpf-epoll' || method === 'bpf-io-uring' || method === 'bpf-all') return 'floor-walk';
+  if (method === 'bpf-epoll') return 'floor-walk-epoll';
+  if (method === 'bpf-io-uring') return 'floor-walk-io-uring';
+  if (method === 'bpf-all') return 'floor-walk';
   if (method.startsWith('bpf-')) return 'floor-empty-iter';
   return undefined;
 }

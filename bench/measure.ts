@@ -61,6 +61,10 @@ export function applicable(method: MethodInfo, manifest: Manifest): string | und
   const onlyEpoll = wantsEpoll && !wantsFd && !wantsUring;
   const onlyUring = wantsUring && !wantsFd && !wantsEpoll;
   const epollAndUring = wantsEpoll && wantsUring && !wantsFd;
+  // Floors that walk one kind of item are the references of the methods that recover it.
+  if (method.name === 'floor-walk-epoll' && !hasEpoll) return 'nothing to recover: the scenario has no epoll items';
+  if (method.name === 'floor-walk-io-uring' && !hasUring) return 'nothing to recover: the scenario has no io_uring instance';
+  if (method.name === 'floor-walk' && !hasEpoll && !hasUring) return 'nothing to recover: the scenario has no epoll items and no io_uring instance';
   if (onlyEpoll && !hasEpoll) return 'nothing to recover: the scenario has no epoll items';
   if (onlyUring && !hasUring) return 'nothing to recover: the scenario has no io_uring instance';
   if (epollAndUring && !hasEpoll && !hasUring) return 'nothing to recover: the scenario has no epoll items and no io_uring instance';

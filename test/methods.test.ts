@@ -17,7 +17,7 @@ const KERNEL_LANE = new Set(KERNEL_LANE_METHODS);
 
 const EXPECTED_METHODS = [
   'procfs', 'kcmp-pairwise', 'kcmp-tree', 'kcmp-epoll', 'bpf-task-file', 'bpf-epoll', 'bpf-io-uring', 'bpf-all',
-  'floor-procfs', 'floor-empty-iter', 'floor-walk',
+  'floor-procfs', 'floor-empty-iter', 'floor-walk', 'floor-walk-epoll', 'floor-walk-io-uring',
 ];
 
 function explain(m: Measurement): string {

@@ -36,6 +36,7 @@
 #include <sys/utsname.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "method.h"
 #include "task_file.h"
@@ -58,6 +59,8 @@ enum bpf_mode {
 	M_ALL,
 	M_EMPTY,
 	M_WALK,
+	M_WALK_EPOLL,
+	M_WALK_URING,
 };
 
 #define READ_BUF (256u << 10)
@@ -296,9 +299,9 @@ static bool need_compat(void)
 		(skel)->rodata->empty = (mode) == M_EMPTY;                              \
 		(skel)->rodata->emit_files = (mode) == M_TASK_FILE || (mode) == M_ALL;  \
 		(skel)->rodata->walk_epoll = (mode) == M_EPOLL || (mode) == M_ALL ||    \
-					     (mode) == M_WALK;                          \
+					     (mode) == M_WALK || (mode) == M_WALK_EPOLL; \
 		(skel)->rodata->walk_uring = (mode) == M_URING || (mode) == M_ALL ||    \
-					     (mode) == M_WALK;                          \
+					     (mode) == M_WALK || (mode) == M_WALK_URING; \
 		(skel)->rodata->emit_items = mode_items(mode);                          \
 	} while (0)
 
@@ -369,8 +372,23 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 		goto fail;
 	}
 
-	if (o && o->btf_path)
+	/* No usable BTF: this lane cannot run here (skipped), it did not fail. */
+	if (o && o->btf_path) {
+		struct btf *btf = btf__parse(o->btf_path, NULL);
+
+		if (!btf) {
+			err = -errno;
+			err = ib_out_error(out, -EOPNOTSUPP, "bpf: BTF %s unusable: %s", o->btf_path,
+					   strerror(-err));
+			goto fail;
+		}
+		btf__free(btf);
 		oo.btf_custom_path = o->btf_path;
+	} else if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		err = ib_out_error(out, -EOPNOTSUPP, "bpf: no kernel BTF at /sys/kernel/btf/vmlinux "
+				   "(needs CONFIG_DEBUG_INFO_BTF): %s", strerror(errno));
+		goto fail;
+	}
 	rb_bytes = getpagesize();
 	if (mode_items(mode)) {
 		uint32_t want = o && o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
@@ -573,6 +591,8 @@ OPEN(open_uring, M_URING)
 OPEN(open_all, M_ALL)
 OPEN(open_empty, M_EMPTY)
 OPEN(open_walk, M_WALK)
+OPEN(open_walk_epoll, M_WALK_EPOLL)
+OPEN(open_walk_uring, M_WALK_URING)
 
 #define NO_EPOLL "none: the task_file iterator alone does not walk epoll items"
 #define NO_URING "none: the task_file iterator alone does not walk io_uring tables"
@@ -699,6 +719,47 @@ const struct ib_method ib_method_floor_walk = {
 		[IB_COV_URING_BUF] = FLOOR("visits every slot, reports nothing"),
 	},
 	.open = open_walk,
+	.collect = bpf_collect,
+	.close = bpf_close,
+};
+
+/* The floors of bpf-epoll and bpf-io-uring: the same walk, one kind only. */
+const struct ib_method ib_method_floor_walk_epoll = {
+	.name = "floor-walk-epoll",
+	.family = "floor",
+	.summary = "task_file iteration visiting every epoll item, emitting nothing",
+	.coverage = {
+		[IB_COV_FD] = FLOOR("visits the descriptors, reports nothing"),
+		[IB_COV_FD_META] = FLOOR("reports nothing"),
+		[IB_COV_FD_POS] = FLOOR("reports nothing"),
+		[IB_COV_FD_FLAGS] = FLOOR("reports nothing"),
+		[IB_COV_FD_IDENTITY] = FLOOR("reports nothing"),
+		[IB_COV_EPOLL_ITEM] = FLOOR("visits every item, reports nothing"),
+		[IB_COV_EPOLL_TARGET] = FLOOR("reports nothing"),
+		[IB_COV_URING_FILE] = FLOOR("reports nothing"),
+		[IB_COV_URING_BUF] = FLOOR("reports nothing"),
+	},
+	.open = open_walk_epoll,
+	.collect = bpf_collect,
+	.close = bpf_close,
+};
+
+const struct ib_method ib_method_floor_walk_io_uring = {
+	.name = "floor-walk-io-uring",
+	.family = "floor",
+	.summary = "task_file iteration visiting every io_uring slot, emitting nothing",
+	.coverage = {
+		[IB_COV_FD] = FLOOR("visits the descriptors, reports nothing"),
+		[IB_COV_FD_META] = FLOOR("reports nothing"),
+		[IB_COV_FD_POS] = FLOOR("reports nothing"),
+		[IB_COV_FD_FLAGS] = FLOOR("reports nothing"),
+		[IB_COV_FD_IDENTITY] = FLOOR("reports nothing"),
+		[IB_COV_EPOLL_ITEM] = FLOOR("reports nothing"),
+		[IB_COV_EPOLL_TARGET] = FLOOR("reports nothing"),
+		[IB_COV_URING_FILE] = FLOOR("visits every slot, reports nothing"),
+		[IB_COV_URING_BUF] = FLOOR("visits every slot, reports nothing"),
+	},
+	.open = open_walk_uring,
 	.collect = bpf_collect,
 	.close = bpf_close,
 };

@@ -24,7 +24,9 @@
 	X(ib_method_bpf_iter_epoll)         /* bpf_real.c (kernel lane) */ \
 	X(ib_method_floor_procfs)   /* procfs.c */                      \
 	X(ib_method_floor_empty_iter) /* bpf.c */                       \
-	X(ib_method_floor_walk)     /* bpf.c */
+	X(ib_method_floor_walk)     /* bpf.c */                         \
+	X(ib_method_floor_walk_epoll) /* bpf.c */                       \
+	X(ib_method_floor_walk_io_uring) /* bpf.c */
 
 METHODS(METHOD)
 

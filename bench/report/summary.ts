@@ -4,6 +4,8 @@
  * same table plus warnings with hints, for the terminal.
  */
 import { join } from 'node:path';
+import { KERNEL_LANE_METHODS } from '../native.js';
+import { checkTargets, formatTargets } from '../../analysis/targets.js';
 import type { Measurement, ResultsFile, WarningCode } from '../types.js';
 import type { Scenario } from '../manifest.js';
 import type { Exporter } from './exporter.js';
@@ -115,6 +117,7 @@ function scenarioLines(results: ResultsFile, scenario: Scenario, fits: Map<strin
     `${pad('method', L.method)} ${lpad('median', L.median)}  ${pad('growth', L.growth)} ${lpad('speedup', L.speed)} 95% CI`,
   );
   const notApplicable: string[] = [];
+  const kernelLane: string[] = [];
   const procfs = atMax.find(
     (m): m is Extract<Measurement, { state: 'verified' }> => m.method === 'procfs' && m.state === 'verified',
   );
@@ -129,6 +132,10 @@ function scenarioLines(results: ResultsFile, scenario: Scenario, fits: Map<strin
     }
     if (m.state === 'skipped' && m.reason.startsWith('nothing to recover')) {
       notApplicable.push(method);
+      continue;
+    }
+    if (m.state === 'skipped' && KERNEL_LANE_METHODS.includes(method)) {
+      kernelLane.push(method);
       continue;
     }
     if (m.state !== 'verified') {
@@ -155,6 +162,9 @@ function scenarioLines(results: ResultsFile, scenario: Scenario, fits: Map<strin
     lines.push(fit72(`${pad(name, L.method)} ${lpad(median, L.median)}  ${pad(growth, L.growth)} ${lpad(speed, L.speed)} ${ci}`.trimEnd()));
   }
   if (notApplicable.length > 0) lines.push(...wrap(`(nothing to recover for: ${notApplicable.join(', ')})`));
+  if (kernelLane.length > 0) {
+    lines.push(...wrap(`(kernel lane, needs the patched kernel (npm run bench:vm): ${kernelLane.join(', ')})`));
+  }
   return lines;
 }
 
@@ -192,6 +202,8 @@ function body(results: ResultsFile, L: Layout): { lines: string[]; marks: Set<st
   if (results.measurements.length === 0) lines.push('', 'no measurements yet');
   lines.push('');
   lines.push(...footnotes(results, marks));
+  const targets = checkTargets(results);
+  if (targets.length) lines.push('', 'targets (ratios within this run):', ...formatTargets(targets));
   return { lines, marks };
 }
 
