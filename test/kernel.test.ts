@@ -324,8 +324,10 @@ describe('kernel lane VM', () => {
         expect(res.environment.kernelRelease).toBe(release);
         for (const m of methods) {
           const ms = res.measurements.filter((x) => x.method === m);
-          expect(ms.length, m).toBeGreaterThan(0);
+          expect(ms.filter((x) => x.state === 'verified').length, m).toBeGreaterThan(0);
           for (const x of ms) {
+            // a scenario without the method's objects is "nothing to recover"
+            if (x.state === 'skipped' && x.reason.startsWith('nothing to recover')) continue;
             const why = x.state === 'verified' ? '' : x.reason;
             expect(x.state, `${m} ${x.scenario}: ${why}`).toBe('verified');
           }
