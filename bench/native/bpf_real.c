@@ -16,11 +16,13 @@
  * reports the method as skipped.
  *
  * collect() is what a checkpointer would do per dump: find the instances
- * (getdents64 on /proc/PID/fd, readlinkat per descriptor, looking for
- * anon_inode:[io_uring] or anon_inode:[eventpoll]), bring each into this
- * process with pidfd_getfd (the link info takes a descriptor of the
- * caller), create the link, create an iterator, read it to EOF, and
- * destroy it all again. All of it is timed.
+ * (the program ri_task_file on a pid-filtered task_file iterator reports
+ * the descriptors whose file is an io_uring ring or an epoll instance: one
+ * pass in the kernel, where /proc would take a readlinkat per descriptor),
+ * bring each into this process with pidfd_getfd (the link info takes a
+ * descriptor of the caller), create the link, create an iterator, read it
+ * to EOF, and destroy it all again. All of it is timed. The task_file
+ * links are created in open(), with the program load.
  *
  * Object: $IB_REAL_ITER_OBJ, else IB_REAL_ITER_OBJ_DEFAULT (the cache of
  * the last patched kernel build).
@@ -60,25 +62,26 @@ enum real_mode {
 static const struct {
 	const char *target; /* iterator target */
 	const char *prog;   /* program in real_iter.bpf.o */
-	const char *link;   /* readlink text of the instances */
+	uint32_t kind;      /* ib_kind of the instances */
 	size_t rec;         /* record size */
 } modes[] = {
-	[R_URING_FILE] = { "io_uring_file", "ri_io_uring_file", "anon_inode:[io_uring]",
+	[R_URING_FILE] = { "io_uring_file", "ri_io_uring_file", IB_K_IO_URING,
 			   sizeof(struct ri_uring_file) },
-	[R_URING_BUF] = { "io_uring_buf", "ri_io_uring_buf", "anon_inode:[io_uring]",
+	[R_URING_BUF] = { "io_uring_buf", "ri_io_uring_buf", IB_K_IO_URING,
 			  sizeof(struct ri_uring_buf) },
-	[R_EPOLL] = { "epoll", "ri_epoll", "anon_inode:[eventpoll]",
-		      sizeof(struct ri_epoll_item) },
+	[R_EPOLL] = { "epoll", "ri_epoll", IB_K_EPOLL, sizeof(struct ri_epoll_item) },
 };
+
+#define TF_PROG "ri_task_file" 
 
 struct real_state {
 	enum real_mode mode;
 	struct bpf_object *obj;
 	struct bpf_program *prog;
+	struct bpf_link **tf_links; /* pid-filtered task_file links, per target */
+	uint32_t ntf;
 	uint8_t *buf;
-	struct ib_pf_fds fds;   /* all descriptors of one task */
-	struct ib_pf_fds insts; /* its io_uring / epoll descriptors */
-	struct ib_pf_buf dbuf;
+	struct ib_pf_fds insts; /* one task's io_uring / epoll descriptors */
 	/* per instance, while decoding */
 	uint32_t nslots;
 	uint64_t nvisit;
@@ -92,14 +95,16 @@ static uint64_t kdev(uint32_t d)
 static void real_close(void *p)
 {
 	struct real_state *st = p;
+	uint32_t i;
 
 	if (!st)
 		return;
+	for (i = 0; i < st->ntf; i++)
+		bpf_link__destroy(st->tf_links[i]);
+	free(st->tf_links);
 	bpf_object__close(st->obj);
 	free(st->buf);
-	free(st->fds.v);
 	free(st->insts.v);
-	free(st->dbuf.p);
 	free(st);
 }
 
@@ -190,8 +195,9 @@ static int set_config(struct bpf_object *obj, const struct ri_config *cfg, struc
 static int real_open_mode(enum real_mode mode, void **state, const struct ib_target *t,
 			  const struct ib_opts *o, struct ib_out *out)
 {
+	struct bpf_program *prog, *tf;
 	libbpf_print_fn_t prev;
-	struct bpf_program *prog;
+	uint32_t i;
 	struct real_state *st;
 	struct ri_config cfg;
 	const char *path;
@@ -223,7 +229,8 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 		return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
 	st->mode = mode;
 	st->buf = malloc(READ_BUF);
-	if (!st->buf) {
+	st->tf_links = calloc(t->npids, sizeof(*st->tf_links));
+	if (!st->buf || !st->tf_links) {
 		err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
 		goto fail;
 	}
@@ -234,19 +241,21 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 		err = ib_out_error(out, err, "bpf-iter: open %s: %s", path, strerror(-err));
 		goto fail;
 	}
-	/* load only this method's program */
+	/* load only this method's program and the instance finder */
 	bpf_object__for_each_program(prog, st->obj) {
 		bool mine = !strcmp(bpf_program__name(prog), modes[mode].prog);
 
-		bpf_program__set_autoload(prog, mine);
+		bpf_program__set_autoload(prog, mine || !strcmp(bpf_program__name(prog), TF_PROG));
 		if (mine)
 			st->prog = prog;
 	}
-	if (!st->prog) {
-		err = ib_out_error(out, -ENOENT, "bpf-iter: %s has no program %s", path,
-				   modes[mode].prog);
+	tf = bpf_object__find_program_by_name(st->obj, TF_PROG);
+	if (!st->prog || !tf) {
+		err = ib_out_error(out, -ENOENT, "bpf-iter: %s has no program %s or %s", path,
+				   modes[mode].prog, TF_PROG);
 		goto fail;
 	}
+	cfg.want_kind = modes[mode].kind;
 	err = set_config(st->obj, &cfg, out);
 	if (err)
 		goto fail;
@@ -265,6 +274,23 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 		err = ib_out_error(out, err, "bpf-iter: load %s from %s: %s: ...%s", modes[mode].prog,
 				   path, strerror(-err), log_tail());
 		goto fail;
+	}
+	for (i = 0; i < t->npids; i++) {
+		LIBBPF_OPTS(bpf_iter_attach_opts, ao);
+		union bpf_iter_link_info li;
+
+		memset(&li, 0, sizeof(li));
+		li.task.pid = t->pids[i];
+		ao.link_info = &li;
+		ao.link_info_len = sizeof(li);
+		st->tf_links[i] = bpf_program__attach_iter(tf, &ao);
+		if (!st->tf_links[i]) {
+			err = -errno;
+			err = ib_out_error(out, err, "bpf-iter: attach task_file iterator to pid %d: %s",
+					   t->pids[i], strerror(-err));
+			goto fail;
+		}
+		st->ntf++;
 	}
 	*state = st;
 	return 0;
@@ -408,9 +434,33 @@ nomem:
 	return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
 }
 
+/* pidfd_getfd of fd failed with err: the descriptor or the task is gone */
+static int fd_vanished(int32_t pid, int32_t fd, int err, struct ib_out *out)
+{
+	char text[96];
+	struct ib_rec_note *n;
+	int len;
+
+	if (err != EBADF && err != ESRCH)
+		return ib_out_error(out, -err, "pid %d: pidfd_getfd fd %d: %s", pid, fd,
+				    strerror(err));
+	if (ib_pf_pid_dead(pid))
+		return ib_out_error(out, -ESRCH, "pid %d: no such process (exited during collect)",
+				    pid);
+	len = snprintf(text, sizeof(text), "fd %d vanished between the task_file iterator and "
+		       "pidfd_getfd", fd);
+	n = ib_out_rec(out, IB_REC_NOTE, pid, sizeof(*n), text, (size_t)len);
+	if (!n)
+		return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
+	n->code = IB_NOTE_FD_VANISHED;
+	n->fd = fd;
+	n->count = 1;
+	return 0;
+}
+
 /* one io_uring ring or epoll instance: descriptor fd of task pid */
-static int collect_instance(struct real_state *st, const struct ib_pf_task *tk, int pidfd,
-			    int32_t fd, struct ib_out *out)
+static int collect_instance(struct real_state *st, int32_t pid, int pidfd, int32_t fd,
+			    struct ib_out *out)
 {
 	LIBBPF_OPTS(bpf_iter_attach_opts, ao);
 	union {
@@ -420,12 +470,11 @@ static int collect_instance(struct real_state *st, const struct ib_pf_task *tk, 
 	struct bpf_link *link = NULL;
 	int lfd = -1, iter_fd = -1, err, tries;
 	uint64_t t0 = ib_now_ns();
-	int32_t pid = tk->pid;
 
 	lfd = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
 	out->calls++;
 	if (lfd < 0)
-		return ib_pf_fd_failed(tk, fd, errno, "pidfd_getfd", out);
+		return fd_vanished(pid, fd, errno, out);
 	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
 
 	t0 = ib_now_ns();
@@ -490,65 +539,80 @@ done:
 	return err;
 }
 
-static int collect_task(struct real_state *st, int32_t pid, struct ib_out *out)
+/* the task's io_uring or epoll descriptors, from its task_file link */
+static int find_instances(struct real_state *st, uint32_t ti, int32_t pid, struct ib_out *out)
 {
-	const char *want = modes[st->mode].link;
-	size_t wlen = strlen(want), i;
-	struct ib_pf_task tk;
-	int pidfd = -1, err;
-	uint64_t t0;
+	size_t have = 0, rec = sizeof(struct ri_instance);
+	int iter_fd, err = 0;
 
-	err = ib_pf_task_open(&tk, pid, 0, out);
-	if (err)
-		return err;
-	t0 = ib_now_ns();
-	st->fds.n = 0;
 	st->insts.n = 0;
-	err = ib_pf_list_fds(&tk, &st->fds, &st->dbuf, &out->calls, out);
-	if (err)
-		goto out;
-	for (i = 0; i < st->fds.n; i++) {
-		char name[IB_PF_NAME_MAX], link[64];
-		ssize_t n;
+	iter_fd = bpf_iter_create(bpf_link__fd(st->tf_links[ti]));
+	out->calls++;
+	if (iter_fd < 0)
+		return ib_out_error(out, -errno, "bpf-iter: create task_file iterator for pid %d: %s",
+				    pid, strerror(errno));
+	for (;;) {
+		ssize_t n = read(iter_fd, st->buf + have, READ_BUF - have);
+		size_t off, used;
 
-		ib_pf_fdname(name, st->fds.v[i]);
-		n = readlinkat(tk.fddir, name, link, sizeof(link));
 		out->calls++;
 		if (n < 0) {
-			err = ib_pf_fd_failed(&tk, st->fds.v[i], errno, "readlink", out);
-			if (err)
-				goto out;
-			continue;
+			if (errno == EINTR)
+				continue;
+			err = ib_out_error(out, -errno, "bpf-iter: read task_file iterator of pid %d: "
+					   "%s", pid, strerror(errno));
+			break;
 		}
-		if ((size_t)n == wlen && !memcmp(link, want, wlen)) {
-			err = ib_pf_fds_push(&st->insts, st->fds.v[i]);
-			if (err) {
+		if (n == 0)
+			break;
+		have += n;
+		used = have - have % rec;
+		for (off = 0; off < used; off += rec) {
+			const struct ri_instance *r = (const void *)(st->buf + off);
+
+			if (ib_pf_fds_push(&st->insts, r->fd)) {
 				err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
 				goto out;
 			}
 		}
-	}
-	if (st->insts.n) {
-		pidfd = syscall(SYS_pidfd_open, pid, 0);
-		out->calls++;
-		if (pidfd < 0) {
-			err = errno == ESRCH ? ib_out_error(out, -ESRCH, "pid %d: no such process",
-							    pid)
-					     : ib_out_error(out, -errno, "pid %d: pidfd_open: %s",
-							    pid, strerror(errno));
-			goto out;
-		}
-	}
-	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
-	for (i = 0; i < st->insts.n; i++) {
-		err = collect_instance(st, &tk, pidfd, st->insts.v[i], out);
-		if (err)
-			goto out;
+		memmove(st->buf, st->buf + used, have - used);
+		have -= used;
 	}
 out:
-	if (pidfd >= 0)
-		close(pidfd);
-	ib_pf_task_close(&tk);
+	close(iter_fd);
+	return err;
+}
+
+static int collect_task(struct real_state *st, uint32_t ti, int32_t pid, struct ib_out *out)
+{
+	int pidfd = -1, err;
+	uint64_t t0;
+	size_t i;
+
+	t0 = ib_now_ns();
+	err = find_instances(st, ti, pid, out);
+	if (err)
+		return err;
+	if (!st->insts.n) {
+		/* none, or the task is gone (its iteration sees no files) */
+		out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
+		if (ib_pf_pid_dead(pid))
+			return ib_out_error(out, -ESRCH, "pid %d: no such process", pid);
+		return 0;
+	}
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	out->calls++;
+	if (pidfd < 0)
+		return errno == ESRCH ? ib_out_error(out, -ESRCH, "pid %d: no such process", pid)
+				      : ib_out_error(out, -errno, "pid %d: pidfd_open: %s", pid,
+						     strerror(errno));
+	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
+	for (i = 0; i < st->insts.n; i++) {
+		err = collect_instance(st, pid, pidfd, st->insts.v[i], out);
+		if (err)
+			break;
+	}
+	close(pidfd);
 	return err;
 }
 
@@ -559,8 +623,8 @@ static int real_collect(void *state, const struct ib_target *t, const struct ib_
 	uint32_t i;
 	int err;
 
-	for (i = 0; i < t->npids; i++) {
-		err = collect_task(st, t->pids[i], out);
+	for (i = 0; i < t->npids && i < st->ntf; i++) {
+		err = collect_task(st, i, t->pids[i], out);
 		if (err)
 			return err;
 	}

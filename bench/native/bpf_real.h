@@ -16,8 +16,17 @@
 
 /* settings in .rodata, set by user space between open and load */
 struct ri_config {
-	__u64 key0; /* identity mix keys (random per load) */
-	__u64 key1; /* odd */
+	__u64 key0;      /* identity mix keys (random per load) */
+	__u64 key1;      /* odd */
+	__u32 want_kind; /* ri_task_file: report descriptors of this ib_kind */
+	__u32 _pad;
+};
+
+/* ri_task_file (mainline task_file iterator): one per descriptor whose
+ * file is of kind want_kind: how the methods find the instances */
+struct ri_instance {
+	__s32 fd;
+	__u32 kind;
 };
 
 #define RI_OCCUPIED 1u

@@ -14,6 +14,11 @@
  * program only formats one fixed-size record (bpf_real.h) and writes it
  * to the seq_file: no walk, no ring buffer, no bound on the table size.
  *
+ * ri_task_file, on the mainline task_file iterator (pid-filtered link),
+ * finds the instances: it reports the descriptors whose file is an epoll
+ * instance or an io_uring ring (the anonymous inode's dentry name), in one
+ * pass in the kernel instead of a readlink per descriptor.
+ *
  * Build: kernel/build.sh (clang -target bpf -I<cache> -Ibench/native)
  */
 #include "vmlinux.h"
@@ -38,7 +43,7 @@ enum {
 	K_INOTIFY = 12, K_ANON = 13, K_OTHER = 14,
 };
 
-const volatile struct ri_config ri_cfg = { .key0 = 0, .key1 = 1 };
+const volatile struct ri_config ri_cfg = { .key0 = 0, .key1 = 1, .want_kind = K_EPOLL };
 
 /* A trusted BTF pointer cannot take part in arithmetic: store it into a
  * map value (allowed to a privileged loader) and read it back as a number. */
@@ -166,6 +171,25 @@ int ri_epoll(struct bpf_iter__epoll *ctx)
 	r.key = mix(ptr_value(tf));
 	r.ino = inode->i_ino;
 	r.dev = inode->i_sb->s_dev;
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+SEC("iter/task_file")
+int ri_task_file(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct ri_instance r;
+
+	if (!file)
+		return 0;
+	/* epoll and io_uring files are anonymous inodes (i_mode 0) */
+	if (file->f_inode->i_mode & S_IFMT)
+		return 0;
+	r.kind = anon_kind(file);
+	if (r.kind != ri_cfg.want_kind)
+		return 0;
+	r.fd = ctx->fd;
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
