@@ -11,7 +11,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,8 +78,34 @@ function workloadDir(m: Manifest): string | undefined {
   return undefined;
 }
 
+/** Never throws: tasks of a killed tree may still be dying (ENOTEMPTY while they create files). */
 function removeDir(dir: string | undefined): void {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (!dir) return;
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 25 });
+  } catch {
+    /* left for the generator's next start (remove_stale_dirs) */
+  }
+}
+
+/**
+ * The private directory of a generator killed before ready (its manifest,
+ * which names it, does not exist yet): found by the generator's pid, where
+ * the generator puts it (workloads/main.c: $ITERBENCH_TMPDIR, /dev/shm,
+ * $TMPDIR, /tmp).
+ */
+function removeDirsOfPid(pid: number): void {
+  if (pid <= 0) return;
+  const bases = new Set([process.env.ITERBENCH_TMPDIR, '/dev/shm', process.env.TMPDIR, '/tmp'].filter((b): b is string => !!b));
+  for (const base of bases) {
+    let names: string[];
+    try {
+      names = readdirSync(base);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.startsWith(`iterbench-wl-${pid}-`)) removeDir(join(base, n));
+  }
 }
 
 const live = new Set<Live>();
@@ -105,7 +131,8 @@ export function stopAllWorkloads(): void {
     if (!l.exited) {
       killQuiet(l.rootPid);
       for (const pid of l.pids) killQuiet(pid);
-      removeDir(l.dir);
+      if (l.dir) removeDir(l.dir);
+      else removeDirsOfPid(l.rootPid);
     }
     live.delete(l);
   }
@@ -207,6 +234,7 @@ export async function startWorkload(opts: WorkloadOptions, signal?: AbortSignal)
     if (!entry.exited) {
       killQuiet(entry.rootPid);
       await exited;
+      removeDirsOfPid(entry.rootPid);
     }
     live.delete(entry);
     rmSync(manifestPath, { force: true });
