@@ -5,7 +5,7 @@
  * measured. Data flows one way: workload -> collector -> verify -> time ->
  * results -> report.
  */
-import { mkdirSync, accessSync, constants, existsSync, rmdirSync } from 'node:fs';
+import { mkdirSync, accessSync, constants, existsSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { measureClockResolutionNs } from '../analysis/warnings.js';
 import { writeReports } from './report/index.js';
@@ -64,7 +64,21 @@ export function sweepSizes(n: number, steps: number): number[] {
 export function ensureWritableDir(dir: string): string | undefined {
   let created: string | undefined;
   try {
-    created = mkdirSync(dir, { recursive: true });
+    // mkdir -p by hand: node's recursive mkdirSync loops forever where
+    // mkdir(2) says ENOENT under an existing parent (/proc/x)
+    const missing: string[] = [];
+    let d = path.resolve(dir);
+    while (!existsSync(d)) {
+      missing.unshift(d);
+      const up = path.dirname(d);
+      if (up === d) break;
+      d = up;
+    }
+    for (const m of missing) {
+      mkdirSync(m);
+      created ??= m;
+    }
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     accessSync(dir, constants.W_OK);
     return created;
   } catch (e) {
@@ -144,7 +158,10 @@ export class Run {
     let done = 0;
     const push = async (m: Measurement) => {
       // a measurement cut short by SIGINT/SIGTERM (or by the workload stop
-      // that follows it) is not data
+      // that follows it) is not data. A failure may be the signal's own doing
+      // (Ctrl-C reaches the workload's tasks too) before our handler ran: give
+      // a pending signal one turn of the event loop first.
+      if (m.state === 'errored' || m.state === 'wrong') await new Promise((r) => setTimeout(r, 20));
       if (cfg.signal?.aborted) return;
       this.results.measurements.push(m);
       done++;
@@ -223,7 +240,11 @@ export class Run {
       await w.thaw().catch(() => undefined);
       await w.stop().catch(() => undefined);
     }
-    stopAllWorkloads();
+    try {
+      stopAllWorkloads();
+    } catch {
+      /* the results are written below whatever happened here */
+    }
     this.results.complete = false;
     this.results.interrupted = why;
     this.results.finishedAt = new Date().toISOString();
