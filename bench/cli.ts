@@ -24,6 +24,7 @@ import { SCENARIOS, type Scenario } from './manifest.js';
 import { REPO_ROOT, listMethods } from './native.js';
 import { UsageError, helpText, parseOptions, type OptionTable } from './options.js';
 import type { Progress, Run } from './run.js';
+import { releaseCgroupsOf } from './freezer.js';
 
 /** Set in the worker's environment by the supervisor. */
 const WORKER_ENV = 'ITERBENCH_BENCH_WORKER';
@@ -106,6 +107,18 @@ function progressPrinter(quiet: boolean): (p: Progress) => void {
   };
 }
 
+/** The checks that need nothing but the arguments (the supervisor runs them too, before starting a worker). */
+function checkArgs(argv: string[]): ReturnType<typeof parseOptions<typeof BENCH_OPTIONS>> {
+  const opts = parseOptions(BENCH_OPTIONS, argv);
+  if (opts.help) return opts;
+  if (opts.positionals.length) throw new UsageError(`unexpected argument '${opts.positionals[0]}' (options start with --)`);
+  if (opts.files !== undefined && opts.sizes) throw new UsageError('--files and --sizes are exclusive: --sizes lists every size');
+  if (opts.steps !== undefined && opts.sizes) throw new UsageError('--steps and --sizes are exclusive');
+  if (opts.sizes) sizesFrom(opts, () => []);
+  if (opts.btf !== undefined && !existsSync(opts.btf)) throw new UsageError(`--btf: no such file ${opts.btf}`);
+  return opts;
+}
+
 /** Signals the worker stops on, with their exit codes. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const exitCodeOf = (sig: NodeJS.Signals) => 128 + (osConstants.signals[sig] ?? 15);
@@ -153,24 +166,22 @@ async function main(argv: string[]): Promise<number> {
     // the IPC channel to the supervisor: it must not keep us alive, and its
     // end means the supervisor died
     process.channel.unref();
-    process.on('disconnect', () => onStopSignal('disconnect'));
+    // a signal that came with it (the supervisor killed right after it
+    // passed the signal on) names the stop: let it run first
+    process.on('disconnect', () => setTimeout(() => onStopSignal('disconnect'), 50));
   }
   const { Run, ensureWritableDir, exitCodeFor, makeRunId, removeEmptyDirs, resolveMethods, sweepSizes } = await import('./run.js');
   const { checkWorkload } = await import('./workload.js');
   removeEmptyDirsLazy = removeEmptyDirs;
-  const opts = parseOptions(BENCH_OPTIONS, argv);
+  const opts = checkArgs(argv);
   if (opts.help) {
     process.stdout.write(helpText('usage: npm run bench -- [--files N] [options]', BENCH_OPTIONS, EXAMPLES) + '\n');
     return 0;
   }
-  if (opts.positionals.length) throw new UsageError(`unexpected argument '${opts.positionals[0]}' (options start with --)`);
-  if (opts.files !== undefined && opts.sizes) throw new UsageError('--files and --sizes are exclusive: --sizes lists every size');
-  if (opts.steps !== undefined && opts.sizes) throw new UsageError('--steps and --sizes are exclusive');
   const sizes = sizesFrom(opts, sweepSizes);
   const scenarios = (opts.scenarios ?? [...SCENARIOS]) as Scenario[];
   const methods = resolveMethods(opts.methods);
   if (methods.length === 0) throw new UsageError('no method is built: run npm run setup');
-  if (opts.btf !== undefined && !existsSync(opts.btf)) throw new UsageError(`--btf: no such file ${opts.btf}`);
   // every scenario's largest size must fit this machine's limits before
   // anything is written or started
   const largest = Math.max(...sizes);
@@ -183,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const runId = makeRunId();
   const outDir = path.resolve(opts.out ?? path.join(REPO_ROOT, 'results', runId));
-  if (opts.out !== undefined && existsSync(outDir) && !isEmptyDir(outDir) && !existsSync(path.join(outDir, 'results.json'))) {
+  if (opts.out !== undefined && isNonEmptyDir(outDir) && !existsSync(path.join(outDir, 'results.json'))) {
     throw new UsageError(`--out ${outDir} is a non-empty directory without results.json: name a new or empty one`);
   }
   stop.outDir = outDir;
@@ -227,9 +238,10 @@ async function main(argv: string[]): Promise<number> {
   return exitCodeFor(results);
 }
 
-function isEmptyDir(dir: string): boolean {
+/** A directory with entries (not a file, not an empty or unreadable directory). */
+function isNonEmptyDir(dir: string): boolean {
   try {
-    return readdirSync(dir).length === 0;
+    return readdirSync(dir).length > 0;
   } catch {
     return false;
   }
@@ -242,6 +254,16 @@ function isEmptyDir(dir: string): boolean {
  * the cgroups it froze are thawed and removed here.
  */
 async function supervise(): Promise<void> {
+  try {
+    if (checkArgs(process.argv.slice(2)).help) {
+      process.stdout.write(helpText('usage: npm run bench -- [--files N] [options]', BENCH_OPTIONS, EXAMPLES) + '\n');
+      process.exit(0);
+    }
+  } catch (e) {
+    // bad arguments: one line, before any other process starts
+    process.stderr.write(`bench: ${e instanceof UsageError ? '' : 'error: '}${(e as Error).message}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  }
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [WORKER_ENV]: '1' },
@@ -265,10 +287,9 @@ async function supervise(): Promise<void> {
     process.stderr.write(`bench: error: cannot start the worker: ${exit.error.message}\n`);
     process.exit(1);
   }
-  if (child.pid) {
-    const { releaseCgroupsOf } = await import('./freezer.js');
-    releaseCgroupsOf(child.pid);
-  }
+  // (freezer.js is imported statically: after a Ctrl-C the loader's
+  // transform service, in the same process group, is gone)
+  if (child.pid) releaseCgroupsOf(child.pid);
   process.exit(exit.code ?? exitCodeOf(exit.signal ?? 'SIGTERM'));
 }
 
