@@ -15,7 +15,7 @@ import { measureMethod } from '../bench/measure.js';
 import { startWorkload, stopAllWorkloads } from '../bench/workload.js';
 import type { Measurement } from '../bench/types.js';
 import {
-  CLI, GENERATOR, INSPECT, NOBODY, NOTHING_LEFT, TSX, cgroupsOf, killGroup, readResults, runOnce, scratch,
+  CLI, GENERATOR, INSPECT, NOBODY, NOTHING_LEFT, TSX, cgroupsOf, killGroup, readResults, removeScratch, runOnce, scratch,
   settledLeftovers, startBench, workloadProcesses, type BenchRun,
 } from './support/faults.js';
 
@@ -25,9 +25,11 @@ function bench(args: string[], o: Parameters<typeof startBench>[1] = {}): BenchR
   started.push(b);
   return b;
 }
-afterAll(() => {
+afterAll(async () => {
   for (const b of started) killGroup(b.pid);
   stopAllWorkloads();
+  await Promise.all(started.map((b) => b.exited));
+  removeScratch();
 });
 
 const METHODS = listMethods();

@@ -6,7 +6,7 @@
  * machine are not ours to judge).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../../bench/native.js';
@@ -21,8 +21,16 @@ export const NOBODY = 65534;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A fresh directory for one run: TMPDIR (manifests), ITERBENCH_TMPDIR (generator files), output. */
+const scratchDirs: string[] = [];
+
+/** Remove every scratch directory made so far (afterAll). */
+export function removeScratch(): void {
+  for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 export function scratch(owner?: number): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'iterbench-fault-'));
+  scratchDirs.push(dir);
   if (owner !== undefined) {
     chownSync(dir, owner, owner);
     chmodSync(dir, 0o755);
