@@ -204,7 +204,8 @@ async function checkManifest(m: Manifest): Promise<string[]> {
     for (const it of e.items) {
       const h = holders.get(it.target)?.[0];
       if (!h) {
-        bad.push(`epoll ${e.pid}/${e.epfd} item ${it.data}: target ${it.target} held by no descriptor`);
+        // case (f): only an io_uring registered-file slot holds the target (fdinfo matched it above)
+        if (!m.io_uring.some((r) => r.files.includes(it.target))) bad.push(`epoll ${e.pid}/${e.epfd} item ${it.data}: target ${it.target} held by no descriptor or ring slot`);
         continue;
       }
       const qs = [];

@@ -166,6 +166,8 @@ void epoll_post_fork_child(void);
 void epoll_build(struct plan *p, long items);
 int uring_probe(void);
 void uring_build(struct plan *p);
+bool uring_has_spare_slot(void);
+void uring_epoll_target(struct mepoll *e);
 void shared_build(struct plan *p, bool with_epoll);
 
 /* epoll / uring model */

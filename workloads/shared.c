@@ -5,6 +5,9 @@
  * SCM_RIGHTS (task t sends files it opened to task t+1 over a ring of
  * SOCK_SEQPACKET pairs, keeping half of them), plus private files per task.
  *
+ * With epoll (scenario all) the root also holds the io_uring instance and
+ * one epoll item whose target only a ring slot holds (case (f), uring.c).
+ *
  * Per task, of its share c = N/K: c/4 inherited (opened by the root before
  * the forks, so every task holds them), c/8 dups of inherited files, c/8 sent
  * to the next task, c/8 received from the previous one, the rest private.
@@ -180,8 +183,15 @@ void shared_build(struct plan *p, bool with_epoll)
 	add_case("files sent by SCM_RIGHTS whose sender closed its descriptor (only the receiver holds them)");
 	add_case("private files per task");
 	if (with_epoll) {
-		epoll_build(p, p->epoll_items);
+		/* the ring first: case (f) needs a spare slot and counts as one
+		 * of the E items */
 		uring_build(p);
+		if (uring_has_spare_slot()) {
+			epoll_build(p, p->epoll_items - 1);
+			uring_epoll_target(&A->epolls[A->nepolls - 1]);
+		} else {
+			epoll_build(p, p->epoll_items);
+		}
 	}
 	free(chan);
 	free(inh);

@@ -8,13 +8,16 @@
  *  - one open file in two slots, and slots whose file also has a descriptor;
  *  - buffers of varied lengths and alignments, some whose mapping was
  *    munmap'ed after registration (the pages stay pinned, the ring still
- *    reports addr/len).
+ *    reports addr/len);
+ *  - with epoll in the same task (scenario all), case (f): an epoll item
+ *    whose target only a registered-file slot holds.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -23,6 +26,7 @@
 #define URING_BATCH 128
 
 static struct io_uring ring;
+static struct mring *model; /* the ring's model, once uring_build() ran */
 
 /*
  * Is io_uring usable here? Creates and destroys a ring, so a kernel without
@@ -201,4 +205,53 @@ void uring_build(struct plan *p)
 	m->label = fd_label(ring.ring_fd);
 	register_files(m, p->uring_files);
 	register_buffers(m, p->buffers);
+	model = m;
+}
+
+/* The last empty file slot, when at least two are empty (one stays sparse). */
+static long spare_slot(void)
+{
+	long slot = -1, empty = 0;
+
+	if (!model)
+		return -1;
+	for (long i = (long)model->nfiles - 1; i >= 0; i--) {
+		if (model->slots[i])
+			continue;
+		if (slot < 0)
+			slot = i;
+		empty++;
+	}
+	return empty >= 2 ? slot : -1;
+}
+
+bool uring_has_spare_slot(void)
+{
+	return spare_slot() >= 0;
+}
+
+/*
+ * Case (f), with epoll in the ring's task: an eventfd added to the epoll
+ * instance e, registered in a spare file slot, then its descriptor closed.
+ * The slot's reference keeps the file open, so the kernel keeps the item;
+ * no task has a descriptor for the target (procfs shows the item's tfd and
+ * inode only, kcmp has no descriptor to compare it with).
+ */
+void uring_epoll_target(struct mepoll *e)
+{
+	long slot = spare_slot();
+	int fd, ret;
+
+	if (slot < 0)
+		return;
+	fd = mk_eventfd(11, NULL);
+	mepoll_add(e, fd, EPOLLIN, "(f) target held only by an io_uring registered-file slot");
+	ret = io_uring_register_files_update(&ring, slot, &fd, 1);
+	if (ret != 1)
+		die("io_uring_register_files_update(%ld, 1): %s", slot,
+		    ret < 0 ? strerror(-ret) : "short update");
+	model->slots[slot] = fd_label(fd) + 1;
+	file_note(fd_label(fd), "(f) held only by an io_uring slot; an epoll item watches it");
+	fd_close(fd);
+	add_case("(f) an epoll item whose target only an io_uring registered-file slot holds (no descriptor in any task)");
 }
