@@ -16,7 +16,7 @@ start=$(date +%s.%N)
 # Debian packages the build, the tests and the charts need.
 pkgs=(clang llvm libbpf-dev bpftool liburing-dev libelf-dev zlib1g-dev pkg-config make gcc
       libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev python3 g++
-      linux-source-6.1)
+      linux-source-6.1 patch xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

@@ -241,7 +241,11 @@ export function verify(
           const inoFromPath = g.path ? /^[a-z_]+:\[(\d+)\]$/.exec(g.path)?.[1] : undefined;
           if (want && g.ino !== undefined && g.ino !== want.ino) bad('uring.file', ring.pid, where, `ino ${want.ino}`, `ino ${g.ino}`);
           else if (want && inoFromPath !== undefined && Number(inoFromPath) !== want.ino) bad('uring.file', ring.pid, where, `ino ${want.ino}`, g.path!);
-          else if (want?.path && g.path !== undefined && !inoFromPath && g.path !== want.path) bad('uring.file', ring.pid, where, want.path, g.path);
+          else if (want?.path && g.path !== undefined && !inoFromPath && g.path.startsWith('/') && g.path !== want.path) bad('uring.file', ring.pid, where, want.path, g.path);
+          // Older kernels (6.1) print the dentry's short name, not the path.
+          else if (want?.path && g.path !== undefined && !inoFromPath && !g.path.startsWith('/') && !want.path.endsWith(`/${g.path}`)) {
+            bad('uring.file', ring.pid, where, want.path, g.path);
+          }
           else if (decl['uring.file'].level === 'full') bad('uring.file', ring.pid, where, label, 'no identity');
         } else if (why) bad('uring.file', ring.pid, where, label, why);
       });
@@ -292,8 +296,13 @@ export function verify(
       coverage[k] = 'partial';
     } else coverage[k] = 'recovered';
   }
-  // Records the method must not lose silently.
+  // Records the method must not lose silently; a descriptor that vanished
+  // while a frozen workload was read means its state changed under us.
   for (const n of rec.notes) {
+    if (n.code === 3) {
+      bad('fd', n.pid, n.fd >= 0 ? `fd ${n.fd}` : 'collector', 'a stable descriptor table', n.text || 'descriptor vanished during the read');
+      coverage.fd = 'wrong';
+    }
     if (n.code === 2 || n.code === 4) {
       bad('fd', n.pid, 'collector', 'complete records', n.text || (n.code === 2 ? `${n.count} records dropped` : 'walk truncated'));
       coverage.fd = 'wrong';

@@ -504,7 +504,7 @@ __noinline int ur_files(struct ur_walk *w, __u32 n)
 		if (k >= n)
 			break;
 		fp = b_slot[k];
-		if (fp && w->nodes)
+		if (fp && w->nodes && bpf_core_field_exists(struct io_rsrc_node, file_ptr))
 			fp = RD(KPTR(struct io_rsrc_node, fp), file_ptr);
 		fp &= FFS_MASK;
 		b_file[k] = fp;
@@ -543,7 +543,9 @@ __noinline int ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 
 	if (!w || !slot)
 		return 0;
-	p = w->nodes ? RDP(KPTR(struct io_rsrc_node, slot), buf) : slot;
+	p = slot;
+	if (w->nodes && bpf_core_field_exists(struct io_rsrc_node, buf))
+		p = RDP(KPTR(struct io_rsrc_node, slot), buf);
 	if (!p || p == w->dummy)
 		return 0;
 	w->n++;

@@ -133,6 +133,16 @@ describe('verification against the ground truth', () => {
     expect(v.coverage['uring.file']).toBe('partial');
   });
 
+  it('accepts the short name older kernels print for a registered file, and catches a wrong one', () => {
+    const r = perfect();
+    r.uringFiles[0].file = { how: 'none' };
+    r.uringFiles[0].path = 'a';
+    const m = method({ 'uring.file': 'partial' });
+    expect(verify(manifest, r, m).coverage['uring.file']).toBe('partial');
+    r.uringFiles[0].path = 'b';
+    expect(verify(manifest, r, m).coverage['uring.file']).toBe('wrong');
+  });
+
   it('catches a procfs-style target inode that does not match', () => {
     const r = perfect();
     r.epollItems[1].target = { how: 'none' };

@@ -23,6 +23,7 @@
  * version; IB_BPF_COMPAT=1 forces the compat build (to test it here).
  */
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -51,6 +52,28 @@ _Static_assert(sizeof(struct task_file_bpf__bss) == sizeof(struct task_file_comp
 	       sizeof(struct task_file_bpf__rodata) ==
 	       sizeof(struct task_file_compat_bpf__rodata), "task_file objects differ");
 _Static_assert(TF_NOTE_TRUNCATED == IB_NOTE_TRUNCATED, "note codes differ");
+
+/*
+ * libbpf prints its diagnostics to stderr by default; the harness reports
+ * errors as values. Keep the last warning so a failed load can name it.
+ */
+static __thread char last_libbpf_msg[256];
+
+static int quiet_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level <= LIBBPF_WARN && getenv("IB_LIBBPF_VERBOSE") == NULL) {
+		vsnprintf(last_libbpf_msg, sizeof(last_libbpf_msg), fmt, ap);
+		return 0;
+	}
+	if (getenv("IB_LIBBPF_VERBOSE"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+__attribute__((constructor)) static void bpf_init_print(void)
+{
+	libbpf_set_print(quiet_libbpf_print);
+}
 
 enum bpf_mode {
 	M_TASK_FILE,
@@ -409,9 +432,12 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 		char msg[128];
 
 		libbpf_strerror(err, msg, sizeof(msg));
-		err = ib_out_error(out, err, "bpf: load task_file program%s%s: %s",
+		last_libbpf_msg[strcspn(last_libbpf_msg, "\n")] = '\0';
+		err = ib_out_error(out, err, "bpf: load task_file program%s%s: %s%s%s%s",
 				   oo.btf_custom_path ? " with BTF " : "",
-				   oo.btf_custom_path ? oo.btf_custom_path : "", msg);
+				   oo.btf_custom_path ? oo.btf_custom_path : "", msg,
+				   last_libbpf_msg[0] ? " (libbpf: " : "", last_libbpf_msg,
+				   last_libbpf_msg[0] ? ")" : "");
 		goto fail;
 	}
 
