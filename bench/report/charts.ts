@@ -19,6 +19,7 @@ import type { Exporter } from './exporter.js';
 import { writeFileAtomic } from './atomic.js';
 import { computeRatios, SPEEDUP_REFERENCES } from '../../analysis/speedup.js';
 import { formatNs } from '../../analysis/units.js';
+import { kernelLaneRows, LANE_REFERENCES } from '../../analysis/kernel-lane.js';
 
 export const CHARTS_DIR = 'charts';
 const WIDTH = 1100;
@@ -330,6 +331,55 @@ export function stagesChart(results: ResultsFile, scenario: Scenario): ChartConf
 }
 
 /** Render every chart into <dir>/charts/; returns the files written. */
+/** (d) the kernel lane: real iterators vs emulation, procfs and kcmp on one kernel */
+export function kernelLaneChart(results: ResultsFile): ChartConfiguration<'bar'> | undefined {
+  const rows = kernelLaneRows(results);
+  if (rows.length === 0) return undefined;
+  const colours = ['#2ca02c', '#1f77b4', '#ff7f0e', '#9467bd'];
+  const datasets = LANE_REFERENCES.map((ref, i) => ({
+    label: `real / ${ref}`,
+    data: rows.map((r) => r.ratios.find((x) => x.reference === ref)?.value.ratio ?? null),
+    ci: rows.map((r) => {
+      const v = r.ratios.find((x) => x.reference === ref)?.value;
+      return v ? ([v.ciLow, v.ciHigh] as [number, number]) : null;
+    }),
+    backgroundColor: colours[i],
+    borderColor: colours[i],
+    borderWidth: 1,
+  }));
+  const vals = rows.flatMap((r) => r.ratios.flatMap((x) => [x.value.ciLow, x.value.ciHigh])).filter((v) => v > 0 && Number.isFinite(v));
+  const yMin = 10 ** Math.floor(Math.log10(Math.min(1, ...vals) / 1.5));
+  const yMax = 10 ** Math.ceil(Math.log10(Math.max(1, ...vals) * 1.6));
+  const env = results.environment;
+  return {
+    type: 'bar',
+    data: { labels: rows.map((r) => `${r.scenario}: ${r.label} (N=${r.n})`), datasets: datasets as never },
+    options: {
+      plugins: {
+        title: { display: true, color: '#000000', text: 'Kernel lane: the series\' real iterators vs the alternatives, same kernel (lower is better)', font: { ...FONT, size: 17 } },
+        subtitle: {
+          display: true,
+          color: '#333333',
+          text: `real iterator median / other median; whiskers: 95 % bootstrap CI; ${env.machine}: compare ratios, not times`,
+          font: { ...FONT, size: 12 },
+        },
+        legend: { position: 'bottom', labels: { color: '#000000', font: FONT } },
+      },
+      scales: {
+        x: { ticks: { color: '#000000', font: { ...FONT, size: 12 } } },
+        y: {
+          type: 'logarithmic',
+          min: yMin,
+          max: yMax,
+          title: { display: true, color: '#000000', text: 'time ratio (real / other), log scale; < 1: real iterator faster', font: FONT },
+          ticks: { color: '#000000', callback: (v) => logTick(v) },
+        },
+      },
+    },
+    plugins: [whiskers],
+  };
+}
+
 export async function writeCharts(results: ResultsFile, dir: string): Promise<string[]> {
   const out = join(dir, CHARTS_DIR);
   await mkdir(out, { recursive: true });
@@ -340,6 +390,7 @@ export async function writeCharts(results: ResultsFile, dir: string): Promise<st
   for (const s of scenarios) {
     if (stagesChart(results, s)) files.push(...(await render(() => stagesChart(results, s)!, out, `stages-${s}`)));
   }
+  if (kernelLaneChart(results)) files.push(...(await render(() => kernelLaneChart(results)!, out, 'kernel-lane')));
   return files;
 }
 

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { KERNEL_LANE_METHODS } from '../native.js';
 import { checkTargets, formatTargets } from '../../analysis/targets.js';
+import { kernelLaneRows } from '../../analysis/kernel-lane.js';
 import type { Measurement, ResultsFile, WarningCode } from '../types.js';
 import type { Scenario } from '../manifest.js';
 import type { Exporter } from './exporter.js';
@@ -202,6 +203,14 @@ function body(results: ResultsFile, L: Layout): { lines: string[]; marks: Set<st
   if (results.measurements.length === 0) lines.push('', 'no measurements yet');
   lines.push('');
   lines.push(...footnotes(results, marks));
+  const lane = kernelLaneRows(results);
+  if (lane.length) {
+    lines.push('', 'kernel lane: the real iterators vs the rest on this kernel', '(time ratio real / other at N; < 1: the real iterator is faster)');
+    for (const r of lane) {
+      const parts = r.ratios.map((x) => `/${x.reference} ${sig3(x.value.ratio)}`);
+      lines.push(...wrap(`${r.scenario}, ${r.label}, N=${r.n}: real ${formatNs(r.realNs)}; ${parts.join(', ')}`));
+    }
+  }
   const targets = checkTargets(results);
   if (targets.length) lines.push('', 'targets (ratios within this run):', ...formatTargets(targets));
   return { lines, marks };
