@@ -46,12 +46,7 @@ let addon: Addon | undefined;
 
 const EPERM = 1;
 
-/**
- * Methods that need the patched kernel of the kernel lane (kernel/, npm run
- * bench:vm): on a stock kernel they report "skipped" by design, which is not
- * a missing feature of this machine.
- */
-export const KERNEL_LANE_METHODS: readonly string[] = ['bpf-iter-io-uring-file', 'bpf-iter-io-uring-buf', 'bpf-iter-epoll'];
+export { KERNEL_LANE_METHODS } from './types.js';
 
 export function loadAddon(): Addon {
   if (addon) return addon;

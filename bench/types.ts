@@ -8,6 +8,13 @@ export const RESULTS_SCHEMA = 1;
 
 export type Family = 'procfs' | 'kcmp' | 'bpf' | 'floor';
 
+/**
+ * Methods that need the patched kernel of the kernel lane (kernel/, npm run
+ * bench:vm): on a stock kernel they report "skipped" by design, which is not
+ * a missing feature of this machine.
+ */
+export const KERNEL_LANE_METHODS: readonly string[] = ['bpf-iter-io-uring-file', 'bpf-iter-io-uring-buf', 'bpf-iter-epoll'];
+
 /** Kinds of state a method may recover (same order as enum ib_cov in bench/native/method.h). */
 export const COVERAGE_KINDS = [
   'fd',

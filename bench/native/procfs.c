@@ -180,6 +180,11 @@ static int emit_uring(struct ib_out *out, struct procfs_state *s, int pid, int r
 			l++;
 			if (!ib_pf_dec(&l, end, &len))
 				continue;
+			/* 6.1 points empty slots at dummy_ubuf {ubuf = -1UL, ubuf_end = 0}:
+			 * fdinfo prints it as 0xffffffffffffffff/1. No user buffer can
+			 * live at that address: it is the kernel's empty slot. */
+			if (addr == UINT64_MAX)
+				continue;
 			b = ib_out_rec(out, IB_REC_URING_BUF, pid, sizeof(*b), NULL, 0);
 			if (!b)
 				return oom(out);

@@ -4,10 +4,9 @@
  * same table plus warnings with hints, for the terminal.
  */
 import { join } from 'node:path';
-import { KERNEL_LANE_METHODS } from '../native.js';
 import { checkTargets, formatTargets } from '../../analysis/targets.js';
 import { kernelLaneRows } from '../../analysis/kernel-lane.js';
-import type { Measurement, ResultsFile, WarningCode } from '../types.js';
+import { KERNEL_LANE_METHODS, type Measurement, type ResultsFile, type WarningCode } from '../types.js';
 import type { Scenario } from '../manifest.js';
 import type { Exporter } from './exporter.js';
 import { writeFileAtomic } from './atomic.js';
