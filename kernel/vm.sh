@@ -109,6 +109,12 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ibout /mnt || {
 	echo "vm init: cannot mount the run directory" >&2
 	reboot -f
 }
+# a working directory the guest's tmpfs would hide (e.g. a clone under /tmp)
+if [ -s /mnt/workdir ]; then
+	wd=$(cat /mnt/workdir)
+	mkdir -p "$wd" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro ibwork "$wd" ||
+		echo "vm init: cannot mount the working directory $wd" >&2
+fi
 ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null || echo "vm init: cannot bring up lo" >&2
 hostname iterbench-vm
 cut -d' ' -f1 /proc/uptime > /mnt/uptime-init
@@ -129,6 +135,17 @@ reboot -f
 EOF
 chmod +x "$run_dir/init.sh"
 echo "$allow_jiffies" > "$run_dir/allow-jiffies"
+# The guest mounts tmpfs on /tmp and /run: a working directory there is
+# shared on its own (read-only) and mounted back at the same path.
+workdir_share=()
+: > "$run_dir/workdir"
+case $PWD in
+/tmp/*|/run/*)
+	echo "$PWD" > "$run_dir/workdir"
+	workdir_share=(-fsdev "local,id=work,path=$PWD,security_model=none,readonly=on,multidevs=remap"
+		-device virtio-9p-pci,fsdev=work,mount_tag=ibwork)
+	;;
+esac
 
 # The guest sees the run directory both at its host path (read-only root,
 # from which the kernel starts init.sh) and at /mnt (writable share).
@@ -146,6 +163,7 @@ qemu_args=(
 	-device virtio-9p-pci,fsdev=root,mount_tag=root
 	-fsdev "local,id=out,path=$run_dir,security_model=none,multidevs=remap"
 	-device virtio-9p-pci,fsdev=out,mount_tag=ibout
+	"${workdir_share[@]}"
 )
 # qemu must never outlive this script: it dies with it (pdeathsig), and the
 # traps below kill it on exit, on signals and on timeout.
