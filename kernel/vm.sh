@@ -142,6 +142,7 @@ workdir_share=()
 case $PWD in
 /tmp/*|/run/*)
 	echo "$PWD" > "$run_dir/workdir"
+	# shellcheck disable=SC2054 # -device and -fsdev take comma-separated options
 	workdir_share=(-fsdev "local,id=work,path=$PWD,security_model=none,readonly=on,multidevs=remap"
 		-device virtio-9p-pci,fsdev=work,mount_tag=ibwork)
 	;;
