@@ -85,6 +85,20 @@ struct ib_method {
 	void (*close)(void *state);
 };
 
+/* A floor recovers nothing: it does a method's unavoidable work and reports none of it. */
+#define IB_COVERAGE_FLOOR(what)                                     \
+	{                                                           \
+		[IB_COV_FD] = "none: a floor, " what,               \
+		[IB_COV_FD_META] = "none: a floor, " what,          \
+		[IB_COV_FD_POS] = "none: a floor, " what,           \
+		[IB_COV_FD_FLAGS] = "none: a floor, " what,         \
+		[IB_COV_FD_IDENTITY] = "none: a floor, " what,      \
+		[IB_COV_EPOLL_ITEM] = "none: a floor, " what,       \
+		[IB_COV_EPOLL_TARGET] = "none: a floor, " what,     \
+		[IB_COV_URING_FILE] = "none: a floor, " what,       \
+		[IB_COV_URING_BUF] = "none: a floor, " what,        \
+	}
+
 /* registry.c */
 extern const struct ib_method *const ib_methods[];
 extern const size_t ib_nmethods;

@@ -424,17 +424,7 @@ const struct ib_method ib_method_floor_procfs = {
 	.family = "floor",
 	.summary = "the procfs method's syscalls (getdents64, readlinkat, fstatat, fdinfo "
 		   "openat+read+close) with no parsing and no records",
-	.coverage = {
-		[IB_COV_FD] = "none: floor",
-		[IB_COV_FD_META] = "none: floor",
-		[IB_COV_FD_POS] = "none: floor",
-		[IB_COV_FD_FLAGS] = "none: floor",
-		[IB_COV_FD_IDENTITY] = "none: floor",
-		[IB_COV_EPOLL_ITEM] = "none: floor",
-		[IB_COV_EPOLL_TARGET] = "none: floor",
-		[IB_COV_URING_FILE] = "none: floor",
-		[IB_COV_URING_BUF] = "none: floor",
-	},
+	.coverage = IB_COVERAGE_FLOOR("issues the procfs syscalls, parses and reports nothing"),
 	.open = procfs_open,
 	.collect = floor_collect,
 	.close = procfs_close,
