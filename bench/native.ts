@@ -16,7 +16,7 @@ export interface Handle {
 }
 
 interface Addon {
-  methods(): { name: string; family: string; summary: string; coverage: string[] }[];
+  methods(): { name: string; family: string; summary: string; coverage: string[]; needs: ('epoll' | 'io_uring')[] }[];
   open(
     name: string,
     pids: Int32Array,
@@ -40,6 +40,8 @@ export interface MethodInfo {
   family: Family;
   summary: string;
   coverage: Record<CoverageKind, DeclaredCoverage>;
+  /** the method has nothing to do unless the target has one of these (empty: every target) */
+  needs: ('epoll' | 'io_uring')[];
 }
 
 let addon: Addon | undefined;
@@ -72,6 +74,7 @@ export function listMethods(): MethodInfo[] {
       name: m.name,
       family: m.family as Family,
       summary: m.summary,
+      needs: m.needs,
       coverage: Object.fromEntries(COVERAGE_KINDS.map((k, i) => [k, parseCoverage(m.coverage[i] ?? 'none')])) as Record<
         CoverageKind,
         DeclaredCoverage

@@ -79,6 +79,17 @@ static napi_value js_methods(napi_env env, napi_callback_info info)
 		set(env, o, "name", str(env, m->name));
 		set(env, o, "family", str(env, m->family));
 		set(env, o, "summary", str(env, m->summary));
+		{
+			napi_value needs;
+			uint32_t k = 0;
+
+			CHECK(napi_create_array(env, &needs));
+			if (m->needs & IB_NEEDS_EPOLL)
+				napi_set_element(env, needs, k++, str(env, "epoll"));
+			if (m->needs & IB_NEEDS_URING)
+				napi_set_element(env, needs, k++, str(env, "io_uring"));
+			set(env, o, "needs", needs);
+		}
 		CHECK(napi_create_array_with_length(env, IB_COV__N, &cov));
 		for (uint32_t k = 0; k < IB_COV__N; k++)
 			napi_set_element(env, cov, k, str(env, m->coverage[k] ? m->coverage[k] : "none: not declared"));

@@ -112,11 +112,6 @@ static bool mode_items(enum bpf_mode m)
 	return m == M_EPOLL || m == M_URING || m == M_ALL;
 }
 
-static uint64_t kdev(uint32_t d)
-{
-	return makedev(d >> 20, d & ((1u << 20) - 1));
-}
-
 static void bpf_close(void *p)
 {
 	struct bpf_state *st = p;
@@ -165,7 +160,7 @@ static int on_chunk(void *ctx, void *data, size_t size)
 			r->events = s->events;
 			r->data = s->data;
 			r->have = IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_EVENT;
-			r->target_dev = kdev(s->dev);
+			r->target_dev = ib_kdev_to_dev(s->dev);
 			r->target_ino = s->ino;
 			r->target.how = IB_ID_KEY;
 			r->target.key = s->key;
@@ -196,7 +191,7 @@ static int on_chunk(void *ctx, void *data, size_t size)
 			r->index = s->index;
 			r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO;
 			r->kind = s->kind;
-			r->dev = kdev(s->dev);
+			r->dev = ib_kdev_to_dev(s->dev);
 			r->ino = s->ino;
 			r->file.how = IB_ID_KEY;
 			r->file.key = s->key;
@@ -490,7 +485,7 @@ static int decode_files(struct bpf_state *st, const uint8_t *p, size_t n, struct
 		r->kind = f->kind;
 		r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_POS | IB_HAVE_FLAGS;
 		r->flags = f->flags;
-		r->dev = kdev(f->dev);
+		r->dev = ib_kdev_to_dev(f->dev);
 		r->ino = f->ino;
 		r->pos = f->pos;
 		r->id.how = IB_ID_KEY;
@@ -647,6 +642,7 @@ const struct ib_method ib_method_bpf_task_file = {
 const struct ib_method ib_method_bpf_epoll = {
 	.name = "bpf-epoll",
 	.family = "bpf",
+	.needs = IB_NEEDS_EPOLL,
 	.summary = "task_file program walking each epoll instance's item tree "
 		   "(emulates the series' epoll iterator; ring buffer)",
 	.coverage = {
@@ -668,6 +664,7 @@ const struct ib_method ib_method_bpf_epoll = {
 const struct ib_method ib_method_bpf_io_uring = {
 	.name = "bpf-io-uring",
 	.family = "bpf",
+	.needs = IB_NEEDS_URING,
 	.summary = "task_file program walking each io_uring ring's registered files "
 		   "and buffers (emulates the series' io_uring iterators; ring buffer)",
 	.coverage = {
@@ -720,6 +717,7 @@ const struct ib_method ib_method_floor_empty_iter = {
 const struct ib_method ib_method_floor_walk = {
 	.name = "floor-walk",
 	.family = "floor",
+	.needs = IB_NEEDS_EPOLL | IB_NEEDS_URING,
 	.summary = "task_file iteration visiting every epoll item and io_uring slot, "
 		   "emitting nothing",
 	.coverage = IB_COVERAGE_FLOOR("visits every descriptor, epoll item and io_uring slot, reports nothing"),
@@ -732,6 +730,7 @@ const struct ib_method ib_method_floor_walk = {
 const struct ib_method ib_method_floor_walk_epoll = {
 	.name = "floor-walk-epoll",
 	.family = "floor",
+	.needs = IB_NEEDS_EPOLL,
 	.summary = "task_file iteration visiting every epoll item, emitting nothing",
 	.coverage = IB_COVERAGE_FLOOR("visits every descriptor and epoll item, reports nothing"),
 	.open = open_walk_epoll,
@@ -742,6 +741,7 @@ const struct ib_method ib_method_floor_walk_epoll = {
 const struct ib_method ib_method_floor_walk_io_uring = {
 	.name = "floor-walk-io-uring",
 	.family = "floor",
+	.needs = IB_NEEDS_URING,
 	.summary = "task_file iteration visiting every io_uring slot, emitting nothing",
 	.coverage = IB_COVERAGE_FLOOR("visits every descriptor and io_uring slot, reports nothing"),
 	.open = open_walk_uring,

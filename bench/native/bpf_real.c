@@ -15,14 +15,15 @@
  * kernel without the targets open() returns -EOPNOTSUPP, and the harness
  * reports the method as skipped.
  *
- * collect() is what a checkpointer would do per dump: find the instances
- * (the program ri_task_file on a pid-filtered task_file iterator reports
- * the descriptors whose file is an io_uring ring or an epoll instance: one
- * pass in the kernel, where /proc would take a readlinkat per descriptor),
- * bring each into this process with pidfd_getfd (the link info takes a
- * descriptor of the caller), create the link, create an iterator, read it
- * to EOF, and destroy it all again. All of it is timed. The task_file
- * links are created in open(), with the program load.
+ * open() does the set-up, as the emulation's open() does (both are the
+ * "cold" cost): load the programs, find the instances (the program
+ * ri_task_file on a pid-filtered task_file iterator reports the descriptors
+ * whose file is an io_uring ring or an epoll instance: one pass in the
+ * kernel, where /proc would take a readlinkat per descriptor), bring each
+ * into this process with pidfd_getfd (the link info takes a descriptor of
+ * the caller) and link an iterator to it. collect() is the warm work, as for
+ * the emulation: per instance, create an iterator and read it to EOF. The
+ * workload is frozen, so the instances found in open() are all there are.
  *
  * Object: $IB_REAL_ITER_OBJ, else IB_REAL_ITER_OBJ_DEFAULT (the cache of
  * the last patched kernel build).
@@ -82,15 +83,21 @@ struct real_state {
 	uint32_t ntf;
 	uint8_t *buf;
 	struct ib_pf_fds insts; /* one task's io_uring / epoll descriptors */
+	/* the instances found in open(), each with its iterator link */
+	struct real_inst {
+		int32_t pid;
+		int32_t fd;  /* the descriptor in task pid */
+		int lfd;     /* our copy of it (pidfd_getfd): the link info takes ours */
+		struct bpf_link *link;
+	} *inst;
+	size_t ninst, cap;
+	int *pidfds; /* per target: to tell a task that exited since open() */
 	/* per instance, while decoding */
 	uint32_t nslots;
 	uint64_t nvisit;
 };
 
-static uint64_t kdev(uint32_t d)
-{
-	return makedev(d >> 20, d & ((1u << 20) - 1));
-}
+static int attach_task(struct real_state *st, uint32_t ti, int32_t pid, struct ib_out *out);
 
 static void real_close(void *p)
 {
@@ -99,8 +106,17 @@ static void real_close(void *p)
 
 	if (!st)
 		return;
-	for (i = 0; i < st->ntf; i++)
+	for (i = 0; i < st->ninst; i++) {
+		bpf_link__destroy(st->inst[i].link);
+		close(st->inst[i].lfd);
+	}
+	free(st->inst);
+	for (i = 0; i < st->ntf; i++) {
 		bpf_link__destroy(st->tf_links[i]);
+		if (st->pidfds && st->pidfds[i] >= 0)
+			close(st->pidfds[i]);
+	}
+	free(st->pidfds);
 	free(st->tf_links);
 	bpf_object__close(st->obj);
 	free(st->buf);
@@ -230,7 +246,8 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 	st->mode = mode;
 	st->buf = malloc(READ_BUF);
 	st->tf_links = calloc(t->npids, sizeof(*st->tf_links));
-	if (!st->buf || !st->tf_links) {
+	st->pidfds = malloc(t->npids * sizeof(*st->pidfds) + 1);
+	if (!st->buf || !st->tf_links || !st->pidfds) {
 		err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
 		goto fail;
 	}
@@ -290,7 +307,11 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 					   t->pids[i], strerror(-err));
 			goto fail;
 		}
+		st->pidfds[i] = -1;
 		st->ntf++;
+		err = attach_task(st, i, t->pids[i], out);
+		if (err)
+			goto fail;
 	}
 	*state = st;
 	return 0;
@@ -322,7 +343,7 @@ static int decode(struct real_state *st, int32_t pid, int32_t fd, const uint8_t 
 			r->index = s->index;
 			r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO;
 			r->kind = s->kind;
-			r->dev = kdev(s->dev);
+			r->dev = ib_kdev_to_dev(s->dev);
 			r->ino = s->ino;
 			r->file.how = IB_ID_KEY;
 			r->file.key = s->key;
@@ -356,7 +377,7 @@ static int decode(struct real_state *st, int32_t pid, int32_t fd, const uint8_t 
 			r->events = s->events;
 			r->data = s->data;
 			r->have = IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_EVENT;
-			r->target_dev = kdev(s->dev);
+			r->target_dev = ib_kdev_to_dev(s->dev);
 			r->target_ino = s->ino;
 			r->target.how = IB_ID_KEY;
 			r->target.key = s->key;
@@ -434,111 +455,6 @@ nomem:
 	return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
 }
 
-/* pidfd_getfd of fd failed with err: the descriptor or the task is gone */
-static int fd_vanished(int32_t pid, int32_t fd, int err, struct ib_out *out)
-{
-	char text[96];
-	struct ib_rec_note *n;
-	int len;
-
-	if (err != EBADF && err != ESRCH)
-		return ib_out_error(out, -err, "pid %d: pidfd_getfd fd %d: %s", pid, fd,
-				    strerror(err));
-	if (ib_pf_pid_dead(pid))
-		return ib_out_error(out, -ESRCH, "pid %d: no such process (exited during collect)",
-				    pid);
-	len = snprintf(text, sizeof(text), "fd %d vanished between the task_file iterator and "
-		       "pidfd_getfd", fd);
-	n = ib_out_rec(out, IB_REC_NOTE, pid, sizeof(*n), text, (size_t)len);
-	if (!n)
-		return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
-	n->code = IB_NOTE_FD_VANISHED;
-	n->fd = fd;
-	n->count = 1;
-	return 0;
-}
-
-/* one io_uring ring or epoll instance: descriptor fd of task pid */
-static int collect_instance(struct real_state *st, int32_t pid, int pidfd, int32_t fd,
-			    struct ib_out *out)
-{
-	LIBBPF_OPTS(bpf_iter_attach_opts, ao);
-	union {
-		__u32 fd; /* io_uring.io_uring_fd / epoll.epoll_fd: the first member */
-		__u64 pad[2];
-	} li;
-	struct bpf_link *link = NULL;
-	int lfd = -1, iter_fd = -1, err, tries;
-	uint64_t t0 = ib_now_ns();
-
-	lfd = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	out->calls++;
-	if (lfd < 0)
-		return fd_vanished(pid, fd, errno, out);
-	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
-
-	t0 = ib_now_ns();
-	memset(&li, 0, sizeof(li));
-	li.fd = lfd;
-	ao.link_info = (void *)&li;
-	ao.link_info_len = sizeof(li);
-	link = bpf_program__attach_iter(st->prog, &ao);
-	out->calls++;
-	if (!link) {
-		err = -errno;
-		err = ib_out_error(out, err, "bpf-iter: pid %d: attach %s iterator to fd %d: %s",
-				   pid, modes[st->mode].target, fd, strerror(-err));
-		goto done;
-	}
-	for (tries = 0;; tries++) {
-		st->nslots = 0;
-		iter_fd = bpf_iter_create(bpf_link__fd(link));
-		out->calls++;
-		if (iter_fd < 0) {
-			err = -errno;
-			err = ib_out_error(out, err, "bpf-iter: pid %d: create %s iterator for fd "
-					   "%d: %s", pid, modes[st->mode].target, fd,
-					   strerror(-err));
-			goto done;
-		}
-		err = read_iter(st, iter_fd, pid, fd, out);
-		close(iter_fd);
-		iter_fd = -1;
-		if (err != -EDEADLK)
-			break;
-		if (tries + 1 >= EDEADLK_TRIES) {
-			err = trylock_note(pid, fd, out);
-			goto done;
-		}
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-	}
-	if (err)
-		goto done;
-	if (st->mode != R_EPOLL) {
-		struct ib_rec_uring_ring *r;
-
-		r = ib_out_rec(out, IB_REC_URING_RING, pid, sizeof(*r), NULL, 0);
-		if (!r) {
-			err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
-			goto done;
-		}
-		r->ring_fd = fd;
-		if (st->mode == R_URING_FILE) {
-			r->nr_files = st->nslots;
-			r->status = IB_URING_NO_BUFS;
-		} else {
-			r->nr_bufs = st->nslots;
-			r->status = IB_URING_NO_FILES;
-		}
-	}
-done:
-	bpf_link__destroy(link);
-	close(lfd);
-	out->stage_ns[st->mode == R_EPOLL ? IB_STAGE_EPOLL : IB_STAGE_IO_URING] +=
-		ib_now_ns() - t0;
-	return err;
-}
-
 /* the task's io_uring or epoll descriptors, from its task_file link */
 static int find_instances(struct real_state *st, uint32_t ti, int32_t pid, struct ib_out *out)
 {
@@ -583,48 +499,142 @@ out:
 	return err;
 }
 
-static int collect_task(struct real_state *st, uint32_t ti, int32_t pid, struct ib_out *out)
+/* open(): link an iterator to instance fd of task pid (cold: done once) */
+static int attach_instance(struct real_state *st, int pidfd, int32_t pid, int32_t fd,
+			   struct ib_out *out)
 {
-	int pidfd = -1, err;
-	uint64_t t0;
-	size_t i;
+	LIBBPF_OPTS(bpf_iter_attach_opts, ao);
+	union {
+		__u32 fd; /* io_uring.io_uring_fd / epoll.epoll_fd: the first member */
+		__u64 pad[2];
+	} li;
+	struct real_inst *in;
+	int err;
 
-	t0 = ib_now_ns();
-	err = find_instances(st, ti, pid, out);
-	if (err)
-		return err;
-	if (!st->insts.n) {
-		/* none, or the task is gone (its iteration sees no files) */
-		out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
-		if (ib_pf_pid_dead(pid))
-			return ib_out_error(out, -ESRCH, "pid %d: no such process", pid);
-		return 0;
+	if (st->ninst == st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 16;
+		struct real_inst *v = realloc(st->inst, cap * sizeof(*v));
+
+		if (!v)
+			return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
+		st->inst = v;
+		st->cap = cap;
 	}
-	pidfd = syscall(SYS_pidfd_open, pid, 0);
-	out->calls++;
-	if (pidfd < 0)
+	in = &st->inst[st->ninst];
+	in->pid = pid;
+	in->fd = fd;
+	in->link = NULL;
+	in->lfd = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (in->lfd < 0)
+		return ib_out_error(out, -errno, "bpf-iter: pid %d: pidfd_getfd fd %d: %s", pid, fd,
+				    strerror(errno));
+	memset(&li, 0, sizeof(li));
+	li.fd = in->lfd;
+	ao.link_info = (void *)&li;
+	ao.link_info_len = sizeof(li);
+	in->link = bpf_program__attach_iter(st->prog, &ao);
+	if (!in->link) {
+		err = -errno;
+		close(in->lfd);
+		return ib_out_error(out, err, "bpf-iter: pid %d: attach %s iterator to fd %d: %s",
+				    pid, modes[st->mode].target, fd, strerror(-err));
+	}
+	st->ninst++;
+	return 0;
+}
+
+/* collect(): one instance, one iterator read to EOF (warm: the measured work) */
+static int read_instance(struct real_state *st, const struct real_inst *in, struct ib_out *out)
+{
+	int iter_fd, err, tries;
+	uint64_t t0 = ib_now_ns();
+
+	for (tries = 0;; tries++) {
+		st->nslots = 0;
+		iter_fd = bpf_iter_create(bpf_link__fd(in->link));
+		out->calls++;
+		if (iter_fd < 0) {
+			err = -errno;
+			err = ib_out_error(out, err, "bpf-iter: pid %d: create %s iterator for fd "
+					   "%d: %s", in->pid, modes[st->mode].target, in->fd,
+					   strerror(-err));
+			goto done;
+		}
+		err = read_iter(st, iter_fd, in->pid, in->fd, out);
+		close(iter_fd);
+		if (err != -EDEADLK)
+			break;
+		if (tries + 1 >= EDEADLK_TRIES) {
+			err = trylock_note(in->pid, in->fd, out);
+			goto done;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	if (err)
+		goto done;
+	if (st->mode != R_EPOLL) {
+		struct ib_rec_uring_ring *r;
+
+		r = ib_out_rec(out, IB_REC_URING_RING, in->pid, sizeof(*r), NULL, 0);
+		if (!r) {
+			err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
+			goto done;
+		}
+		r->ring_fd = in->fd;
+		if (st->mode == R_URING_FILE) {
+			r->nr_files = st->nslots;
+			r->status = IB_URING_NO_BUFS;
+		} else {
+			r->nr_bufs = st->nslots;
+			r->status = IB_URING_NO_FILES;
+		}
+	}
+done:
+	out->stage_ns[st->mode == R_EPOLL ? IB_STAGE_EPOLL : IB_STAGE_IO_URING] +=
+		ib_now_ns() - t0;
+	return err;
+}
+
+/* open(): find task ti's instances and link an iterator to each */
+static int attach_task(struct real_state *st, uint32_t ti, int32_t pid, struct ib_out *out)
+{
+	size_t i;
+	int err;
+
+	st->pidfds[ti] = syscall(SYS_pidfd_open, pid, 0);
+	if (st->pidfds[ti] < 0)
 		return errno == ESRCH ? ib_out_error(out, -ESRCH, "pid %d: no such process", pid)
 				      : ib_out_error(out, -errno, "pid %d: pidfd_open: %s", pid,
 						     strerror(errno));
-	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
+	err = find_instances(st, ti, pid, out);
+	if (err)
+		return err;
+	if (!st->insts.n && ib_pf_pid_dead(pid))
+		return ib_out_error(out, -ESRCH, "pid %d: no such process", pid);
 	for (i = 0; i < st->insts.n; i++) {
-		err = collect_instance(st, pid, pidfd, st->insts.v[i], out);
+		err = attach_instance(st, st->pidfds[ti], pid, st->insts.v[i], out);
 		if (err)
-			break;
+			return err;
 	}
-	close(pidfd);
-	return err;
+	return 0;
 }
 
 static int real_collect(void *state, const struct ib_target *t, const struct ib_opts *o,
 			struct ib_out *out)
 {
 	struct real_state *st = state;
-	uint32_t i;
+	size_t i;
 	int err;
 
-	for (i = 0; i < t->npids && i < st->ntf; i++) {
-		err = collect_task(st, i, t->pids[i], out);
+	/* a task that exited since open(): our links still hold its files */
+	for (i = 0; i < st->ntf; i++) {
+		out->calls++;
+		if (syscall(SYS_pidfd_send_signal, st->pidfds[i], 0, NULL, 0) < 0 && errno == ESRCH)
+			return ib_out_error(out, -ESRCH, "pid %d: no such process (exited since open)",
+					    t->pids[i]);
+	}
+	for (i = 0; i < st->ninst; i++) {
+		err = read_instance(st, &st->inst[i], out);
 		if (err)
 			return err;
 	}
@@ -652,6 +662,7 @@ OPEN(open_epoll, R_EPOLL)
 const struct ib_method ib_method_bpf_iter_io_uring_file = {
 	.name = "bpf-iter-io-uring-file",
 	.family = "bpf",
+	.needs = IB_NEEDS_URING,
 	.summary = "the series' io_uring_file iterator (patched kernel): one link per ring, "
 		   "one record per registered-file slot",
 	.coverage = {
@@ -669,6 +680,7 @@ const struct ib_method ib_method_bpf_iter_io_uring_file = {
 const struct ib_method ib_method_bpf_iter_io_uring_buf = {
 	.name = "bpf-iter-io-uring-buf",
 	.family = "bpf",
+	.needs = IB_NEEDS_URING,
 	.summary = "the series' io_uring_buf iterator (patched kernel): one link per ring, "
 		   "one record per registered-buffer slot",
 	.coverage = {
@@ -686,6 +698,7 @@ const struct ib_method ib_method_bpf_iter_io_uring_buf = {
 const struct ib_method ib_method_bpf_iter_epoll = {
 	.name = "bpf-iter-epoll",
 	.family = "bpf",
+	.needs = IB_NEEDS_EPOLL,
 	.summary = "the series' epoll iterator (patched kernel): one link per epoll instance, "
 		   "one record per item",
 	.coverage = {

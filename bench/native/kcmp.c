@@ -931,6 +931,7 @@ const struct ib_method ib_method_kcmp_tree = {
 const struct ib_method ib_method_kcmp_epoll = {
 	.name = "kcmp-epoll",
 	.family = "kcmp",
+	.needs = IB_NEEDS_EPOLL,
 	.summary = "epoll items from fdinfo, each target found with KCMP_EPOLL_TFD among the "
 		   "descriptors with its dev/ino",
 	.coverage = {

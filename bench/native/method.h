@@ -72,9 +72,16 @@ struct ib_target {
 	uint32_t npids;
 };
 
+/* ib_method.needs: what a target must have for the method to have work */
+#define IB_NEEDS_EPOLL (1u << 0) /* an epoll instance with items */
+#define IB_NEEDS_URING (1u << 1) /* an io_uring instance */
+
 struct ib_method {
 	const char *name;   /* "procfs", "kcmp-tree", "bpf-task-file", ... */
 	const char *family; /* "procfs" | "kcmp" | "bpf" | "floor" */
+	/* IB_NEEDS_*: the method has nothing to do unless the target has one of
+	 * these (0: every target) */
+	uint32_t needs;
 	const char *summary; /* one line for --help and the README */
 	/* coverage[k] for enum ib_cov: "full", "partial: <why>" or "none: <why>" */
 	const char *coverage[IB_COV__N];
@@ -112,5 +119,16 @@ int ib_out_error(struct ib_out *out, int err, const char *fmt, ...)
 void *ib_out_rec(struct ib_out *out, uint16_t type, int32_t pid, size_t size,
 		 const char *str, size_t slen);
 uint64_t ib_now_ns(void);
+
+/* The kernel's dev_t encoding (MAJOR << 20 | MINOR: i_sb->s_dev, fdinfo's
+ * sdev) to the userspace one (makedev), which fstat and the manifest use. */
+static inline uint64_t ib_kdev_to_dev(uint64_t kdev)
+{
+	uint64_t major = kdev >> 20, minor = kdev & 0xfffff;
+
+	/* glibc's makedev, spelled out so this header needs no sys/sysmacros.h */
+	return ((major & 0xfffff000ull) << 32) | ((major & 0xfffull) << 8) |
+	       ((minor & 0xffffff00ull) << 12) | (minor & 0xffull);
+}
 
 #endif /* IB_METHOD_H */

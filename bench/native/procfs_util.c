@@ -414,11 +414,6 @@ static int expect_key(const char **pp, const char *end, const char *key, size_t 
 	return 1;
 }
 
-uint64_t ib_pf_kdev_to_dev(uint64_t kdev)
-{
-	return makedev((unsigned int)(kdev >> 20), (unsigned int)(kdev & 0xfffff));
-}
-
 int ib_pf_epoll_next(const char **pp, const char *end, struct ib_pf_epitem *it)
 {
 	const char *p = *pp;
@@ -444,7 +439,7 @@ int ib_pf_epoll_next(const char **pp, const char *end, struct ib_pf_epitem *it)
 			continue;
 		if (!expect_key(&q, end, "sdev:", 5) || !ib_pf_hex(&q, end, &v))
 			continue;
-		it->dev = ib_pf_kdev_to_dev(v);
+		it->dev = ib_kdev_to_dev(v);
 		*pp = next_line(q, end);
 		return 1;
 	}

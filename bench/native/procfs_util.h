@@ -105,7 +105,6 @@ uint32_t ib_pf_kind(mode_t mode, const char *link, size_t len);
 uint32_t ib_pf_kind_from_text(const char *link, size_t len);
 
 /* kernel-internal dev_t (MAJOR << 20 | MINOR, as fdinfo prints sdev) to makedev */
-uint64_t ib_pf_kdev_to_dev(uint64_t kdev);
 
 /* undo seq_file escaping ("\\040" for ' ' etc.) in place, returns the new length */
 size_t ib_pf_unescape(char *s, size_t len);
