@@ -7,7 +7,18 @@
  *   collect(handle)                  -> bytes of records (>= 0) or -errno
  *                                       (the measured call: nothing else)
  *   result(handle) -> {buffer: ArrayBuffer, stagesNs: number[], calls, error}
- *   setRows(handle, n), close(handle), noop()
+ *   block(handle, k, Float64Array timesNs[k], BigUint64Array digests[k])
+ *        -> collects done (k) or -errno: k collects, each timed here in C
+ *           around the method's collect() only; after each (outside its
+ *           time) a 64-bit digest of the answer, so every timed answer can be
+ *           checked against the verified one
+ *   setRows(handle, n), close(handle), noop(), slowdown() -> active hooks
+ *
+ * ITERBENCH_SLOWDOWN=method:factor[,method:factor] (test-only) makes each
+ * collect of that method cost `factor` times its own time: after the
+ * method's collect, the wrapper spins for (factor - 1) x the time it took,
+ * inside the timed region. The gate's sensitivity test uses it; results.json
+ * records it in its environment so such a run is never mistaken for data.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,7 +36,62 @@ struct handle {
 	struct ib_out out;
 	int open;
 	int last_ret;
+	double slowdown; /* ITERBENCH_SLOWDOWN factor for this method (1: off) */
 };
+
+/* ITERBENCH_SLOWDOWN: the factor for `name`, 1 when not named */
+static double slowdown_for(const char *name)
+{
+	const char *env = getenv("ITERBENCH_SLOWDOWN");
+	size_t nl = strlen(name);
+
+	while (env && *env) {
+		const char *end = strchr(env, ',');
+		const char *colon = memchr(env, ':', end ? (size_t)(end - env) : strlen(env));
+		size_t len = colon ? (size_t)(colon - env) : 0;
+
+		if (colon && len == nl && !memcmp(env, name, nl)) {
+			double f = strtod(colon + 1, NULL);
+
+			return f >= 1 && f <= 100 ? f : 1;
+		}
+		env = end ? end + 1 : NULL;
+	}
+	return 1;
+}
+
+/* the measured call: the method's collect, plus the test-only slowdown */
+static int do_collect(struct handle *h)
+{
+	uint64_t t0 = 0;
+	int ret;
+
+	ib_out_reset(&h->out);
+	if (h->slowdown > 1)
+		t0 = ib_now_ns();
+	ret = h->m->collect(h->state, &h->t, &h->o, &h->out);
+	if (h->slowdown > 1) {
+		uint64_t d = ib_now_ns() - t0;
+		uint64_t until = ib_now_ns() + (uint64_t)((h->slowdown - 1) * (double)d);
+
+		while (ib_now_ns() < until)
+			;
+	}
+	h->last_ret = ret;
+	return ret;
+}
+
+/* FNV-1a, 64 bit, over the answer's bytes */
+static uint64_t digest(const uint8_t *p, size_t n)
+{
+	uint64_t x = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= p[i];
+		x *= 0x100000001b3ull;
+	}
+	return x;
+}
 
 #define CHECK(call)                                                        \
 	do {                                                               \
@@ -205,6 +271,7 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 		return res;
 	}
 	h->open = 1;
+	h->slowdown = slowdown_for(h->m->name);
 	CHECK(napi_create_external(env, h, finalize, NULL, &ext));
 	set(env, res, "ok", num(env, 1));
 	set(env, res, "handle", ext);
@@ -240,10 +307,62 @@ static napi_value js_collect(napi_env env, napi_callback_info info)
 		napi_throw_error(env, NULL, "handle is closed");
 		return NULL;
 	}
-	ib_out_reset(&h->out);
-	ret = h->m->collect(h->state, &h->t, &h->o, &h->out);
-	h->last_ret = ret;
+	ret = do_collect(h);
 	napi_create_int64(env, ret < 0 ? ret : (int64_t)h->out.len, &v);
+	return v;
+}
+
+static napi_value js_block(napi_env env, napi_callback_info info)
+{
+	napi_value rest[3] = { 0 }, v;
+	struct handle *h = get_handle(env, info, rest, 3);
+	napi_typedarray_type tt, dt;
+	size_t nt, nd;
+	void *times, *digs;
+	uint32_t k = 0, i;
+	int ret = 0;
+
+	if (!h)
+		return NULL;
+	if (!h->open) {
+		napi_throw_error(env, NULL, "handle is closed");
+		return NULL;
+	}
+	if (napi_get_value_uint32(env, rest[0], &k) != napi_ok ||
+	    napi_get_typedarray_info(env, rest[1], &tt, &nt, &times, NULL, NULL) != napi_ok ||
+	    napi_get_typedarray_info(env, rest[2], &dt, &nd, &digs, NULL, NULL) != napi_ok ||
+	    tt != napi_float64_array || dt != napi_biguint64_array || nt < k || nd < k) {
+		napi_throw_type_error(env, NULL, "block(handle, k, Float64Array(k), BigUint64Array(k))");
+		return NULL;
+	}
+	for (i = 0; i < k; i++) {
+		uint64_t t0 = ib_now_ns();
+
+		ret = do_collect(h);
+		((double *)times)[i] = (double)(ib_now_ns() - t0);
+		if (ret < 0)
+			break;
+		((uint64_t *)digs)[i] = digest(h->out.buf, h->out.len);
+	}
+	napi_create_int64(env, ret < 0 ? ret : (int64_t)i, &v);
+	return v;
+}
+
+static napi_value js_slowdown(napi_env env, napi_callback_info info)
+{
+	const char *env_s = getenv("ITERBENCH_SLOWDOWN");
+
+	return str(env, env_s ? env_s : "");
+}
+
+static napi_value js_digest(napi_env env, napi_callback_info info)
+{
+	struct handle *h = get_handle(env, info, NULL, 0);
+	napi_value v;
+
+	if (!h)
+		return NULL;
+	napi_create_bigint_uint64(env, digest(h->out.buf, h->out.len), &v);
 	return v;
 }
 
@@ -307,6 +426,9 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "methods", NULL, js_methods, NULL, NULL, NULL, napi_default, NULL },
 		{ "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
 		{ "collect", NULL, js_collect, NULL, NULL, NULL, napi_default, NULL },
+		{ "block", NULL, js_block, NULL, NULL, NULL, napi_default, NULL },
+		{ "digest", NULL, js_digest, NULL, NULL, NULL, napi_default, NULL },
+		{ "slowdown", NULL, js_slowdown, NULL, NULL, NULL, napi_default, NULL },
 		{ "result", NULL, js_result, NULL, NULL, NULL, napi_default, NULL },
 		{ "setRows", NULL, js_set_rows, NULL, NULL, NULL, napi_default, NULL },
 		{ "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
