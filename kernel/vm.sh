@@ -10,7 +10,8 @@
 # `reboot -f` (qemu runs with -no-reboot).
 #
 # Usage: kernel/vm.sh [options] -- COMMAND [ARG...]
-#   --kernel patched|stock  which cached kernel (default patched)
+#   --base 6.1|6.12         which base's cached kernel (default 6.1)
+#   --kernel patched|stock|debug  which flavor (default patched)
 #   --bzimage PATH          boot this bzImage instead
 #   --timeout SEC           kill the VM after SEC seconds (default 1800)
 #   --mem MB                guest memory (default 4096)
@@ -31,6 +32,7 @@ set -euo pipefail
 
 cache=${IB_KERNEL_CACHE:-/var/cache/iterbench/kernel}
 flavor=patched
+base=6.1
 bzimage=
 timeout=1800
 mem=4096
@@ -45,6 +47,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) flavor=${2:?}; shift 2 ;;
+	--base) base=${2:?}; shift 2 ;;
 	--bzimage) bzimage=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
@@ -58,11 +61,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || die "no command (usage: kernel/vm.sh [options] -- COMMAND...)"
-case $flavor in patched|stock) ;; *) die "--kernel $flavor: expected patched or stock" ;; esac
+case $flavor in patched|stock|debug) ;; *) die "--kernel $flavor: expected patched, stock or debug" ;; esac
+case $base in 6.1|6.12) ;; *) die "--base $base: expected 6.1 or 6.12" ;; esac
 
 if [ -z "$bzimage" ]; then
-	bzimage=$cache/$flavor/bzImage
-	[ -f "$bzimage" ] || die "no built $flavor kernel in $cache, run npm run kernel:build"
+	bzimage=$cache/$flavor-$base/bzImage
+	[ -f "$bzimage" ] || die "no built $flavor $base kernel in $cache, run npm run kernel:build -- --base $base --kernel $flavor"
 fi
 [ -f "$bzimage" ] || die "$bzimage: no such file"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
@@ -197,8 +201,8 @@ total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 boot=${up0:-null}
 run=null
 [ -n "$up0" ] && [ -n "$up1" ] && run=$(awk -v a="$up0" -v b="$up1" 'BEGIN { printf "%.2f", b - a }')
-printf '{"kernel":"%s","release":"%s","clocksource":"%s","bootSeconds":%s,"commandSeconds":%s,"wallSeconds":%s,"exitCode":%s,"timedOut":%s}\n' \
-	"$flavor" "$release" "$cs" "$boot" "$run" "$total" "${rc:-null}" \
+printf '{"kernel":"%s","base":"%s","release":"%s","clocksource":"%s","bootSeconds":%s,"commandSeconds":%s,"wallSeconds":%s,"exitCode":%s,"timedOut":%s}\n' \
+	"$flavor" "$base" "$release" "$cs" "$boot" "$run" "$total" "${rc:-null}" \
 	"$([ $timed_out = 1 ] && echo true || echo false)" > "$run_dir/vm.json"
 
 [ -f "$run_dir/stdout" ] && cat "$run_dir/stdout"
