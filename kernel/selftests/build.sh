@@ -129,10 +129,10 @@ done
 tests_c=()
 for t in "${TESTS[@]}"; do tests_c+=("$st/prog_tests/$t.c"); done
 log "BINARY test_progs"
-# tests.h in $tmp/obj/prog_tests comes before the tree's (absent) one
+# the selftests' include order; <prog_tests/tests.h> is found in $tmp/obj
 run gcc -g -O0 -rdynamic -Wall -Werror -D_GNU_SOURCE \
-	-I"$tmp/obj" -I"$st" -I"$tmp/include" -I"$src/tools/lib" -I"$src/tools/include" \
-	-I"$src/tools/arch/x86/include" -I"$src/tools/include/uapi" \
+	-I"$st" -I"$tmp/include" -I"$src/tools/lib" -I"$src/tools/include" \
+	-I"$src/tools/arch/x86/include" -I"$src/tools/include/uapi" -I"$tmp/obj" \
 	"${helpers[@]}" "${tests_c[@]}" "$tmp/libbpf/libbpf.a" -lelf -lz -lrt -lpthread \
 	-o "$tmp/test_progs"
 
