@@ -18,6 +18,10 @@
 #                 cache is reported "skipped: not built"
 #   --timeout S   per VM (default 1800)
 #   --console F   also write each VM's serial console to F.<base>-<flavor>
+#   --extra-patch FILE
+#                 the kernels built with FILE applied after the series
+#                 (kernel/build.sh --extra-patch; patched/debug only), e.g.
+#                 a fix reverted to show its bug (kernel/evidence/)
 # Output: the runner's lines, prefixed "<base>/<flavor>: ", then one line
 # per kernel, and last "kernel:test: N passed, N failed, N skipped" (kernels).
 # Exit 0 when every kernel that ran passed, 1 otherwise, 2 on usage errors.
@@ -31,6 +35,7 @@ flavors=(patched debug stock)
 build=0
 timeout=1800
 console=
+extra=()
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 bad() { printf 'kernel:test: %s\n' "$*" >&2; exit 2; }
@@ -58,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--build) build=1; shift ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--console) console=${2:?}; shift 2 ;;
+	--extra-patch) extra=(--extra-patch "${2:?}"); shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) bad "unknown argument $1 (see --help)" ;;
 	esac
@@ -67,14 +73,14 @@ passed=0 failed=0 skipped=0
 for base in "${bases[@]}"; do
 	for flavor in "${flavors[@]}"; do
 		tag=$base/$flavor
-		read -r _ _ kdir state < <(bash "$here/build.sh" --base "$base" --kernel "$flavor" --print-key)
+		read -r _ _ kdir state < <(bash "$here/build.sh" --base "$base" --kernel "$flavor" "${extra[@]}" --print-key)
 		if [ "$state" != cached ]; then
 			if [ $build = 0 ]; then
 				echo "$tag: skipped: not built (kernel/build.sh --base $base --kernel $flavor, or --build)"
 				skipped=$((skipped + 1))
 				continue
 			fi
-			kdir=$(bash "$here/build.sh" --base "$base" --kernel "$flavor" | tail -n1)
+			kdir=$(bash "$here/build.sh" --base "$base" --kernel "$flavor" "${extra[@]}" | tail -n1)
 		fi
 		if ! sdir=$(bash "$here/selftests/build.sh" --base "$base" | tail -n1) || [ ! -x "$sdir/test_progs" ]; then
 			if [ $build = 1 ] && bash "$here/build.sh" --base "$base" --kernel patched >/dev/null &&
