@@ -100,7 +100,10 @@ for base in "${bases[@]}"; do
 			{ mkdir -p "$(dirname "$cache")/vm" && mktemp -d "$(dirname "$cache")/vm/kernel-test-XXXXXX"; })
 		cfile=$run_dir/console
 		rc=0
-		bash "$here/vm.sh" --bzimage "$kdir/bzImage" --kernel "$flavor" --base "$base" --timeout "$timeout" \
+		# every KASAN report, not only the first of the boot
+		append=()
+		[ "$flavor" != debug ] || append=(--append kasan_multi_shot)
+		bash "$here/vm.sh" --bzimage "$kdir/bzImage" --kernel "$flavor" --base "$base" --timeout "$timeout" "${append[@]}" \
 			--mem 2048 --run-dir "$run_dir" -- "$here/selftests/run.sh" "$sdir" "${tests[@]}" \
 			2> "$cfile" | sed "s|^|$tag: |" || rc=$?
 		[ -z "$console" ] || cp "$cfile" "$console.$base-$flavor"

@@ -17,6 +17,7 @@
 #   --mem MB                guest memory (default 4096)
 #   --cpus N                guest CPUs (default: host CPUs)
 #   --env NAME=VALUE        set in the command's environment (repeatable)
+#   --append PARAMS         more kernel command line (e.g. kasan_multi_shot)
 #   --run-dir DIR           the writable share (default: a new directory
 #                           under $IB_KERNEL_CACHE/../vm); kept afterwards
 #   --allow-jiffies         run even when the guest clocksource is jiffies
@@ -40,6 +41,7 @@ cpus=$(nproc)
 run_dir=
 allow_jiffies=0
 envs=()
+extra_append=
 
 die() { printf 'vm: error: %s\n' "$*" >&2; exit 125; }
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=${2:?}; shift 2 ;;
 	--cpus) cpus=${2:?}; shift 2 ;;
 	--env) envs+=("${2:?}"); shift 2 ;;
+	--append) extra_append+=" ${2:?}"; shift 2 ;;
 	--run-dir) run_dir=${2:?}; shift 2 ;;
 	--allow-jiffies) allow_jiffies=1; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -156,7 +159,7 @@ esac
 # from which the kernel starts init.sh) and at /mnt (writable share).
 append="console=ttyS0 loglevel=4 panic=-1 rootfstype=9p root=/dev/root"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
-append+=" init=$run_dir/init.sh"
+append+=" init=$run_dir/init.sh$extra_append"
 
 t0=$(date +%s.%N)
 # shellcheck disable=SC2054 # -device and -fsdev take comma-separated options
