@@ -130,7 +130,7 @@ tests_c=()
 for t in "${TESTS[@]}"; do tests_c+=("$st/prog_tests/$t.c"); done
 log "BINARY test_progs"
 # the selftests' include order; <prog_tests/tests.h> is found in $tmp/obj
-run gcc -g -O0 -rdynamic -Wall -Werror -D_GNU_SOURCE \
+run gcc -g -O0 -rdynamic -Wall -Werror -D_GNU_SOURCE= \
 	-I"$st" -I"$tmp/include" -I"$src/tools/lib" -I"$src/tools/include" \
 	-I"$src/tools/arch/x86/include" -I"$src/tools/include/uapi" -I"$tmp/obj" \
 	"${helpers[@]}" "${tests_c[@]}" "$tmp/libbpf/libbpf.a" -lelf -lz -lrt -lpthread \
