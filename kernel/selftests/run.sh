@@ -34,10 +34,13 @@ for t in $tests; do
 	rc=$?
 	kmsg "end $t"
 	dmesg | tail -n +"$((before + 1))" > "$log.dmesg"
-	sed "s/^/selftest: $t: | /" "$log.out"
-	# "#12/3    bpf_iter_io_uring/io_uring_file:OK", and tests without subtests
-	results=$(sed -n -E 's/^#[0-9]+(\/[0-9]+)?[[:space:]]+([^:]+):(OK|FAIL|SKIP).*/\2 \3/p' "$log.out")
-	echo "$results" | while read -r name res; do
+	# the whole -v log next to the VM's other products, the rest here
+	# without the passing assertions
+	[ -z "${IB_VM_OUT:-}" ] || cp "$log.out" "$IB_VM_OUT/test_progs-$(echo "$t" | tr '/' '_').log"
+	grep -v ':PASS:' "$log.out" | sed "s/^/selftest: $t: | /"
+	# "#12/3    bpf_iter_io_uring/io_uring_file:OK" -> "OK bpf_iter_io_uring/io_uring_file"
+	results=$(sed -n -E 's/^#[0-9]+(\/[0-9]+)?[[:space:]]+(.*):(OK|FAIL|SKIP)$/\3 \2/p' "$log.out")
+	echo "$results" | while read -r res name; do
 		[ -n "$name" ] && echo "selftest: $name: $res"
 	done
 	# count subtests, or the test itself when it has none
@@ -47,9 +50,9 @@ for t in $tests; do
 	else
 		counted=$results
 	fi
-	p=$(echo "$counted" | grep -c ' OK$')
-	f=$(echo "$counted" | grep -c ' FAIL$')
-	s=$(echo "$counted" | grep -c ' SKIP$')
+	p=$(echo "$counted" | grep -c '^OK ')
+	f=$(echo "$counted" | grep -c '^FAIL ')
+	s=$(echo "$counted" | grep -c '^SKIP ')
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "selftest: $t: test_progs exited $rc"
