@@ -207,6 +207,19 @@ build_flavor() {
 	else
 		t0=$(date +%s)
 		log "$flavor: building (key $key)"
+		# A first build of stock starts from patched's trees of the same base,
+		# and the other way round (same configuration): make then rebuilds
+		# only what the series touches, not the whole kernel.
+		if [ ! -d "$work/build" ] && [ "$flavor" != debug ]; then
+			local sib=$cache/work-$base-patched
+			[ "$flavor" = patched ] && sib=$cache/work-$base-stock
+			if [ -f "$sib/build/vmlinux" ] && [ -d "$sib/linux" ]; then
+				log "$flavor: seeding the trees from $(basename "$sib")"
+				rm -rf "$work"
+				mkdir -p "$work"
+				cp -a "$sib/linux" "$sib/build" "$work/"
+			fi
+		fi
 		mkdir -p "$work" "$dir"
 
 		# sources: pristine + series in a hard-linked staging tree, then
