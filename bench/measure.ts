@@ -4,6 +4,7 @@
  * Errors are values: every outcome is a Measurement.
  */
 import { Bench } from 'tinybench';
+import { seedFrom } from '../analysis/prng.js';
 import { computeStatistics } from '../analysis/stats.js';
 import { computeWarnings } from '../analysis/warnings.js';
 import { decodeRecords, type Recovered } from './decode.js';
@@ -63,16 +64,10 @@ function totalFds(m: Manifest): number {
   return m.tasks.reduce((a, t) => a + t.fds.length, 0);
 }
 
-/** "pairs=made/total" note from kcmp-pairwise */
-function pairsNote(r: Recovered): { made: number; total: number } | undefined {
-  for (const n of r.notes) {
-    const m = /pairs=(\d+)\/(\d+)/.exec(n.text);
-    if (m) return { made: Number(m[1]), total: Number(m[2]) };
-  }
-  return undefined;
-}
-
-/** How many rows of the pairwise triangle (F fds) give about `pairs` comparisons. */
+/**
+ * How many rows (each compared with all other of F descriptors, a pair of
+ * two sampled rows once) give about `pairs` comparisons.
+ */
 export function rowsForPairs(F: number, pairs: number): number {
   let made = 0;
   let rows = 0;
@@ -123,9 +118,10 @@ export async function measureMethod(method: MethodInfo, ctx: Context, opts: Timi
     warnings: [] as WarningCode[],
   };
   const na = applicable(method, ctx.manifest);
-  if (na) return { ...base, state: 'skipped', reason: na };
+  if (na) return { ...base, state: 'skipped', code: 'not-applicable', reason: na };
 
   const opened = openMethod(method, ctx.pids, opts.native ?? {});
+  if (opened.state === 'skipped') return { ...base, state: 'skipped', code: opened.code, reason: opened.reason };
   if (opened.state !== 'open') return { ...base, state: opened.state, reason: opened.reason };
   const c = opened.collector;
   try {
@@ -141,13 +137,15 @@ async function measureOpen(
   opts: TimingOptions,
   c: Collector,
   coldNs: number,
-  base: Omit<Extract<Measurement, { state: 'skipped' }>, 'state' | 'reason'>,
+  base: Omit<Extract<Measurement, { state: 'skipped' }>, 'state' | 'reason' | 'code'>,
 ): Promise<Measurement> {
   const F = base.fds;
-  const pairwise = method.name === 'kcmp-pairwise';
+  const sampling = method.sampling;
   const fullPairs = (F * (F - 1)) / 2;
-  const sampled = pairwise && fullPairs > opts.verifyPairsMax;
-  if (pairwise) c.setRows(sampled ? rowsForPairs(F, opts.verifyPairsMax) : 0);
+  const sampled = sampling.how === 'rows' && fullPairs > opts.verifyPairsMax;
+  // rows chosen at random, the same rows for every collect of this measurement
+  const seed = seedFrom(`${ctx.scenario}/${ctx.n}/${method.name}`);
+  if (sampling.how === 'rows') c.setSampling(sampled ? rowsForPairs(F, opts.verifyPairsMax) : 0, seed);
 
   // 1. Verify before timing.
   const t0 = process.hrtime.bigint();
@@ -160,46 +158,53 @@ async function measureOpen(
   } catch (e) {
     return { ...base, state: 'errored', reason: `undecodable records: ${(e as Error).message}` };
   }
-  const v = verify(ctx.manifest, rec, method, { sampled });
-  if (!v.ok) {
-    return {
-      ...base,
-      state: 'wrong',
-      reason: `${v.mismatches.length} mismatch(es) with the ground truth, first: ${v.mismatches[0].kind} pid ${v.mismatches[0].pid} ${v.mismatches[0].where}: expected ${v.mismatches[0].expected}, got ${v.mismatches[0].got}`,
-      coverage: v.coverage,
-      mismatchCount: v.mismatches.length,
-      mismatches: v.mismatches.slice(0, 20),
-    };
-  }
+  const v = verify(ctx.manifest, rec, method, { sampled, sampleRows: sampled ? first.out.sample?.rows : undefined });
+  const wrong = (w: ReturnType<typeof verify>): Measurement => ({
+    ...base,
+    state: 'wrong',
+    reason: `${w.mismatches.length} mismatch(es) with the ground truth, first: ${w.mismatches[0].kind} pid ${w.mismatches[0].pid} ${w.mismatches[0].where}: expected ${w.mismatches[0].expected}, got ${w.mismatches[0].got}`,
+    coverage: w.coverage,
+    mismatchCount: w.mismatches.length,
+    mismatches: w.mismatches.slice(0, 20),
+  });
+  if (!v.ok) return wrong(v);
 
-  // 2. Time it. O(n^2) work is time-boxed: a sample of rows of the kcmp
-  // triangle is timed; only the kcmp part of each sample is scaled up (the
-  // enumeration is done once per pass whatever the number of rows).
+  // 2. Time it. O(n^2) work is time-boxed: a sample of rows (at random,
+  // each compared with all others) is timed; only the stage the rows scale
+  // (the kcmp part) is scaled up, the enumeration is done once per pass
+  // whatever the number of rows.
   let extrapolation: Extrapolation | undefined;
   let scale = 1;
   let fixedNs = 0;
-  if (pairwise && fullPairs > opts.samplePairs) {
+  if (sampling.how === 'rows' && fullPairs > opts.samplePairs) {
     const rows = rowsForPairs(F, opts.samplePairs);
-    c.setRows(rows);
+    c.setSampling(rows, seed);
     const tp = process.hrtime.bigint();
     const probe = c.collect();
     const probeNs = Number(process.hrtime.bigint() - tp);
     if (!probe.ok) return { ...base, state: 'errored', reason: probe.error };
-    const p = pairsNote(decodeRecords(probe.out.buffer));
-    const made = p?.made ?? probe.out.calls;
-    const total = p?.total ?? fullPairs;
-    if (made > 0 && made < total) {
-      scale = total / made;
+    // the timed configuration's answer is verified too (its sampled rows completely)
+    let pv: ReturnType<typeof verify>;
+    try {
+      pv = verify(ctx.manifest, decodeRecords(probe.out.buffer), method, { sampled: true, sampleRows: probe.out.sample?.rows });
+    } catch (e) {
+      return { ...base, state: 'errored', reason: `undecodable records: ${(e as Error).message}` };
+    }
+    if (!pv.ok) return wrong(pv);
+    const s = probe.out.sample;
+    if (!s) return { ...base, state: 'errored', reason: `${method.name} samples rows but reported no sample figures` };
+    if (s.made > 0 && s.made < s.total) {
+      scale = s.total / s.made;
       estimateNs = probeNs;
-      fixedNs = Math.max(0, probeNs - (probe.out.stagesNs.identity ?? probeNs));
+      fixedNs = Math.max(0, probeNs - (probe.out.stagesNs[sampling.scales] ?? probeNs));
       extrapolation = {
-        measuredUnits: made,
-        totalUnits: total,
-        how: `timed ${rows} of ${F} rows (${made} of ${total} kcmp calls); the kcmp part of each sample scaled by ${scale.toFixed(1)}, the enumeration (${(fixedNs / 1e6).toFixed(2)} ms) counted once`,
+        measuredUnits: s.made,
+        totalUnits: s.total,
+        how: `timed ${s.rows} of ${s.rowsTotal} rows chosen at random (${s.made} of ${s.total} kcmp calls); the ${sampling.scales} part of each sample scaled by ${scale.toFixed(1)}, the rest (${(fixedNs / 1e6).toFixed(2)} ms) counted once`,
       };
     }
-  } else if (pairwise) {
-    c.setRows(0);
+  } else if (sampling.how === 'rows') {
+    c.setSampling(0, seed);
   }
   // Enough samples for a stable median within the time per measurement:
   // at least MIN_SAMPLES_SLOW even for slow methods, up to minSamples.
@@ -231,7 +236,7 @@ async function measureOpen(
   const stagesNs: Partial<Record<Stage, number>> = {};
   for (const s of Object.keys(stageRuns[0]) as Stage[]) {
     const vals = stageRuns.map((x) => x[s] ?? 0).sort((a, b) => a - b);
-    stagesNs[s] = vals[Math.floor(vals.length / 2)] * (s === 'identity' ? scale : 1);
+    stagesNs[s] = vals[Math.floor(vals.length / 2)] * (sampling.how === 'rows' && s === sampling.scales ? scale : 1);
   }
 
   const stats = computeStatistics(t.samplesNs.map((x) => (scale === 1 ? x : fixedNs + Math.max(0, x - fixedNs) * scale)));

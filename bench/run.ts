@@ -12,7 +12,7 @@ import { writeReports } from './report/index.js';
 import { collectEnvironment } from './environment.js';
 import type { Manifest, Scenario } from './manifest.js';
 import { DEFAULT_TIMING, measureMethod, measureOverhead, type TimingOptions } from './measure.js';
-import { KERNEL_LANE_METHODS, listMethods, type MethodInfo } from './native.js';
+import { listMethods, type MethodInfo } from './native.js';
 import { RESULTS_SCHEMA, type Measurement, type ResultsFile } from './types.js';
 import { startWorkload, stopAllWorkloads, type Workload } from './workload.js';
 
@@ -178,12 +178,12 @@ export class Run {
           cfg.signal,
         );
         if (started.state !== 'ready') {
-          const state = started.state === 'skipped' ? 'skipped' : 'errored';
           for (const m of cfg.methods) {
-            await push({
-              scenario, method: m.name, family: m.family, n, fds: 0, tasks: 0, extrapolated: false, warnings: [],
-              state, reason: `workload: ${started.reason}`,
-            });
+            const common = { scenario, method: m.name, family: m.family, n, fds: 0, tasks: 0, extrapolated: false, warnings: [] };
+            // a generator exiting 77: the kernel lacks what the scenario needs
+            await push(started.state === 'skipped'
+              ? { ...common, state: 'skipped', code: 'missing-feature', reason: `workload: ${started.reason}` }
+              : { ...common, state: 'errored', reason: `workload: ${started.reason}` });
           }
           continue;
         }
@@ -255,14 +255,15 @@ export class Run {
 
 /**
  * 0: everything verified; 1: something wrong or errored; 3: a lane was
- * skipped for a missing feature or privilege (not counting "nothing to
- * recover" and the kernel lane's methods on a kernel without the series).
+ * skipped for a missing feature or privilege (by its skip code: not
+ * "not-applicable", nor "kernel-lane", a patched-kernel method on a kernel
+ * without the series; a skip without a code counts as missing).
  */
 export function exitCodeFor(results: ResultsFile): number {
   const ms = results.measurements;
   if (ms.some((m) => m.state === 'wrong' || m.state === 'errored')) return 1;
   const missing = ms.filter(
-    (m) => m.state === 'skipped' && !m.reason.startsWith('nothing to recover') && !KERNEL_LANE_METHODS.includes(m.method),
+    (m) => m.state === 'skipped' && m.code !== 'not-applicable' && m.code !== 'kernel-lane',
   );
   if (missing.length) return 3;
   return 0;

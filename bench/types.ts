@@ -7,11 +7,25 @@ import type { Scenario } from './manifest.js';
 export const RESULTS_SCHEMA = 1;
 
 export type Family = 'procfs' | 'kcmp' | 'bpf' | 'floor';
+/** a method's role (its descriptor, bench/native/method.h) */
+export type Role = 'recovery' | 'floor';
+/** where a method runs: any kernel, or the kernel lane's patched kernel */
+export type Lane = 'host' | 'patched-kernel';
+/**
+ * Why a method was skipped: the scenario has nothing for it (decided by the
+ * harness from the method's needs), the kernel lacks a feature (no BTF, no
+ * such iterator target), a patched-kernel method on a stock kernel, or a
+ * missing privilege (EPERM). Only missing-feature and privilege mean this
+ * machine could not run a lane (exit 3).
+ */
+export type SkipCode = 'not-applicable' | 'missing-feature' | 'kernel-lane' | 'privilege';
 
 /**
  * Methods that need the patched kernel of the kernel lane (kernel/, npm run
  * bench:vm): on a stock kernel they report "skipped" by design, which is not
- * a missing feature of this machine.
+ * a missing feature of this machine. A copy of the registry's `lane` for the
+ * reports that have no registry at hand (test/methods.test.ts checks that the
+ * two agree); the harness reads the lane from MethodInfo.
  */
 export const KERNEL_LANE_METHODS: readonly string[] = ['bpf-iter-io-uring-file', 'bpf-iter-io-uring-buf', 'bpf-iter-epoll'];
 
@@ -123,7 +137,7 @@ export type Measurement =
       mismatchCount: number;
       mismatches: Mismatch[];
     })
-  | (MeasurementBase & { state: 'skipped'; reason: string })
+  | (MeasurementBase & { state: 'skipped'; reason: string; code?: SkipCode })
   | (MeasurementBase & { state: 'errored'; reason: string });
 
 export type MeasurementState = Measurement['state'];
