@@ -226,6 +226,26 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
       });
     }
 
+    it('gives the same answer, byte for byte, on every collect (what block() checks the timed answers by)', () => {
+      for (const m of listMethods().filter((x) => !KERNEL_LANE.has(x.name))) {
+        const o = openMethod(m, w.pids);
+        expect(o.state, m.name).toBe('open');
+        if (o.state !== 'open') continue;
+        try {
+          if (m.sampling.how === 'rows') o.collector.setSampling(5, 11);
+          expect(o.collector.collect().ok, m.name).toBe(true);
+          const d = o.collector.digest();
+          const times = new Float64Array(3);
+          const digests = new BigUint64Array(3);
+          expect(o.collector.block(3, times, digests, BigUint64Array.from([d])), m.name).toBe(3);
+          expect([...digests], m.name).toEqual([d, d, d]);
+          expect(times.every((t) => t > 0), m.name).toBe(true);
+        } finally {
+          o.collector.close();
+        }
+      }
+    });
+
     it('reports the real-iterator lane as skipped on a kernel without the series', () => {
       for (const m of listMethods().filter((x) => KERNEL_LANE.has(x.name))) {
         const o = openMethod(m, w.pids);
