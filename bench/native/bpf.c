@@ -129,27 +129,6 @@ static void bpf_close(void *p)
 	free(st);
 }
 
-/*
- * The length of the whole records at the start of p[0, n): a record is
- * whole when its header and its hdr.size bytes are there. -EPROTO when a
- * header is malformed (size not a multiple of 8 or below the header's).
- */
-static ssize_t whole_records(const uint8_t *p, size_t n)
-{
-	size_t off = 0;
-
-	while (off + sizeof(struct ib_rec_hdr) <= n) {
-		const struct ib_rec_hdr *h = (const void *)(p + off);
-
-		if (h->size < sizeof(*h) || h->size % 8)
-			return -EPROTO;
-		if (off + h->size > n)
-			break;
-		off += h->size;
-	}
-	return off;
-}
-
 /* One ring buffer sample = a chunk of whole records of one instance. */
 static int on_chunk(void *ctx, void *data, size_t size)
 {
@@ -159,7 +138,7 @@ static int on_chunk(void *ctx, void *data, size_t size)
 	uint64_t t0 = ib_now_ns();
 	int stage = -1;
 
-	if (whole_records(data, size) != (ssize_t)size) {
+	if (ib_whole_records(data, size) != (ssize_t)size) {
 		st->err = ib_out_error(out, -EPROTO, "bpf: malformed ring buffer chunk of %zu bytes "
 				       "(first record type %u size %u)", size,
 				       size >= sizeof(*h) ? h->type : 0, size >= sizeof(*h) ? h->size : 0);
@@ -447,7 +426,7 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 			break;
 		}
 		out->len += n;
-		w = whole_records(out->buf + whole, out->len - whole);
+		w = ib_whole_records(out->buf + whole, out->len - whole);
 		if (w < 0) {
 			err = ib_out_error(out, -EPROTO, "bpf: malformed record from the iterator of "
 					   "pid %d at byte %zu", st->pids[li], out->len - n);

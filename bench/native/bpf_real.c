@@ -332,26 +332,6 @@ fail:
 }
 
 /*
- * The length of the whole records at the start of p[0, n); -EPROTO when a
- * header is malformed (size not a multiple of 8 or below the header's).
- */
-static ssize_t whole_records(const uint8_t *p, size_t n)
-{
-	size_t off = 0;
-
-	while (off + sizeof(struct ib_rec_hdr) <= n) {
-		const struct ib_rec_hdr *h = (const void *)(p + off);
-
-		if (h->size < sizeof(*h) || h->size % 8)
-			return -EPROTO;
-		if (off + h->size > n)
-			break;
-		off += h->size;
-	}
-	return off;
-}
-
-/*
  * Read one iterator to EOF, straight into out (the program writes whole
  * records; a read may end inside one, the next goes on after it). Returns
  * 0, -EDEADLK when the ring lock was contended before anything was read
@@ -384,7 +364,7 @@ static int read_iter(struct real_state *st, int iter_fd, int32_t pid, int32_t fd
 			break;
 		out->len += n;
 	}
-	w = whole_records(out->buf + start, out->len - start);
+	w = ib_whole_records(out->buf + start, out->len - start);
 	if (w < 0)
 		return ib_out_error(out, -EPROTO, "bpf-iter: pid %d: malformed record from the %s "
 				    "iterator of fd %d", pid, modes[st->mode].target, fd);
@@ -445,7 +425,7 @@ static int find_instances(struct real_state *st, uint32_t ti, int32_t pid, struc
 		if (n == 0)
 			break;
 		have += n;
-		w = whole_records(st->buf, have);
+		w = ib_whole_records(st->buf, have);
 		if (w < 0) {
 			err = ib_out_error(out, -EPROTO, "bpf-iter: malformed record from the "
 					   "task_file iterator of pid %d", pid);

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "records.h" /* bpf/records.h: the one record format (and bpf/kinds.h) */
 
 /* Kinds of state, for coverage declarations (index into ib_method.coverage). */
@@ -225,6 +226,10 @@ void *ib_out_rec(struct ib_out *out, uint16_t type, int32_t pid, size_t size,
 int ib_out_room(struct ib_out *out, size_t need);
 /* append n bytes of whole records */
 int ib_out_append(struct ib_out *out, const void *p, size_t n);
+/* the length of the whole records at the start of p[0, n) (a record is
+ * whole when its header and hdr.size bytes are there); -EPROTO when a
+ * header is malformed (size below the header's or not a multiple of 8) */
+ssize_t ib_whole_records(const uint8_t *p, size_t n);
 uint64_t ib_now_ns(void);
 
 #endif /* IB_METHOD_H */

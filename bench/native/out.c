@@ -90,6 +90,22 @@ void *ib_out_rec(struct ib_out *out, uint16_t type, int32_t pid, size_t size,
 	return h;
 }
 
+ssize_t ib_whole_records(const uint8_t *p, size_t n)
+{
+	size_t off = 0;
+
+	while (off + sizeof(struct ib_rec_hdr) <= n) {
+		const struct ib_rec_hdr *h = (const void *)(p + off);
+
+		if (h->size < sizeof(*h) || h->size % 8)
+			return -EPROTO;
+		if (off + h->size > n)
+			break;
+		off += h->size;
+	}
+	return off;
+}
+
 uint64_t ib_now_ns(void)
 {
 	struct timespec ts;
