@@ -86,7 +86,8 @@ enum bpf_mode {
 };
 
 #define READ_BUF (256u << 10)
-#define MAX_RECORD (1u << 16) /* hdr.size is 16 bits */
+/* the seq_file carries ib_rec_fd records only: an unfinished one is shorter */
+#define MAX_TAIL sizeof(struct ib_rec_fd)
 #define DEFAULT_RINGBUF (8u << 20)
 
 struct bpf_state {
@@ -100,7 +101,7 @@ struct bpf_state {
 	int32_t *pids;
 	uint32_t nlinks;
 	struct ring_buffer *rb;
-	uint8_t *tail; /* an unfinished record of the seq_file, while chunks are appended */
+	uint8_t tail[MAX_TAIL]; /* an unfinished record of the seq_file, while chunks are appended */
 	/* ring buffer context */
 	struct ib_out *out;
 	int err;
@@ -125,7 +126,6 @@ static void bpf_close(void *p)
 	task_file_compat_bpf__destroy(st->cskel);
 	free(st->links);
 	free(st->pids);
-	free(st->tail);
 	free(st);
 }
 
@@ -303,8 +303,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	st->mode = mode;
 	st->links = calloc(t->npids, sizeof(*st->links));
 	st->pids = calloc(t->npids, sizeof(*st->pids));
-	st->tail = malloc(MAX_RECORD);
-	if (!st->links || !st->pids || !st->tail) {
+	if (!st->links || !st->pids) {
 		err = ib_out_error(out, -ENOMEM, "bpf: out of memory");
 		goto fail;
 	}
@@ -391,15 +390,18 @@ fail:
 }
 
 /*
- * Read one pid's iterator to EOF, straight into out: the seq_file carries
- * whole records (one ib_rec_fd per descriptor), but one read() may end
- * inside a record. The ring buffer is drained after each read; its chunks
- * are appended after the whole records, the unfinished one is set aside
- * meanwhile and put back after them.
+ * Read one pid's iterator to EOF, straight into out. The program writes
+ * nothing but ib_rec_fd records to the seq_file (task_file.bpf.c), so the
+ * stream's record boundaries are multiples of their size; one read() may
+ * end inside a record. The ring buffer is drained after each read: its
+ * chunks (whole records, checked in on_chunk) are appended after the whole
+ * records of the stream, the unfinished one is set aside meanwhile and put
+ * back after them. decode.ts checks every record again.
  */
 static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 {
-	size_t whole = out->len; /* out->buf[0, whole) is whole records */
+	const size_t rec = sizeof(struct ib_rec_fd);
+	size_t seq = 0; /* bytes of the seq_file stream read so far */
 	uint64_t t0;
 	int fd, err = 0;
 
@@ -408,8 +410,9 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 		return ib_out_error(out, -errno, "bpf: create iterator for pid %d: %s",
 				    st->pids[li], strerror(errno));
 	for (;;) {
-		ssize_t n, w;
+		ssize_t n;
 		size_t tail;
+		int r;
 
 		if (ib_out_room(out, READ_BUF)) {
 			err = ib_out_error(out, -ENOMEM, "bpf: out of memory for records");
@@ -426,19 +429,11 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 			break;
 		}
 		out->len += n;
-		w = ib_whole_records(out->buf + whole, out->len - whole);
-		if (w < 0) {
-			err = ib_out_error(out, -EPROTO, "bpf: malformed record from the iterator of "
-					   "pid %d at byte %zu", st->pids[li], out->len - n);
-			break;
-		}
-		whole += w;
+		seq += n;
 		if (st->rb) {
-			int r;
-
-			tail = out->len - whole;
-			memcpy(st->tail, out->buf + whole, tail);
-			out->len = whole;
+			tail = seq % rec;
+			memcpy(st->tail, out->buf + out->len - tail, tail);
+			out->len -= tail;
 			r = ring_buffer__consume(st->rb);
 			if (st->err) {
 				err = st->err;
@@ -449,7 +444,6 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 						   strerror(-r));
 				break;
 			}
-			whole = out->len;
 			if (ib_out_append(out, st->tail, tail)) {
 				err = ib_out_error(out, -ENOMEM, "bpf: out of memory for records");
 				break;
@@ -459,9 +453,9 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 			break;
 	}
 	close(fd);
-	if (!err && whole != out->len)
-		err = ib_out_error(out, -EPROTO, "bpf: iterator of pid %d ended inside a record",
-				   st->pids[li]);
+	if (!err && seq % rec)
+		err = ib_out_error(out, -EPROTO, "bpf: iterator of pid %d ended inside a record "
+				   "(%zu bytes, records of %zu)", st->pids[li], seq, rec);
 	return err;
 }
 
