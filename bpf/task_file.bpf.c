@@ -732,8 +732,11 @@ int task_file(struct bpf_iter__task_file *ctx)
 		r.pos = file->f_pos;
 		r.id.how = IB_ID_KEY;
 		r.id.key = mix(ptr_value(file));
-		/* The seq_file is full: this file is shown again at the start of
-		 * the next read(); walking its items now would emit them twice. */
+		/* The only record this program writes to the seq_file: user
+		 * space finds record boundaries in the stream by its size
+		 * (bench/native/bpf.c read_link). The seq_file is full: this
+		 * file is shown again at the start of the next read(); walking
+		 * its items now would emit them twice. */
 		if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
 			return 0;
 	}

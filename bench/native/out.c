@@ -9,6 +9,10 @@
 #include "method.h"
 
 /* (the record layouts are asserted in bpf/records.h itself) */
+#define NNAMES(list) (sizeof((const char *[])list) / sizeof(const char *))
+_Static_assert(NNAMES(IB_KIND_NAMES) == IB_K__N, "IB_KIND_NAMES: one name per enum ib_kind");
+_Static_assert(NNAMES(IB_COV_NAMES) == IB_COV__N, "IB_COV_NAMES: one name per enum ib_cov");
+_Static_assert(NNAMES(IB_STAGE_NAMES) == IB_STAGE__N, "IB_STAGE_NAMES: one name per enum ib_stage");
 
 void ib_out_reset(struct ib_out *out)
 {
