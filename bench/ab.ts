@@ -161,6 +161,8 @@ class Server {
 
 export interface AbOptions {
   referenceDir: string;
+  /** the reference's git revision (its tree, from git archive, has no .git) */
+  referenceRevision: string;
   scenarios: Scenario[];
   sizes: number[];
   tasks: number;
@@ -222,7 +224,7 @@ export async function runAB(o: AbOptions): Promise<AbResults> {
   try {
     B = await Server.start('reference', o.referenceDir, envB);
     results.submission = { revision: A.hello.revision, methods: A.hello.methods, ...(A.hello.slowdown ? { slowdown: A.hello.slowdown } : {}) };
-    results.reference = { revision: B.hello.revision, methods: B.hello.methods, ...(B.hello.slowdown ? { slowdown: B.hello.slowdown } : {}) };
+    results.reference = { revision: o.referenceRevision, methods: B.hello.methods, ...(B.hello.slowdown ? { slowdown: B.hello.slowdown } : {}) };
     const inB = new Set(B.hello.methods.map((m) => m.name));
     const methods = A.hello.methods.filter((m) => m.lane === 'host' && inB.has(m.name) && (!o.methods || o.methods.includes(m.name)));
     let budgetMs = o.roundsBudgetS * 1000;

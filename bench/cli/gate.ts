@@ -140,6 +140,7 @@ async function main(argv: string[]): Promise<number> {
     const t0 = Date.now();
     const ab = await runAB({
       referenceDir: ref.dir,
+      referenceRevision: ref.revision,
       scenarios,
       sizes,
       tasks: baseline?.config.tasks ?? 4,
