@@ -15,12 +15,16 @@ import {
   COVERAGE_KINDS,
   STAGES,
   type CoverageKind,
+  type DeclaredCoverage,
   type Family,
   type Lane,
+  type Need,
   type Role,
   type SkipCode,
   type Stage,
-} from './types.js';
+} from './schema.js';
+
+export type { DeclaredCoverage } from './schema.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ADDON_PATH = path.join(REPO_ROOT, 'build/native/iterbench.node');
@@ -78,12 +82,6 @@ interface Addon {
   slowdown(): string;
 }
 
-/** What a method says it can recover, per kind: full, partial (why), none (why). */
-export interface DeclaredCoverage {
-  level: 'full' | 'partial' | 'none';
-  why?: string;
-}
-
 export type Sampling = { how: 'none' } | { how: 'rows'; scales: Stage };
 
 export interface MethodInfo {
@@ -95,7 +93,7 @@ export interface MethodInfo {
   summary: string;
   coverage: Record<CoverageKind, DeclaredCoverage>;
   /** the method has nothing to do unless the target has one of these (empty: every target) */
-  needs: ('epoll' | 'io_uring')[];
+  needs: Need[];
   /** the floor this method is compared with (method / floor), or null */
   floor: string | null;
   /** the largest acceptable method / floor ratio; 0: no target */
@@ -126,7 +124,9 @@ const ROLES: readonly Role[] = ['recovery', 'floor'];
 const LANES: readonly Lane[] = ['host', 'patched-kernel'];
 const LEVELS: readonly DeclaredCoverage['level'][] = ['full', 'partial', 'none'];
 const NEEDS = ['epoll', 'io_uring'] as const;
-export const SKIP_CODES: readonly SkipCode[] = ['not-applicable', 'missing-feature', 'kernel-lane', 'privilege'];
+/** the skip codes open() itself can give (the harness adds the others) */
+export type OpenSkipCode = Extract<SkipCode, 'missing-feature' | 'kernel-lane' | 'privilege'>;
+const OPEN_SKIP_CODES: readonly OpenSkipCode[] = ['missing-feature', 'kernel-lane', 'privilege'];
 
 export class RegistryError extends Error {
   constructor(message: string) {
@@ -196,7 +196,7 @@ export function listMethods(): MethodInfo[] {
   return methodCache;
 }
 
-/** kept for the tests that import it from here; the registry's lane is the truth (kernelLaneMethods) */
+/** @deprecated kept for the tests that import it from here; the registry's lane is the truth (kernelLaneMethods) */
 export { KERNEL_LANE_METHODS } from './types.js';
 
 /** The methods of the kernel lane (a patched kernel): skipped by design on a stock kernel. */
@@ -208,7 +208,7 @@ export function kernelLaneMethods(): string[] {
 
 export type OpenResult =
   | { state: 'open'; collector: Collector; coldNs: number }
-  | { state: 'skipped'; code: Exclude<SkipCode, 'not-applicable'>; reason: string }
+  | { state: 'skipped'; code: OpenSkipCode; reason: string }
   | { state: 'errored'; reason: string };
 
 export interface CollectOutput {
@@ -222,7 +222,7 @@ export interface CollectOutput {
 /** One method opened on a set of target pids. */
 export class Collector {
   constructor(
-    readonly method: MethodInfo,
+    readonly method: Pick<MethodInfo, 'name' | 'family'>,
     readonly pids: number[],
     private handle: Handle | undefined,
   ) {}
@@ -237,21 +237,24 @@ export class Collector {
     return loadAddon().collect(this.h());
   }
 
-  /** The last collect's answer; errors are values. */
-  result(): { ok: true; out: CollectOutput } | { ok: false; error: string } {
+  /** The records of the last collect (also after block()). */
+  result(): CollectOutput {
     const r = loadAddon().result(this.h());
-    if (r.ret < 0) return { ok: false, error: r.error || `errno ${-r.ret}` };
     const stagesNs: Partial<Record<Stage, number>> = {};
     STAGES.forEach((s, i) => {
-      if (r.stagesNs[i]) stagesNs[s] = r.stagesNs[i];
+      if (r.stagesNs[i]) stagesNs[s] = r.stagesNs[i]!;
     });
-    return { ok: true, out: { buffer: r.buffer, stagesNs, calls: r.calls, ...(r.sample ? { sample: r.sample } : {}) } };
+    return { buffer: r.buffer, stagesNs, calls: r.calls, ...(r.sample ? { sample: r.sample } : {}) };
   }
 
   /** Collect once and fetch the records; errors are values. */
   collect(): { ok: true; out: CollectOutput } | { ok: false; error: string } {
-    this.collectRaw();
-    return this.result();
+    const ret = this.collectRaw();
+    if (ret < 0) {
+      const r = loadAddon().result(this.h());
+      return { ok: false, error: r.error || `errno ${-ret}` };
+    }
+    return { ok: true, out: this.result() };
   }
 
   /** Up to k collects timed in C, digests of each answer; see addon.c block(). */
@@ -286,14 +289,14 @@ const PRIVILEGE_HINT: Record<Family, string> = {
 };
 
 export function openMethod(
-  method: MethodInfo,
+  method: Pick<MethodInfo, 'name' | 'family'>,
   pids: number[],
   opts: { ringbufBytes?: number; btfPath?: string } = {},
 ): OpenResult {
   const r = loadAddon().open(method.name, Int32Array.from(pids), opts);
   if (r.ok) return { state: 'open', collector: new Collector(method, pids, r.handle), coldNs: r.coldNs };
   if (r.skip === null) return { state: 'errored', reason: r.error };
-  const code = oneOf(`open(${method.name}).skip`, r.skip, ['missing-feature', 'kernel-lane', 'privilege'] as const);
+  const code = oneOf(`open(${method.name}).skip`, r.skip, OPEN_SKIP_CODES);
   // The human reason next to the code; the code is what the harness acts on.
   const reason = code === 'privilege' ? `needs privilege (${PRIVILEGE_HINT[method.family]}): ${r.error}` : r.error;
   return { state: 'skipped', code, reason };

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRecords } from '../bench/decode.js';
 import { SCENARIOS, type Scenario } from '../bench/manifest.js';
-import { measureMethod, rowsForPairs, type TimingOptions, DEFAULT_TIMING } from '../bench/measure.js';
+import { rowsForPairs } from '../bench/measure.js';
 import {
   kernelLaneMethods,
   listMethods,
@@ -17,11 +17,12 @@ import {
   type MethodInfo,
   type RawMethod,
 } from '../bench/native.js';
-import { COVERAGE_KINDS, KERNEL_LANE_METHODS, type Measurement } from '../bench/types.js';
+import { listDescriptors } from '../bench/descriptors.js';
+import { COVERAGE_KINDS, type Measurement } from '../bench/schema.js';
+import { KERNEL_LANE_METHODS } from '../bench/types.js';
 import { verify } from '../bench/verify.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
-
-const FAST: TimingOptions = { ...DEFAULT_TIMING, timeMs: 5, minSamples: 3, warmupIterations: 1 };
+import { measureOnce } from './support/measure-once.js';
 
 /** Real io_uring / epoll iterators exist only on the patched kernel (kernel/, npm run bench:vm). */
 const KERNEL_LANE = new Set(kernelLaneMethods());
@@ -165,6 +166,21 @@ describe('the method registry', () => {
     expect(byName('kcmp-pairwise').sampling).toEqual({ how: 'rows', scales: 'identity' });
   });
 
+  it('hands the harness every fact of the descriptors (listDescriptors)', () => {
+    const d = new Map(listDescriptors().map((x) => [x.name, x]));
+    expect([...d.keys()]).toEqual(listMethods().map((m) => m.name));
+    for (const m of listMethods()) {
+      const x = d.get(m.name)!;
+      expect(x, m.name).toMatchObject({ family: m.family, role: m.role, lane: m.lane, speedupOver: m.speedupOver, subsetOf: m.subsetOf, sampling: m.sampling.how });
+      expect(x.floor ?? null, m.name).toBe(m.floor);
+      expect(x.floorLimit ?? 0, m.name).toBe(m.floorLimit);
+      expect(x.scaledStage, m.name).toBe(m.sampling.how === 'rows' ? m.sampling.scales : undefined);
+    }
+    expect(d.get('bpf-all')).toMatchObject({ floor: 'floor-walk', floorLimit: 2, speedupOver: ['procfs', 'kcmp-tree'] });
+    expect(d.get('kcmp-pairwise')).toMatchObject({ sampling: 'rows', scaledStage: 'identity' });
+    expect(d.get('bpf-iter-epoll')).toMatchObject({ lane: 'patched-kernel' });
+  });
+
   it('refuses open() options it does not know and sampling on a method that does not sample', () => {
     const a = loadAddon();
     expect(() => a.open('procfs', Int32Array.from([process.pid]), { maxRows: 3 } as never)).toThrow(/unknown option or wrong type: maxRows/);
@@ -215,13 +231,16 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
 
     for (const name of EXPECTED_METHODS) {
       it(`${name} recovers what the workload created, or has nothing to recover`, async () => {
-        const method = listMethods().find((m) => m.name === name)!;
-        const m = await measureMethod(method, { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() }, FAST);
+        const method = listDescriptors().find((m) => m.name === name)!;
+        const m = await measureOnce(method, { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
         results.set(name, m);
         if (m.state === 'skipped') {
+          expect(m.skip, name).toBe('not-applicable');
           expect(m.reason, name).toMatch(/^nothing to recover/);
           return;
         }
+        // every timed answer was checked, not only the first
+        if (m.state === 'verified') expect(m.answers.sameDigest + m.answers.reverified, name).toBeGreaterThanOrEqual(m.answers.timed - m.answers.reverified);
         expect(m.state, explain(m)).toBe('verified');
       });
     }
