@@ -183,6 +183,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ibcollect: unknown method '%s' (ibcollect -l lists them)\n", argv[optind]);
 		return 2;
 	}
+	if (o.sample_rows && m->sampling.how == IB_SAMPLING_NONE) {
+		fprintf(stderr, "ibcollect: %s does not sample rows (-r)\n", m->name);
+		return 2;
+	}
 	t.npids = argc - optind - 1;
 	pids = calloc(t.npids, sizeof(*pids));
 	times = calloc(iters, sizeof(*times));
