@@ -95,16 +95,10 @@ export function baseOf(method: MethodDescriptor, inst: Pick<InstanceRef, 'id' | 
   };
 }
 
-/** "pairs=made/total" from kcmp-pairwise's note (until the addon reports it as fields) */
-function sampledCalls(r: Recovered): { made: number; total: number } | undefined {
-  for (const n of r.notes) {
-    const m = /pairs=(\d+)\/(\d+)/.exec(n.text);
-    if (m) return { made: Number(m[1]), total: Number(m[2]) };
-  }
-  return undefined;
-}
-
-/** How many rows of the pairwise triangle (F fds) give about `pairs` comparisons. */
+/**
+ * How many rows (each compared with all other of F descriptors, a pair of
+ * two sampled rows once) give about `pairs` comparisons.
+ */
 export function rowsForPairs(F: number, pairs: number): number {
   let made = 0;
   let rows = 0;
@@ -131,10 +125,7 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
   if (na) return skip('not-applicable', na);
 
   const opened = openMethod(method, inst.pids, opts.native ?? {});
-  if (opened.state === 'skipped') {
-    const code: SkipCode = method.lane === 'patched-kernel' ? 'kernel-lane' : /privilege/.test(opened.reason) ? 'privilege' : 'missing-feature';
-    return skip(code, opened.reason);
-  }
+  if (opened.state === 'skipped') return skip(opened.code, opened.reason);
   if (opened.state !== 'open') return final({ ...base, state: 'errored', reason: opened.reason });
   const c = opened.collector;
   let keep = false;
@@ -142,14 +133,17 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
     const F = base.fds;
     const fullPairs = (F * (F - 1)) / 2;
     const sampled = method.sampling === 'rows' && fullPairs > opts.samplePairs;
-    if (method.sampling === 'rows') c.setRows(sampled ? rowsForPairs(F, opts.samplePairs) : 0);
+    // rows chosen at random (seeded): the same rows in every collect, each compared with all others
+    if (method.sampling === 'rows') c.setSampling(sampled ? rowsForPairs(F, opts.samplePairs) : 0, opts.seed);
 
     // 1. Verify before timing.
     const t0 = process.hrtime.bigint();
     const first = c.collect();
     const firstNs = Number(process.hrtime.bigint() - t0);
     if (!first.ok) return final({ ...base, state: 'errored', reason: first.error });
-    const checked = checkAnswer(method, inst, first.out.buffer, sampled);
+    // a sampled answer is checked completely on its sampled rows (their identity classes)
+    const sampleRows = sampled ? first.out.sample?.rows : undefined;
+    const checked = checkAnswer(method, inst, first.out.buffer, sampled, sampleRows);
     if (!checked.ok) return final({ ...base, ...checked.measurement });
     const known = [c.digest()];
 
@@ -186,22 +180,23 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
       if (!r.ok) return final({ ...base, state: 'errored', reason: r.error });
       const d = c.digest();
       if (!known.includes(d)) {
-        const again = checkAnswer(method, inst, r.out.buffer, sampled);
+        const again = checkAnswer(method, inst, r.out.buffer, sampled, sampleRows);
         if (!again.ok) return final({ ...base, ...again.measurement, reason: `answer changed after verification: ${again.measurement.reason}` });
         known.push(d);
       }
       stageRuns.push(r.out.stagesNs);
       calls = r.out.calls;
       if (sampled && i === 0) {
-        const p = sampledCalls(decodeRecords(r.out.buffer));
-        if (p && p.made > 0 && p.made < p.total) {
+        const p = r.out.sample;
+        if (!p) return final({ ...base, state: 'errored', reason: `${method.name} samples rows but reported no sample figures` });
+        if (p.made > 0 && p.made < p.total) {
           scale = p.total / p.made;
-          const id = r.out.stagesNs.identity ?? 0;
-          fixedNs = Math.max(0, totalNs[0]! - id);
+          const part = (method.scaledStage && r.out.stagesNs[method.scaledStage]) ?? 0;
+          fixedNs = Math.max(0, totalNs[0]! - part);
           extrapolation = {
             measuredUnits: p.made,
             totalUnits: p.total,
-            how: `timed ${p.made} of ${p.total} kcmp calls (sampled rows of ${F} descriptors); the kcmp part of each sample scaled by ${scale.toFixed(1)}, the enumeration (${(fixedNs / 1e6).toFixed(2)} ms) counted once`,
+            how: `timed ${p.rows} of ${p.rowsTotal} rows chosen at random (${p.made} of ${p.total} kcmp calls); the ${method.scaledStage ?? 'sampled'} part of each sample scaled by ${scale.toFixed(1)}, the rest (${(fixedNs / 1e6).toFixed(2)} ms) counted once`,
           };
         }
       }
@@ -222,6 +217,7 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
         estimateNs,
         known,
         sampled,
+        sampleRows,
         coldNs: opened.coldNs,
         stagesNs,
         calls: Math.round(calls * scale),
@@ -242,7 +238,7 @@ type Checked =
   | { ok: false; measurement: Extract<Measurement, { state: 'wrong' | 'errored' }> & Record<string, unknown> };
 
 /** decode and verify one answer in full */
-function checkAnswer(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuffer, sampled: boolean): Checked {
+function checkAnswer(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuffer, sampled: boolean, sampleRows?: number): Checked {
   const base = baseOf(method, inst);
   let rec: Recovered;
   try {
@@ -250,7 +246,7 @@ function checkAnswer(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuff
   } catch (e) {
     return { ok: false, measurement: { ...base, state: 'errored', reason: `undecodable records: ${(e as Error).message}` } };
   }
-  const v = verify(inst.manifest, rec, method, { sampled });
+  const v = verify(inst.manifest, rec, method, { sampled, sampleRows });
   if (v.ok) return { ok: true, coverage: v.coverage };
   return {
     ok: false,
@@ -271,6 +267,8 @@ interface UnitState {
   estimateNs: number;
   known: bigint[];
   sampled: boolean;
+  /** sampled: the rows each answer must have compared with all others */
+  sampleRows?: number;
   coldNs: number;
   stagesNs: Partial<Record<Stage, number>>;
   calls: number;
@@ -337,7 +335,7 @@ export class LocalUnit implements Unit {
       if (newAnswer) {
         // an answer not seen before, still in the result buffer: verify it in full
         const r = c.result();
-        const v = checkAnswer(this.method, this.inst, r.buffer, this.s.sampled);
+        const v = checkAnswer(this.method, this.inst, r.buffer, this.s.sampled, this.s.sampleRows);
         if (!v.ok) {
           const m = v.measurement;
           return this.fail({ ...m, reason: `answer changed while timed (round ${round}): ${m.reason}`, ...(m.state === 'wrong' ? { round } : {}) });

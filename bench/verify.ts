@@ -20,11 +20,14 @@ const O_CLOEXEC = 0o2000000;
 
 export interface VerifyOptions {
   /**
-   * The method looked at a sample of the work (kcmp-pairwise with max_rows):
-   * identity is then checked for soundness only (no two open files share a
-   * key), not completeness.
+   * The method did a sample of its work (a sampling method with sampled
+   * rows): every key must still name one open file (soundness); the classes
+   * it marks complete (idClass, the classes of its sampled rows) must be
+   * exactly the manifest's; descriptors outside them may have no identity.
    */
   sampled?: boolean;
+  /** sampled: how many rows the method says it compared with all others */
+  sampleRows?: number;
 }
 
 export interface Verification {
@@ -131,6 +134,37 @@ export function verify(
           }
         } else if (why) bad('fd.identity', t.pid, where, mf.file, why);
       }
+    }
+  }
+
+  // Sampled identity: a class the method marks complete must hold every
+  // descriptor of that open file, each with the same key.
+  if (on('fd.identity') && opts.sampled) {
+    const complete = new Map<string, string>(); // label -> key
+    let marked = 0;
+    for (const t of manifest.tasks) {
+      for (const mf of t.fds) {
+        const g = got.get(`${t.pid}:${mf.fd}`);
+        if (g?.idClass && g.id.how === 'key') {
+          marked++;
+          if (!complete.has(mf.file)) complete.set(mf.file, g.id.key);
+        }
+      }
+    }
+    for (const t of manifest.tasks) {
+      for (const mf of t.fds) {
+        const key = complete.get(mf.file);
+        if (key === undefined) continue;
+        const g = got.get(`${t.pid}:${mf.fd}`);
+        const gotKey = g?.id.how === 'key' ? g.id.key : undefined;
+        if (!g) continue; // reported missing above
+        if (gotKey !== key || !g.idClass) {
+          bad('fd.identity', t.pid, `fd ${mf.fd}`, `${mf.file} in its complete class (key ${key})`, gotKey === undefined ? 'no identity' : `key ${gotKey}${g.idClass ? '' : ', class not complete'}`);
+        }
+      }
+    }
+    if (opts.sampleRows !== undefined && marked < opts.sampleRows) {
+      bad('fd.identity', manifest.tasks[0]?.pid ?? 0, 'sampled rows', `${opts.sampleRows} descriptors in complete classes at least`, `${marked}`);
     }
   }
 
