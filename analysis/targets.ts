@@ -22,11 +22,15 @@ export interface TargetCheck {
   detail: string;
 }
 
-/** the reference scenario of the targets: `all`, else the scenario with the most descriptors */
+/**
+ * The reference scenario of the targets: the one whose largest instance
+ * holds the most descriptors (in the default run the scenario with every
+ * kind of state), ties broken by the config's order.
+ */
 function referenceScenario(results: ResultsFile): string | undefined {
   const ver = results.measurements.filter((m) => m.state === 'verified');
-  if (ver.some((m) => m.scenario === 'all')) return 'all';
-  return [...ver].sort((a, b) => b.fds - a.fds)[0]?.scenario;
+  const order = results.config.scenarios;
+  return [...ver].sort((a, b) => b.fds - a.fds || order.indexOf(a.scenario) - order.indexOf(b.scenario))[0]?.scenario;
 }
 
 /** relative width of a CI: (high - low) / value */

@@ -196,9 +196,6 @@ export function listMethods(): MethodInfo[] {
   return methodCache;
 }
 
-/** @deprecated kept for the tests that import it from here; the registry's lane is the truth (kernelLaneMethods) */
-export { KERNEL_LANE_METHODS } from './types.js';
-
 /** The methods of the kernel lane (a patched kernel): skipped by design on a stock kernel. */
 export function kernelLaneMethods(): string[] {
   return listMethods()

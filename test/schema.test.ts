@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, HAVE, ID_HOW, KINDS, LAYOUT, NOTE, REC, URING_STATUS, decodeRecords } from '../bench/decode.js';
 import { REPO_ROOT } from '../bench/native.js';
-import { COVERAGE_KINDS, STAGES } from '../bench/types.js';
+import { COVERAGE_KINDS, STAGES } from '../bench/schema.js';
 
 const header = (rel: string) => readFileSync(path.join(REPO_ROOT, rel), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
 const kindsH = header('bpf/kinds.h');
