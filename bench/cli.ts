@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { SCENARIOS, type Scenario } from './manifest.js';
+import { defaultScenarios, scenarioNames, type Scenario } from './manifest.js';
 import { REPO_ROOT, listMethods } from './native.js';
 import { UsageError, helpText, parseOptions, type OptionTable } from './options.js';
 import type { Progress, Run } from './run.js';
@@ -41,9 +41,17 @@ const methodChoices = () => {
   }
 };
 
+const scenarioChoices = () => {
+  try {
+    return scenarioNames();
+  } catch {
+    return [];
+  }
+};
+
 export const BENCH_OPTIONS = {
   files: { type: 'int', min: 1, max: MAX_FILES, placeholder: 'N', description: 'largest size of the sweep: descriptors per workload (default 10000)' },
-  scenarios: { type: 'list', placeholder: 'a,b', choices: () => SCENARIOS, description: `scenarios to run (default all: ${SCENARIOS.join(', ')})` },
+  scenarios: { type: 'list', placeholder: 'a,b', choices: scenarioChoices, description: 'scenarios to run (default: every scenario the generator runs by default; iterbench-workload --list)' },
   methods: { type: 'list', placeholder: 'm,f', choices: methodChoices, description: 'methods or families (procfs, kcmp, bpf, floor) to run (default all)' },
   sizes: { type: 'list', placeholder: 'n1,n2', description: 'explicit sizes instead of the sweep' },
   steps: { type: 'int', min: 1, max: 12, placeholder: 'K', description: 'sizes in the geometric sweep, halving from --files (default 4)' },
@@ -179,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const sizes = sizesFrom(opts, sweepSizes);
-  const scenarios = (opts.scenarios ?? [...SCENARIOS]) as Scenario[];
+  const scenarios = (opts.scenarios ?? defaultScenarios()) as Scenario[];
   const methods = resolveMethods(opts.methods);
   if (methods.length === 0) throw new UsageError('no method is built: run npm run setup');
   // every scenario's largest size must fit this machine's limits before

@@ -1,16 +1,110 @@
 /**
- * The ground truth a workload generator writes (workloads/, `--manifest PATH`).
+ * The ground truth a workload generator writes (workloads/, `--manifest PATH`),
+ * and the list of scenarios the generator knows (`--list`).
  *
- * It is built from the generator's own actions (what it opened, dup'd, sent,
- * registered; fstat/fcntl/lseek on its own descriptors), never by reading
- * /proc. Every open file (struct file) the generator created or inherited gets
- * one label; equal labels = the same open file.
+ * The manifest is built from the generator's own actions (what it opened,
+ * dup'd, sent, registered; fstat/fcntl/lseek on its own descriptors), never by
+ * reading /proc. Every open file (struct file) the generator created or
+ * inherited gets one label; equal labels = the same open file.
  */
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const MANIFEST_SCHEMA = 1;
 
-export type Scenario = 'files' | 'shared' | 'epoll' | 'io_uring' | 'all';
-export const SCENARIOS: readonly Scenario[] = ['files', 'shared', 'epoll', 'io_uring', 'all'];
+/**
+ * A scenario's name. The generator is the one list of scenarios (one C file
+ * each, workloads/scenarios/): check a name with isScenario() or
+ * scenarioInfo(), list them with scenarioList().
+ */
+export type Scenario = string;
+
+/** One scenario as `iterbench-workload --list` describes it. */
+export interface ScenarioInfo {
+  name: Scenario;
+  /** one line: what the workload holds */
+  summary: string;
+  /** the hard cases it can contain (the manifest's `cases` says which it made) */
+  hardCases: string[];
+  /** spreads over tasks: --tasks applies and N may pass one task's descriptor limit */
+  spreadsOverTasks: boolean;
+  /** the --tasks range it takes (minTasks 1 and not spreading: --tasks does not apply) */
+  minTasks: number;
+  maxTasks: number;
+  /** kernel features it needs, e.g. "io_uring" (the generator exits 77 without them) */
+  needs: string[];
+  /** run when the user names no scenario */
+  defaultRun: boolean;
+  /** the largest --files that fits this machine's RLIMIT_NOFILE (with the sizes --list was given) */
+  maxFiles: number;
+  /** why maxFiles + 1 does not fit, one line for a skip reason */
+  maxFilesReason: string;
+}
+
+export interface ScenarioList {
+  /** the descriptor limit a workload gets here (soft raised to hard) */
+  rlimitNofile: number;
+  /** descriptors every task keeps free for transients */
+  fdMargin: number;
+  /** the most --tasks the generator takes */
+  maxTasks: number;
+  /** the largest value a size option takes */
+  maxSize: number;
+  scenarios: ScenarioInfo[];
+}
+
+/** Path of the generator binary; ITERBENCH_WORKLOAD overrides it (tests). */
+export function workloadBinary(): string {
+  const override = process.env.ITERBENCH_WORKLOAD;
+  if (override) return resolve(override);
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'workloads', 'iterbench-workload');
+}
+
+const listCache = new Map<string, ScenarioList>();
+
+/**
+ * The scenarios, asked once per generator binary (`--list`; a few ms) and
+ * cached. Throws one line when the generator cannot be run or answers
+ * nonsense (build it with npm run setup).
+ */
+export function scenarioList(): ScenarioList {
+  const bin = workloadBinary();
+  const cached = listCache.get(bin);
+  if (cached) return cached;
+  const r = spawnSync(bin, ['--list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+  if (r.error) throw new Error(`cannot run the workload generator ${bin}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message} (npm run setup builds it)`);
+  if (r.status !== 0) throw new Error(`${bin} --list exited ${r.signal ?? `with code ${r.status}`}: ${(r.stderr ?? '').trim().split('\n').at(-1) ?? ''}`);
+  let list: ScenarioList;
+  try {
+    list = JSON.parse(r.stdout) as ScenarioList;
+  } catch (e) {
+    throw new Error(`${bin} --list printed no JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(list.scenarios) || list.scenarios.some((s) => typeof s?.name !== 'string' || typeof s.maxFiles !== 'number')) {
+    throw new Error(`${bin} --list: no scenario list in its output`);
+  }
+  listCache.set(bin, list);
+  return list;
+}
+
+/** Every scenario's name, in the generator's order. */
+export function scenarioNames(): Scenario[] {
+  return scenarioList().scenarios.map((s) => s.name);
+}
+
+/** The scenarios a run takes when none is named. */
+export function defaultScenarios(): Scenario[] {
+  return scenarioList().scenarios.filter((s) => s.defaultRun).map((s) => s.name);
+}
+
+export function scenarioInfo(name: string): ScenarioInfo | undefined {
+  return scenarioList().scenarios.find((s) => s.name === name);
+}
+
+export function isScenario(name: string): name is Scenario {
+  return scenarioInfo(name) !== undefined;
+}
 
 /** Same names as enum ib_kind in bench/native/records.h (lowercase). */
 export type FileKind =

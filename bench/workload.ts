@@ -13,12 +13,12 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { freezePids, type FreezeMethod, type Frozen } from './freezer.js';
-import { MANIFEST_SCHEMA, type Manifest, type Scenario } from './manifest.js';
+import { MANIFEST_SCHEMA, workloadBinary, type Manifest, type Scenario } from './manifest.js';
 
 export type { FreezeMethod } from './freezer.js';
+export { workloadBinary } from './manifest.js';
 
 export interface WorkloadOptions {
   scenario: Scenario;
@@ -52,13 +52,6 @@ export interface Workload {
 
 export const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
-
-/** Path of the generator binary; ITERBENCH_WORKLOAD overrides it (tests). */
-export function workloadBinary(): string {
-  const override = process.env.ITERBENCH_WORKLOAD;
-  if (override) return resolve(override);
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'workloads', 'iterbench-workload');
-}
 
 interface Live {
   rootPid: number;

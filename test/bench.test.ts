@@ -8,9 +8,12 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../bench/report/index.js';
-import { SCENARIOS } from '../bench/manifest.js';
+import { defaultScenarios } from '../bench/manifest.js';
 import { KERNEL_LANE_METHODS, REPO_ROOT, listMethods } from '../bench/native.js';
 import { COVERAGE_KINDS, type ResultsFile } from '../bench/types.js';
+
+/** The scenarios a default run takes, as the generator lists them. */
+const SCENARIOS = defaultScenarios();
 
 const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
 const CLI = path.join(REPO_ROOT, 'bench/cli.ts');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cgroup2Root, freezePids, freezerV1Root, isFrozen, procState, type FreezeMethod } from '../bench/freezer.js';
-import type { Manifest, ManifestFile, Scenario } from '../bench/manifest.js';
+import { scenarioList, type Manifest, type ManifestFile, type Scenario, type ScenarioInfo, type ScenarioList } from '../bench/manifest.js';
 import { startWorkload, stopAllWorkloads, workloadBinary, type Workload, type WorkloadOptions } from '../bench/workload.js';
 
 const BIN = workloadBinary();
@@ -262,15 +262,25 @@ async function checkManifest(m: Manifest): Promise<string[]> {
   return bad;
 }
 
+/** Small sizes per scenario; a scenario not named here runs with SMALL_DEFAULT. */
+const SMALL: Record<string, Omit<WorkloadOptions, 'scenario'>> = {
+  files: { files: 120 },
+  shared: { files: 160, tasks: 3 },
+  epoll: { files: 60 },
+  io_uring: { files: 60, buffers: 20 },
+  all: { files: 160, tasks: 3, buffers: 16 },
+};
+const SMALL_DEFAULT = { files: 120, buffers: 16 };
+
+function smallOptions(s: ScenarioInfo): WorkloadOptions {
+  return { scenario: s.name, ...SMALL_DEFAULT, ...(s.spreadsOverTasks ? { tasks: Math.max(3, s.minTasks) } : {}), ...SMALL[s.name] };
+}
+
 describe('the generator scenarios', () => {
-  const cases: [Scenario, WorkloadOptions][] = [
-    ['files', { scenario: 'files', files: 120 }],
-    ['shared', { scenario: 'shared', files: 160, tasks: 3 }],
-    ['epoll', { scenario: 'epoll', files: 60 }],
-    ['io_uring', { scenario: 'io_uring', files: 60, buffers: 20 }],
-    ['all', { scenario: 'all', files: 160, tasks: 3, buffers: 16 }],
-  ];
-  for (const [name, o] of cases) {
+  // every scenario the generator lists, the new ones included
+  for (const info of scenarioList().scenarios) {
+    const name = info.name;
+    const o = smallOptions(info);
     it(`the ${name} scenario writes a manifest that matches the kernel's view of every task`, async () => {
       const w = await start(o);
       const m = w.manifest;
@@ -278,6 +288,7 @@ describe('the generator scenarios', () => {
       expect(w.pids).toContain(w.rootPid);
       expect(new Set(w.pids).size).toBe(w.pids.length);
       expect(m.cases.length).toBeGreaterThan(0);
+      for (const c of m.cases) expect(info.hardCases, c).toContain(c);
       for (const t of m.tasks) expect(t.fds.slice(0, 3).map((x) => x.fd)).toEqual([0, 1, 2]);
       expect(m.params.tasks).toBe(m.tasks.length);
       expect(m.params.files).toBe(o.files);
@@ -425,6 +436,8 @@ describe('sizes and arguments', () => {
     ['epoll', '--manifest', 'MANIFEST', '--epoll-items', '3'],
     ['files', '--manifest', 'MANIFEST', '--files'],
     ['files', '--manifest', 'MANIFEST', 'extra'],
+    ['--list', '--bogus'],
+    ['--list', '--files', 'ten'],
   ];
   for (const args of bad) {
     it(`bad arguments (${args.join(' ') || 'none'}) give one line on stderr, exit 2 and no process`, async () => {
@@ -439,11 +452,48 @@ describe('sizes and arguments', () => {
     });
   }
 
+  it('--list describes every scenario as JSON: name, summary, hard cases, needs and the largest N that fits here', async () => {
+    const r = await execa(BIN, ['--list'], { reject: false, stdin: 'ignore' });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe('');
+    const list = JSON.parse(r.stdout) as ScenarioList;
+    expect(list.rlimitNofile).toBeGreaterThan(list.fdMargin);
+    const names = list.scenarios.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const s of ['files', 'shared', 'epoll', 'io_uring', 'all']) expect(names).toContain(s);
+    for (const s of list.scenarios) {
+      expect(s.name).toMatch(/^[a-z][a-z0-9_-]*$/);
+      expect(s.summary.length, s.name).toBeGreaterThan(10);
+      expect(s.hardCases.length, s.name).toBeGreaterThan(0);
+      expect(new Set(s.hardCases).size, s.name).toBe(s.hardCases.length);
+      expect(s.minTasks).toBeGreaterThanOrEqual(1);
+      expect(s.maxTasks).toBeGreaterThanOrEqual(s.minTasks);
+      expect(s.maxFilesReason.length, s.name).toBeGreaterThan(0);
+      // a single task (or table, or ring) cannot pass the descriptor limit; spreading scenarios can
+      if (s.spreadsOverTasks) expect(s.maxFiles, s.name).toBeGreaterThan(list.rlimitNofile);
+      else expect(s.maxFiles, s.name).toBeLessThanOrEqual(list.rlimitNofile);
+      // the largest N it names fits, one more does not (same defaults as --list)
+      if (s.maxFiles < list.maxSize) {
+        expect((await execa(BIN, [s.name, '--check', '--files', String(s.maxFiles)], { reject: false })).exitCode, s.name).toBe(0);
+        expect((await execa(BIN, [s.name, '--check', '--files', String(s.maxFiles + 1)], { reject: false })).exitCode, s.name).toBe(2);
+      }
+    }
+    expect(list.scenarios.find((s) => s.name === 'io_uring')!.needs).toEqual(['io_uring']);
+    expect(list.scenarios.find((s) => s.name === 'files')!.needs).toEqual([]);
+    // one scenario alone, and the sizes --list is given change its largest N
+    const one = JSON.parse((await execa(BIN, ['io_uring', '--list', '--buffers', '16'])).stdout) as ScenarioList;
+    expect(one.scenarios.map((s) => s.name)).toEqual(['io_uring']);
+    // and TypeScript reads the same list (asked once, cached)
+    expect(scenarioList()).toEqual(list);
+    expect(scenarioList()).toBe(scenarioList());
+  });
+
   it('--help prints the usage with the size defaults and exits 0', async () => {
     const r = await execa(BIN, ['--help'], { reject: false });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/--files N/);
     expect(r.stdout).toMatch(/min\(1024, N\)/);
+    for (const s of scenarioList().scenarios) expect(r.stdout).toContain(s.name);
   });
 
   it('a size that cannot fit RLIMIT_NOFILE fails before creating anything and names the largest N that fits', async () => {

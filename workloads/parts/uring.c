@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * uring.c - an io_uring instance with U registered file slots and B
+ * uring.c - the io_uring part: an io_uring instance with U registered file slots and B
  * registered buffers, and the cases that make it hard to recover:
  *  - sparse tables: empty file slots and empty buffer slots;
  *  - descriptorless files: registered, then their descriptor closed, so only
@@ -21,7 +21,31 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "../makers.h"
+#include "../model.h"
+#include "../tasks.h"
+#include "parts.h"
+
+static const char UR_SPARSE[] = "io_uring: sparse file table (empty slots)";
+static const char UR_NOFD[] = "io_uring: descriptorless files (registered, then the descriptor closed)";
+static const char UR_TWO[] = "io_uring: one open file in two slots; some slot files still have a descriptor";
+static const char UR_BUFS[] = "io_uring: sparse buffer table (empty slots), buffers of varied lengths, some not page-aligned";
+static const char UR_UNMAPPED[] = "io_uring: buffers whose mapping was munmap'ed after registration";
+static const char UR_F[] = "(f) an epoll item whose target only an io_uring registered-file slot holds (no descriptor in any task)";
+
+const char *const uring_cases[] = {
+	UR_SPARSE,
+	UR_NOFD,
+	UR_TWO,
+	UR_BUFS,
+	UR_UNMAPPED,
+	NULL,
+};
+
+const char *const uring_epoll_cases[] = {
+	UR_F,
+	NULL,
+};
 
 #define URING_BATCH 128
 
@@ -123,9 +147,9 @@ static void register_files(struct mring *m, long U)
 		for (int k = 0; k < nclose; k++)
 			fd_close(closing[k]);
 	}
-	add_case("io_uring: sparse file table (empty slots)");
-	add_case("io_uring: descriptorless files (registered, then the descriptor closed)");
-	add_case("io_uring: one open file in two slots; some slot files still have a descriptor");
+	add_case(UR_SPARSE);
+	add_case(UR_NOFD);
+	add_case(UR_TWO);
 }
 
 static void register_buffers(struct mring *m, long B)
@@ -182,27 +206,20 @@ static void register_buffers(struct mring *m, long B)
 			if (maps[k] && (off + k) % 5 == 2 && munmap(maps[k], mlen[k]) < 0)
 				die("munmap: %s", strerror(errno));
 	}
-	add_case("io_uring: sparse buffer table (empty slots), buffers of varied lengths, some not page-aligned");
-	add_case("io_uring: buffers whose mapping was munmap'ed after registration");
+	add_case(UR_BUFS);
+	add_case(UR_UNMAPPED);
 }
 
 void uring_build(struct plan *p)
 {
 	struct mring *m;
-	uint32_t idx;
 	int ret;
 
 	ret = io_uring_queue_init(8, &ring, 0);
 	if (ret < 0)
 		die("io_uring_queue_init: %s", strerror(-ret));
-	file_new(ring.ring_fd, K_IO_URING, NULL, NULL);
-	idx = __atomic_fetch_add(&A->nrings, 1, __ATOMIC_RELAXED);
-	if (idx >= MAX_RINGS)
-		die("too many rings");
-	m = &A->rings[idx];
-	m->pid = getpid();
-	m->fd = ring.ring_fd;
-	m->label = fd_label(ring.ring_fd);
+	file_new(ring.ring_fd, IB_K_IO_URING, NULL, NULL);
+	m = mring_new(ring.ring_fd);
 	register_files(m, p->uring_files);
 	register_buffers(m, p->buffers);
 	model = m;
@@ -253,5 +270,5 @@ void uring_epoll_target(struct mepoll *e)
 	model->slots[slot] = fd_label(fd) + 1;
 	file_note(fd_label(fd), "(f) held only by an io_uring slot; an epoll item watches it");
 	fd_close(fd);
-	add_case("(f) an epoll item whose target only an io_uring registered-file slot holds (no descriptor in any task)");
+	add_case(UR_F);
 }

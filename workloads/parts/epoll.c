@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * epoll.c - epoll instances with E items in total, and the cases that make
+ * epoll.c - the epoll part: epoll instances with E items in total, and the cases that make
  * epoll state hard to recover:
  *  (a) a target dup'd to another number, then the original closed: the item
  *      keeps the stale tfd;
@@ -21,7 +21,29 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "../makers.h"
+#include "../model.h"
+#include "../tasks.h"
+#include "parts.h"
+
+static const char EP_D[] = "(d) an epoll item whose target file only another task holds (inherited, then closed in the epoll's task)";
+static const char EP_A[] = "(a) an epoll item whose tfd is stale: the target was dup'd elsewhere and the original number closed";
+static const char EP_B[] = "(b) two items of one instance with the same tfd and different open files (the number was reused)";
+static const char EP_C[] = "(c) one open file registered in one instance through two descriptors (fd and its dup)";
+static const char EP_E[] = "(e) an item whose target was closed after EPOLL_CTL_ADD (last reference): the kernel removed it, so it is not listed";
+static const char EP_NESTED[] = "an epoll instance watching another epoll instance";
+static const char EP_TWO[] = "one open file watched by two epoll instances (same tfd)";
+
+const char *const epoll_cases[] = {
+	EP_A,
+	EP_B,
+	EP_C,
+	EP_D,
+	EP_E,
+	EP_NESTED,
+	EP_TWO,
+	NULL,
+};
 
 static int pre_epfd = -1;   /* instance created before fork (case d) */
 static int pre_target = -1; /* its target, closed in this task after fork */
@@ -35,14 +57,7 @@ void mepoll_add(struct mepoll *e, int tfd, uint32_t events, const char *note)
 	ev.data.u64 = next_data();
 	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, tfd, &ev) < 0)
 		die("epoll_ctl(%d, ADD, %d): %s", e->epfd, tfd, strerror(errno));
-	if (e->nitems == e->cap) {
-		struct mitem *n = aalloc(sizeof(*n) * e->cap * 2);
-
-		memcpy(n, e->items, sizeof(*n) * e->nitems);
-		e->items = n;
-		e->cap *= 2;
-	}
-	it = &e->items[e->nitems++];
+	it = mepoll_item(e);
 	it->tfd = tfd;
 	it->events = events | EPOLLERR | EPOLLHUP;
 	it->data = ev.data.u64;
@@ -56,7 +71,7 @@ static struct mepoll *new_instance(void)
 
 	if (fd < 0)
 		die("epoll_create1: %s", strerror(errno));
-	file_new(fd, K_EPOLL, NULL, NULL);
+	file_new(fd, IB_K_EPOLL, NULL, NULL);
 	return mepoll_new(fd);
 }
 
@@ -73,7 +88,7 @@ int epoll_pre_fork(struct plan *p)
 	pre_epfd = e->epfd;
 	pre_target = mk_eventfd(7, "epoll target held only by other tasks");
 	mepoll_add(e, pre_target, EPOLLIN, "(d) target held only by another task");
-	add_case("(d) an epoll item whose target file only another task holds (inherited, then closed in the epoll's task)");
+	add_case(EP_D);
 	return pre_target;
 }
 
@@ -125,30 +140,30 @@ void epoll_build(struct plan *p, long items)
 		fd_close(n);
 	}
 	mepoll_add(h, t, EPOLLIN | EPOLLOUT, "(b) tfd reused by another open file");
-	add_case("(a) an epoll item whose tfd is stale: the target was dup'd elsewhere and the original number closed");
-	add_case("(b) two items of one instance with the same tfd and different open files (the number was reused)");
+	add_case(EP_A);
+	add_case(EP_B);
 	/* (c) one open file through two descriptors */
 	mk_pipe(pair, 0, NULL);
 	r = pair[0];
 	d = fd_dup(r);
 	mepoll_add(h, r, EPOLLIN, "(c) one open file registered through two descriptors");
 	mepoll_add(h, d, EPOLLIN | EPOLLET, "(c) one open file registered through two descriptors");
-	add_case("(c) one open file registered in one instance through two descriptors (fd and its dup)");
+	add_case(EP_C);
 	/* (e) target closed: the kernel removes the item, the model drops it */
 	y = mk_eventfd(3, NULL);
 	mepoll_add(h, y, EPOLLIN, NULL);
 	fd_close(y);
 	h->nitems--;
-	add_case("(e) an item whose target was closed after EPOLL_CTL_ADD (last reference): the kernel removed it, so it is not listed");
+	add_case(EP_E);
 	added += 4;
 	/* an epoll instance watching another one (never the reverse: no loops) */
 	if (nep >= 2 && added < items) {
 		mepoll_add(ep[nep - 1], ep[0]->epfd, EPOLLIN, "an epoll instance watching another one");
-		add_case("an epoll instance watching another epoll instance");
+		add_case(EP_NESTED);
 		added++;
 	}
 	/* regular items; every tenth target also watched by a second instance */
-	add_case("one open file watched by two epoll instances (same tfd)");
+	add_case(EP_TWO);
 	while (added < items) {
 		int k = seq++ % 8;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * shared.c - K tasks (the root and K-1 forked children) holding N
+ * shared.c - the shared part: K tasks (the root and K-1 forked children) holding N
  * descriptors in total, sharing open files by fork inheritance, by dup and by
  * SCM_RIGHTS (task t sends files it opened to task t+1 over a ring of
  * SOCK_SEQPACKET pairs, keeping half of them), plus private files per task.
@@ -21,7 +21,67 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "../makers.h"
+#include "../model.h"
+#include "../tasks.h"
+#include "parts.h"
+
+static const char SH_SHARED[] = "open files shared by fork inheritance, by dup and by SCM_RIGHTS between tasks";
+static const char SH_RECV_ONLY[] = "files sent by SCM_RIGHTS whose sender closed its descriptor (only the receiver holds them)";
+static const char SH_PRIVATE[] = "private files per task";
+
+const char *const shared_cases[] = {
+	SH_SHARED,
+	SH_RECV_ONLY,
+	SH_PRIVATE,
+	NULL,
+};
+
+/*
+ * Every task inherits the whole ring of channels and closes all but two:
+ * quadratic in K, so K stays moderate here (scenario tree is for many tasks).
+ */
+#define SHARED_MAX_TASKS 1024
+
+/*
+ * Sizes for n descriptors over K tasks (--tasks, default 4), K raised until
+ * no task holds more than cap; with_epoll adds the root's epoll and io_uring
+ * parts (scenario all). Returns the most descriptors one task holds.
+ */
+long shared_plan(const struct opts *o, long n, long cap, struct plan *p, bool with_epoll)
+{
+	long root, child, share;
+
+	p->tasks = o->tasks ? o->tasks : 4;
+	if (p->tasks < 2)
+		p->tasks = 2;
+	if (with_epoll) {
+		if (p->epoll_items < 0)
+			p->epoll_items = n / 2 > EPOLL_MIN_ITEMS ? n / 2 : EPOLL_MIN_ITEMS;
+		if (p->uring_files < 0)
+			p->uring_files = n / 2 > 1 ? n / 2 : 1;
+		if (p->buffers < 0)
+			p->buffers = n < 1024 ? n : 1024;
+		p->epolls = 2 + p->epoll_items / 2048;
+		p->ring_files_max = p->uring_files;
+	} else {
+		p->epoll_items = p->uring_files = p->buffers = 0;
+	}
+	for (;;) {
+		share = ceil_div(n, p->tasks) + 8;
+		child = 3 + 2 + share + 1;
+		/* before the forks the root holds every task's channel */
+		root = child + 2 * p->tasks;
+		if (with_epoll)
+			root += p->epolls + p->epoll_items + 8 +
+				1 + p->uring_files / 4 + 1 + URING_TRANSIENT;
+		if (child <= cap || p->tasks >= SHARED_MAX_TASKS)
+			break;
+		p->tasks++;
+	}
+	p->per_task = share;
+	return root > child ? root : child;
+}
 
 struct share {
 	long inherited, dups, send, kept, recv, priv;
@@ -107,7 +167,7 @@ static void task_body(const struct plan *p, long t, const int *inh, long ninh,
 	for (long i = s.kept; i < s.send; i++)
 		fd_close(out[i]);
 	free(out);
-	build_mix(s.priv, (int)t);
+	build_mix(s.priv);
 }
 
 /*
@@ -131,14 +191,14 @@ void shared_build(struct plan *p, bool with_epoll)
 		long before = A->nfiles;
 		int first = -1;
 
-		build_mix(H, 0);
-		for (int fd = 3; fd < A->fd_cap; fd++) {
-			if (!self->fdlabel[fd] || self->fdlabel[fd] - 1 < before)
+		build_mix(H);
+		for (int fd = 3; fd <= self->table->maxfd; fd++) {
+			if (!fd_known(fd) || fd_label(fd) < before)
 				continue;
 			if (first < 0)
 				first = fd;
 			inh[ninh++] = fd;
-			file_note(self->fdlabel[fd] - 1, "inherited by fork: shared by every task");
+			file_note(fd_label(fd), "inherited by fork: shared by every task");
 		}
 		if (!ninh) /* tiny N: still inherit one file */
 			inh[ninh++] = mk_eventfd(0, "inherited by fork: shared by every task");
@@ -148,8 +208,8 @@ void shared_build(struct plan *p, bool with_epoll)
 
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, pair) < 0)
 			die("socketpair: %s", strerror(errno));
-		file_new(pair[0], K_SOCKET, NULL, "SCM_RIGHTS channel (receiving end)");
-		file_new(pair[1], K_SOCKET, NULL, "SCM_RIGHTS channel (sending end)");
+		file_new(pair[0], IB_K_SOCKET, NULL, "SCM_RIGHTS channel (receiving end)");
+		file_new(pair[1], IB_K_SOCKET, NULL, "SCM_RIGHTS channel (sending end)");
 		chan[i][0] = pair[0];
 		chan[i][1] = pair[1];
 	}
@@ -179,9 +239,9 @@ void shared_build(struct plan *p, bool with_epoll)
 			fd_close(chan[i][1]);
 	}
 	task_body(p, 0, inh, ninh, chan[1 % K][1], chan[0][0]);
-	add_case("open files shared by fork inheritance, by dup and by SCM_RIGHTS between tasks");
-	add_case("files sent by SCM_RIGHTS whose sender closed its descriptor (only the receiver holds them)");
-	add_case("private files per task");
+	add_case(SH_SHARED);
+	add_case(SH_RECV_ONLY);
+	add_case(SH_PRIVATE);
 	if (with_epoll) {
 		/* the ring first: case (f) needs a spare slot and counts as one
 		 * of the E items */

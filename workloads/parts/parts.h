@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * parts.h - building blocks several scenarios share: the shared tree
+ * (shared.c), the epoll part (epoll.c) and the io_uring part (uring.c).
+ * Each part names the hard cases it can make (NULL-terminated lists: the
+ * same strings it records in the manifest when it makes them).
+ */
+#ifndef IB_WL_PARTS_H
+#define IB_WL_PARTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../model.h"
+#include "../scenario.h"
+
+/* shared.c: K tasks sharing N descriptors by fork, dup and SCM_RIGHTS */
+extern const char *const shared_cases[];
+long shared_plan(const struct opts *o, long n, long cap, struct plan *p, bool with_epoll);
+void shared_build(struct plan *p, bool with_epoll);
+
+/* epoll.c */
+extern const char *const epoll_cases[];
+int epoll_pre_fork(struct plan *p);
+void epoll_post_fork_child(void);
+void epoll_build(struct plan *p, long items);
+void mepoll_add(struct mepoll *e, int tfd, uint32_t events, const char *note);
+
+/* uring.c */
+extern const char *const uring_cases[];
+extern const char *const uring_epoll_cases[]; /* case (f): epoll and io_uring in one task */
+int uring_probe(void);
+void uring_build(struct plan *p);
+bool uring_has_spare_slot(void);
+void uring_epoll_target(struct mepoll *e);
+
+#endif /* IB_WL_PARTS_H */

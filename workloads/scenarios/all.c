@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+/*
+ * all.c - the "all" scenario: the shared tree with N files, plus in the root
+ * E = N/2 epoll items, U = N/2 registered files and B = min(1024, N)
+ * registered buffers, and case (f) where epoll and io_uring meet.
+ */
+#include "../makers.h"
+#include "../scenario.h"
+#include "../parts/parts.h"
+
+static const char *const *const cases[] = {
+	shared_cases, mix_cases, epoll_cases, uring_cases, uring_epoll_cases, NULL,
+};
+
+static long plan(const struct opts *o, long n, long cap, struct plan *p)
+{
+	return shared_plan(o, n, cap, p, true);
+}
+
+static void build(struct plan *p)
+{
+	shared_build(p, true);
+}
+
+const struct scenario scenario_all = {
+	.name = "all",
+	.summary = "all of the above in one tree: N files over K tasks, N/2 epoll items, "
+		   "N/2 registered files, B buffers",
+	.cases = cases,
+	.needs = NEEDS_IO_URING,
+	.spreads = true,
+	.min_tasks = 2,
+	.max_tasks = 1024,
+	.default_run = true,
+	.plan = plan,
+	.build = build,
+};
