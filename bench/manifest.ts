@@ -11,7 +11,15 @@ import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const MANIFEST_SCHEMA = 1;
+/**
+ * Manifest schema versions (the `schema` field). Every change is additive:
+ * a reader of version N reads N+1 by ignoring the fields it does not know,
+ * except where a field's type widened (said below).
+ *   1  the first format.
+ *   2  tasks[].table and tasks[].threads: which descriptor table a task uses
+ *      and its threads (scenario threads: one table seen from several tasks).
+ */
+export const MANIFEST_SCHEMA = 2;
 
 /**
  * A scenario's name. The generator is the one list of scenarios (one C file
@@ -133,9 +141,28 @@ export interface ManifestFd {
 }
 
 export interface ManifestTask {
+  /** the task's pid: its thread-group id (one entry per process, not per thread) */
   pid: number;
   /** "root", "child-1", ... */
   role: string;
+  /**
+   * (schema 2) The descriptor table this task uses, named by the pid of the
+   * task that made it: the task's own pid, unless it shares another task's
+   * table (made with clone(CLONE_FILES)). Tasks with equal `table` use one
+   * table: their `fds` lists are identical (each is the kernel's view of
+   * that task, /proc/PID/fd), and a method that reports per table should
+   * report that table once, not once per task. Different `table` values are
+   * different tables even when their fds lists are equal (a forked copy).
+   * The generator always writes it; absent (a schema-1 or hand-written
+   * manifest) means the task's own pid.
+   */
+  table?: number;
+  /**
+   * (schema 2) Every thread of the task (thread ids), the leader (= pid)
+   * first: exactly /proc/PID/task. All of them use the task's `table`.
+   * The generator always writes it; absent means [pid].
+   */
+  threads?: number[];
   fds: ManifestFd[];
 }
 
@@ -178,7 +205,8 @@ export interface ManifestRing {
 }
 
 export interface Manifest {
-  schema: typeof MANIFEST_SCHEMA;
+  /** MANIFEST_SCHEMA when the generator wrote it; a reader takes any version up to it */
+  schema: number;
   scenario: Scenario;
   params: { files: number; tasks: number; buffers: number; epollItems: number; uringFiles: number };
   rootPid: number;

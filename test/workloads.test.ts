@@ -124,6 +124,27 @@ async function kcmp(questions: string[]): Promise<number[]> {
 async function checkManifest(m: Manifest): Promise<string[]> {
   const bad: string[] = [];
   const holders = new Map<string, { pid: number; fd: number }[]>();
+  // threads and tables: /proc/PID/task is `threads`; kcmp(KCMP_FILES) says which tasks share a table
+  const num = (a: number, b: number) => a - b;
+  const tq: string[] = [];
+  const tqWhat: { want: 'same' | 'different'; what: string }[] = [];
+  m.tasks.forEach((t, i) => {
+    const tids = readdirSync(`/proc/${t.pid}/task`).map(Number).sort(num);
+    if (t.threads?.[0] !== t.pid) bad.push(`${t.pid}: threads ${JSON.stringify(t.threads)} do not start with the leader`);
+    if (JSON.stringify(tids) !== JSON.stringify([...(t.threads ?? [])].sort(num))) bad.push(`${t.pid}: threads ${JSON.stringify(t.threads)} vs /proc ${JSON.stringify(tids)}`);
+    if (!m.tasks.some((o) => o.pid === t.table)) bad.push(`${t.pid}: table ${t.table} is not a task of the manifest`);
+    tq.push(`T ${t.pid} ${t.table}`);
+    tqWhat.push({ want: 'same', what: `${t.pid} uses table ${t.table}` });
+    const next = m.tasks[(i + 1) % m.tasks.length]!;
+    if (next.table !== t.table) {
+      tq.push(`T ${t.pid} ${next.pid}`);
+      tqWhat.push({ want: 'different', what: `${t.pid} (table ${t.table}) and ${next.pid} (table ${next.table})` });
+    }
+  });
+  (await kcmp(tq)).forEach((r, i) => {
+    const w = tqWhat[i]!;
+    if ((r === 0) !== (w.want === 'same')) bad.push(`kcmp(KCMP_FILES) ${r}: ${w.what}`);
+  });
   for (const t of m.tasks) {
     const k = kernelFds(t.pid);
     const mine = new Set(t.fds.map((x) => x.fd));
@@ -402,6 +423,48 @@ describe('the generator scenarios', () => {
     const held = new Set(m.tasks.flatMap((t) => t.fds.map((x) => x.file)));
     for (const it of items) expect(held.has(it.target), it.data).toBe(true);
     expect(await checkManifest(m)).toEqual([]);
+    await w.stop();
+  });
+
+  it('the threads scenario shows one descriptor table from several tasks: threads, clone(CLONE_FILES), and a forked copy apart', async () => {
+    const w = await start({ scenario: 'threads', files: 80 });
+    const m = w.manifest;
+    expect(m.schema).toBe(2);
+    const root = m.tasks.find((t) => t.role === 'root')!;
+    const sharer = m.tasks.find((t) => t.role === 'clone-files')!;
+    const copy = m.tasks.find((t) => t.role === 'fork-copy')!;
+    expect(root.threads!.length).toBeGreaterThanOrEqual(4); // the leader and three threads
+    expect(root.table).toBe(root.pid);
+    expect(sharer.table).toBe(root.pid);
+    expect(sharer.pid).not.toBe(root.pid);
+    expect(copy.table).toBe(copy.pid);
+    // one table: the same descriptors, N of them besides 0, 1, 2
+    expect(sharer.fds).toEqual(root.fds);
+    expect(root.fds.length).toBe(83);
+    // the forked copy: the same numbers and open files, in its own table
+    expect(copy.fds).toEqual(root.fds);
+    // files made by threads other than the leader, and by the clone(CLONE_FILES) process
+    const notes = root.fds.map((x) => m.files[x.file]!.note ?? '');
+    expect(notes.filter((n) => /opened by thread \d of the root/.test(n)).length).toBe(3);
+    expect(notes.some((n) => /clone\(CLONE_FILES\) process/.test(n))).toBe(true);
+    for (const c of ['multi-threaded', 'clone\\(CLONE_FILES\\)', 'forked from']) expect(m.cases.join('\n')).toMatch(new RegExp(c));
+    expect(await checkManifest(m)).toEqual([]);
+    await w.stop();
+    expect(w.pids.filter(alive)).toEqual([]);
+  });
+
+  it('the manifest check notices a wrong table or thread list', async () => {
+    const w = await start({ scenario: 'threads', files: 40 });
+    const clone = () => JSON.parse(JSON.stringify(w.manifest)) as Manifest;
+    const m1 = clone();
+    m1.tasks.find((t) => t.role === 'fork-copy')!.table = m1.rootPid;
+    expect((await checkManifest(m1)).join('\n')).toMatch(/KCMP_FILES/);
+    const m2 = clone();
+    m2.tasks.find((t) => t.role === 'clone-files')!.table = m2.tasks.find((t) => t.role === 'clone-files')!.pid;
+    expect((await checkManifest(m2)).join('\n')).toMatch(/KCMP_FILES|not a task/);
+    const m3 = clone();
+    m3.tasks[0]!.threads!.pop();
+    expect((await checkManifest(m3)).join('\n')).toMatch(/threads/);
     await w.stop();
   });
 

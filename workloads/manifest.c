@@ -64,7 +64,10 @@ int manifest_write(const struct plan *p, const char *path)
 
 		fprintf(f, "%s{\"pid\":%d,\"role\":", t ? "," : "", (int)tk->pid);
 		json_str(f, tk->role);
-		fputs(",\"fds\":[", f);
+		fprintf(f, ",\"table\":%d,\"threads\":[%d", (int)tk->table->owner, (int)tk->pid);
+		for (int i = 0; i < tk->nthreads && i < MAX_THREADS; i++)
+			fprintf(f, ",%d", (int)tk->threads[i]);
+		fputs("],\"fds\":[", f);
 		first = true;
 		for (int fd = 0; fd <= tk->table->maxfd; fd++) {
 			int32_t l = tk->table->label[fd];

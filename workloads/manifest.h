@@ -10,7 +10,7 @@
 
 #include "scenario.h"
 
-#define MANIFEST_SCHEMA 1
+#define MANIFEST_SCHEMA 2
 
 /* Write atomically (temporary file, then rename): 0 or -errno. */
 int manifest_write(const struct plan *p, const char *path);
