@@ -468,6 +468,59 @@ describe('the generator scenarios', () => {
     await w.stop();
   });
 
+  it('the tree scenario holds exactly N descriptors over K tasks in a fork tree of several levels, most of them few', async () => {
+    const w = await start({ scenario: 'tree', files: 1500, tasks: 300 });
+    const m = w.manifest;
+    expect(m.tasks.length).toBe(300);
+    expect(m.params.tasks).toBe(300);
+    expect(m.tasks.reduce((a, t) => a + t.fds.length - 3, 0)).toBe(1500);
+    // levels, from the kernel's parent links
+    const ppid = new Map(m.tasks.map((t) => [t.pid, Number(readFileSync(`/proc/${t.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1])]));
+    const parentOf = (pid: number) => ppid.get(pid)!;
+    const depth = (pid: number) => {
+      let d = 0;
+      for (let p = pid; p !== m.rootPid; p = parentOf(p)) d++;
+      return d;
+    };
+    expect(Math.max(...m.tasks.map((t) => depth(t.pid)))).toBeGreaterThanOrEqual(3);
+    // most tasks hold few descriptors, a few hold many
+    const counts = m.tasks.map((t) => t.fds.length - 3).sort((a, b) => a - b);
+    expect(counts[150]).toBeLessThanOrEqual(4);
+    expect(counts.at(-1)).toBeGreaterThan(200);
+    // inherited over two levels: a task holding an open file of its grandparent's
+    const labels = new Map(m.tasks.map((t) => [t.pid, new Set(t.fds.slice(3).map((x) => x.file))]));
+    const grand = m.tasks.filter((t) => depth(t.pid) >= 2).some((t) => {
+      const g = labels.get(parentOf(parentOf(t.pid)))!;
+      return [...labels.get(t.pid)!].some((l) => g.has(l));
+    });
+    expect(grand).toBe(true);
+    const notes = Object.values(m.files).map((f) => f.note ?? '');
+    for (const n of ['inherited down the fork tree', 'only the parent holds it', 'the sender kept it', "dup'd in a task of the fork tree"]) {
+      expect(notes.some((x) => x.includes(n)), n).toBe(true);
+    }
+    expect(await checkManifest(m)).toEqual([]);
+    await w.stop();
+    expect(w.pids.filter(alive)).toEqual([]);
+  });
+
+  it('the all scenario spreads its epoll items and registered files over every task when the root cannot hold them', async () => {
+    const w = await start({ scenario: 'all', files: 2000, tasks: 2, epollItems: 30000, uringFiles: 30000, buffers: 8 });
+    const m = w.manifest;
+    expect(m.tasks.length).toBeGreaterThanOrEqual(3);
+    expect(m.params.tasks).toBe(m.tasks.length);
+    expect(new Set(m.epoll.map((e) => e.pid)).size).toBe(m.tasks.length);
+    expect(new Set(m.io_uring.map((r) => r.pid)).size).toBe(m.tasks.length);
+    expect(m.epoll.reduce((a, e) => a + e.items.length, 0)).toBe(30000);
+    expect(m.io_uring.reduce((a, r) => a + r.files.length, 0)).toBe(30000);
+    expect(m.io_uring.reduce((a, r) => a + r.buffers.length, 0)).toBe(8);
+    for (const t of m.tasks) expect(t.fds.length).toBeLessThan(20000);
+    expect(m.cases.some((c) => /spread over the tasks/.test(c))).toBe(true);
+    // the hard cases stay in the root
+    expect(m.epoll.filter((e) => e.items.some((it) => /^\(a\)/.test(it.note ?? ''))).map((e) => e.pid)).toEqual([m.rootPid]);
+    expect(await checkManifest(m)).toEqual([]);
+    await w.stop();
+  });
+
   it('the io_uring scenario has empty slots, descriptorless files and unmapped buffers', async () => {
     const w = await start({ scenario: 'io_uring', files: 50, buffers: 30 });
     const r = w.manifest.io_uring[0]!;

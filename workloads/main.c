@@ -202,7 +202,7 @@ static const char *misfit(const struct opts *o, long n, long limit, struct plan 
 	if (p->ring_files_max > limit)
 		return "one io_uring instance would register more files than RLIMIT_NOFILE";
 	if (need < 0)
-		return o->sc->spreads ? "no number of tasks the scenario takes holds it"
+		return o->sc->spreads ? "one of its tasks would hold too many descriptors (--tasks spreads them)"
 				      : "the scenario cannot hold it";
 	if (need + FD_MARGIN > limit)
 		return "one task would hold too many descriptors";

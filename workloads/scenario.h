@@ -41,6 +41,7 @@ struct plan {
 	long epolls;         /* epoll instances */
 	long per_task;       /* shared part: descriptors per task (before spread) */
 	long ring_files_max; /* most file slots of one ring (bounded by RLIMIT_NOFILE) */
+	bool spread_parts;   /* all: epoll items and ring slots spread over every task */
 };
 
 enum scenario_needs {

@@ -106,15 +106,78 @@ static const uint32_t evcycle[] = {
 };
 
 /*
- * In the root, after the other tasks exist: the hard cases and the regular
- * items, `items` items in total (the item of case (d) included).
+ * Regular items until `items` exist over the nep instances ep[]: eventfds,
+ * socket pairs and pipes; every tenth target also watched by a second
+ * instance.
  */
-void epoll_build(struct plan *p, long items)
+static void add_regular(struct mepoll **ep, long nep, long added, long items)
+{
+	struct mepoll *e;
+	int pair[2], t, seq = 0;
+
+	while (added < items) {
+		int k = seq++ % 8;
+
+		e = ep[seq % nep];
+		if (k == 3 && items - added >= 2) {
+			mk_socketpair(pair, seq, NULL);
+			mepoll_add(e, pair[0], evcycle[seq % 8], NULL);
+			mepoll_add(e, pair[1], EPOLLOUT, NULL);
+			added += 2;
+			continue;
+		}
+		if (k == 5 && items - added >= 2) {
+			mk_pipe(pair, seq, NULL);
+			mepoll_add(e, pair[0], EPOLLIN | EPOLLRDHUP, NULL);
+			mepoll_add(e, pair[1], EPOLLOUT | EPOLLET, NULL);
+			added += 2;
+			continue;
+		}
+		t = mk_eventfd(seq, NULL);
+		mepoll_add(e, t, evcycle[seq % 8], NULL);
+		added++;
+		if (seq % 10 == 0 && nep >= 2 && added < items) {
+			struct mepoll *o = ep[(seq + 1) % nep];
+
+			mepoll_add(o, t, EPOLLIN, "watched by two epoll instances");
+			added++;
+		}
+	}
+}
+
+/* Instances for `items` items in one task. */
+long epoll_instances(long items)
+{
+	return 2 + items / 2048;
+}
+
+/*
+ * In a task other than the root (scenario all spread over tasks): `items`
+ * regular items over its own instances, no hard case.
+ */
+void epoll_bulk(long items)
+{
+	struct mepoll *ep[MAX_EPOLLS];
+	long nep = epoll_instances(items);
+
+	if (items <= 0)
+		return;
+	for (long i = 0; i < nep; i++)
+		ep[i] = new_instance();
+	add_regular(ep, nep, 0, items);
+}
+
+/*
+ * In the root, after the other tasks exist: the hard cases and the regular
+ * items, `items` items in total (the item of case (d) included). Returns the
+ * last instance it made.
+ */
+struct mepoll *epoll_build(struct plan *p, long items)
 {
 	struct mepoll *ep[MAX_EPOLLS];
 	long nep = p->epolls, added = 0;
-	int t, t2, n, r, d, pair[2], y, seq = 0;
-	struct mepoll *e, *h;
+	int t, t2, n, r, d, pair[2], y;
+	struct mepoll *h;
 
 	if (pre_target >= 0) {
 		fd_close(pre_target); /* (d): now only the other tasks hold it */
@@ -162,34 +225,7 @@ void epoll_build(struct plan *p, long items)
 		add_case(EP_NESTED);
 		added++;
 	}
-	/* regular items; every tenth target also watched by a second instance */
 	add_case(EP_TWO);
-	while (added < items) {
-		int k = seq++ % 8;
-
-		e = ep[seq % nep];
-		if (k == 3 && items - added >= 2) {
-			mk_socketpair(pair, seq, NULL);
-			mepoll_add(e, pair[0], evcycle[seq % 8], NULL);
-			mepoll_add(e, pair[1], EPOLLOUT, NULL);
-			added += 2;
-			continue;
-		}
-		if (k == 5 && items - added >= 2) {
-			mk_pipe(pair, seq, NULL);
-			mepoll_add(e, pair[0], EPOLLIN | EPOLLRDHUP, NULL);
-			mepoll_add(e, pair[1], EPOLLOUT | EPOLLET, NULL);
-			added += 2;
-			continue;
-		}
-		t = mk_eventfd(seq, NULL);
-		mepoll_add(e, t, evcycle[seq % 8], NULL);
-		added++;
-		if (seq % 10 == 0 && nep >= 2 && added < items) {
-			struct mepoll *o = ep[(seq + 1) % nep];
-
-			mepoll_add(o, t, EPOLLIN, "watched by two epoll instances");
-			added++;
-		}
-	}
+	add_regular(ep, nep, added, items);
+	return ep[nep - 1];
 }

@@ -16,6 +16,8 @@
 
 /* shared.c: K tasks sharing N descriptors by fork, dup and SCM_RIGHTS */
 extern const char *const shared_cases[];
+extern const char *const spread_cases[]; /* all, past one task's limit */
+long spread_part(long total, long k, long t);
 long shared_plan(const struct opts *o, long n, long cap, struct plan *p, bool with_epoll);
 void shared_build(struct plan *p, bool with_epoll);
 
@@ -23,14 +25,17 @@ void shared_build(struct plan *p, bool with_epoll);
 extern const char *const epoll_cases[];
 int epoll_pre_fork(struct plan *p);
 void epoll_post_fork_child(void);
-void epoll_build(struct plan *p, long items);
+struct mepoll *epoll_build(struct plan *p, long items);
+long epoll_instances(long items);
+void epoll_bulk(long items);
 void mepoll_add(struct mepoll *e, int tfd, uint32_t events, const char *note);
 
 /* uring.c */
 extern const char *const uring_cases[];
 extern const char *const uring_epoll_cases[]; /* case (f): epoll and io_uring in one task */
 int uring_probe(void);
-void uring_build(struct plan *p);
+void uring_build(long slots, long buffers);
+void uring_bulk(long slots);
 bool uring_has_spare_slot(void);
 void uring_epoll_target(struct mepoll *e);
 

@@ -5,8 +5,12 @@
  * SCM_RIGHTS (task t sends files it opened to task t+1 over a ring of
  * SOCK_SEQPACKET pairs, keeping half of them), plus private files per task.
  *
- * With epoll (scenario all) the root also holds the io_uring instance and
- * one epoll item whose target only a ring slot holds (case (f), uring.c).
+ * With epoll (scenario all) the root also holds the epoll and io_uring
+ * parts with their hard cases, and one epoll item whose target only a ring
+ * slot holds (case (f), uring.c). When they do not fit one task (N past
+ * RLIMIT_NOFILE), the epoll items and registered files are spread evenly
+ * over every task, each with its own epoll instances and ring (the root
+ * keeps the hard cases and the buffers).
  *
  * Per task, of its share c = N/K: c/4 inherited (opened by the root before
  * the forks, so every task holds them), c/8 dups of inherited files, c/8 sent
@@ -30,10 +34,18 @@ static const char SH_SHARED[] = "open files shared by fork inheritance, by dup a
 static const char SH_RECV_ONLY[] = "files sent by SCM_RIGHTS whose sender closed its descriptor (only the receiver holds them)";
 static const char SH_PRIVATE[] = "private files per task";
 
+static const char SH_SPREAD[] = "epoll instances and io_uring rings in every task: "
+	"the epoll items and registered files spread over the tasks (N past one task's descriptor limit)";
+
 const char *const shared_cases[] = {
 	SH_SHARED,
 	SH_RECV_ONLY,
 	SH_PRIVATE,
+	NULL,
+};
+
+const char *const spread_cases[] = {
+	SH_SPREAD,
 	NULL,
 };
 
@@ -43,14 +55,34 @@ const char *const shared_cases[] = {
  */
 #define SHARED_MAX_TASKS 1024
 
+/* Task t's part of total when spread evenly over k tasks. */
+long spread_part(long total, long k, long t)
+{
+	return total / k + (t < total % k ? 1 : 0);
+}
+
+/* Descriptors an epoll part of `items` items and a ring of `slots` slots take in one task. */
+static long parts_need(long items, long slots)
+{
+	long need = 0;
+
+	if (items > 0)
+		need += epoll_instances(items) + items + 8;
+	if (slots > 0)
+		need += 1 + slots / 4 + 1 + URING_TRANSIENT;
+	return need;
+}
+
 /*
  * Sizes for n descriptors over K tasks (--tasks, default 4), K raised until
- * no task holds more than cap; with_epoll adds the root's epoll and io_uring
- * parts (scenario all). Returns the most descriptors one task holds.
+ * no task holds more than cap; with_epoll adds the epoll and io_uring parts
+ * (scenario all): in the root when they fit there, else spread evenly over
+ * every task (the root keeping the hard cases), each task with its own
+ * epoll instances and ring. Returns the most descriptors one task holds.
  */
 long shared_plan(const struct opts *o, long n, long cap, struct plan *p, bool with_epoll)
 {
-	long root, child, share;
+	long root, child, share, limit = cap + FD_MARGIN;
 
 	p->tasks = o->tasks ? o->tasks : 4;
 	if (p->tasks < 2)
@@ -62,20 +94,32 @@ long shared_plan(const struct opts *o, long n, long cap, struct plan *p, bool wi
 			p->uring_files = n / 2 > 1 ? n / 2 : 1;
 		if (p->buffers < 0)
 			p->buffers = n < 1024 ? n : 1024;
-		p->epolls = 2 + p->epoll_items / 2048;
-		p->ring_files_max = p->uring_files;
 	} else {
 		p->epoll_items = p->uring_files = p->buffers = 0;
 	}
 	for (;;) {
+		long e0 = p->epoll_items, u0 = p->uring_files;
+
 		share = ceil_div(n, p->tasks) + 8;
 		child = 3 + 2 + share + 1;
 		/* before the forks the root holds every task's channel */
 		root = child + 2 * p->tasks;
-		if (with_epoll)
-			root += p->epolls + p->epoll_items + 8 +
-				1 + p->uring_files / 4 + 1 + URING_TRANSIENT;
-		if (child <= cap || p->tasks >= SHARED_MAX_TASKS)
+		p->spread_parts = with_epoll &&
+				  (root + parts_need(e0, u0) > cap || u0 > limit);
+		if (p->spread_parts) {
+			e0 = spread_part(p->epoll_items, p->tasks, 0);
+			u0 = spread_part(p->uring_files, p->tasks, 0);
+			/* task 1 has the largest part of the other tasks */
+			child += parts_need(spread_part(p->epoll_items, p->tasks, 1),
+					    spread_part(p->uring_files, p->tasks, 1));
+		}
+		if (with_epoll) {
+			root += parts_need(e0, u0);
+			p->epolls = epoll_instances(e0);
+			p->ring_files_max = u0;
+		}
+		if ((root <= cap && child <= cap && p->ring_files_max <= limit) ||
+		    p->tasks >= SHARED_MAX_TASKS)
 			break;
 		p->tasks++;
 	}
@@ -229,6 +273,10 @@ void shared_build(struct plan *p, bool with_epoll)
 			if (with_epoll)
 				epoll_post_fork_child();
 			task_body(p, t, inh, ninh, chan[(t + 1) % K][1], chan[t][0]);
+			if (p->spread_parts) {
+				epoll_bulk(spread_part(p->epoll_items, K, t));
+				uring_bulk(spread_part(p->uring_files, K, t));
+			}
 			child_done();
 		}
 	}
@@ -245,12 +293,19 @@ void shared_build(struct plan *p, bool with_epoll)
 	if (with_epoll) {
 		/* the ring first: case (f) needs a spare slot and counts as one
 		 * of the E items */
-		uring_build(p);
+		long items = p->epoll_items, slots = p->uring_files;
+
+		if (p->spread_parts) {
+			items = spread_part(items, K, 0);
+			slots = spread_part(slots, K, 0);
+		}
+		if (p->spread_parts)
+			add_cases(spread_cases);
+		uring_build(slots, p->buffers);
 		if (uring_has_spare_slot()) {
-			epoll_build(p, p->epoll_items - 1);
-			uring_epoll_target(&A->epolls[A->nepolls - 1]);
+			uring_epoll_target(epoll_build(p, items - 1));
 		} else {
-			epoll_build(p, p->epoll_items);
+			epoll_build(p, items);
 		}
 	}
 	free(chan);

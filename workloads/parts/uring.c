@@ -210,19 +210,31 @@ static void register_buffers(struct mring *m, long B)
 	add_case(UR_UNMAPPED);
 }
 
-void uring_build(struct plan *p)
+static struct mring *ring_new(void)
 {
-	struct mring *m;
-	int ret;
+	int ret = io_uring_queue_init(8, &ring, 0);
 
-	ret = io_uring_queue_init(8, &ring, 0);
 	if (ret < 0)
 		die("io_uring_queue_init: %s", strerror(-ret));
 	file_new(ring.ring_fd, IB_K_IO_URING, NULL, NULL);
-	m = mring_new(ring.ring_fd);
-	register_files(m, p->uring_files);
-	register_buffers(m, p->buffers);
+	return mring_new(ring.ring_fd);
+}
+
+/* The ring of the scenario's hard cases: `slots` file slots, `buffers` buffers. */
+void uring_build(long slots, long buffers)
+{
+	struct mring *m = ring_new();
+
+	register_files(m, slots);
+	register_buffers(m, buffers);
 	model = m;
+}
+
+/* In a task other than the root (scenario all spread over tasks): a ring of `slots` file slots. */
+void uring_bulk(long slots)
+{
+	if (slots > 0)
+		register_files(ring_new(), slots);
 }
 
 /* The last empty file slot, when at least two are empty (one stays sparse). */

@@ -2,14 +2,16 @@
 /*
  * all.c - the "all" scenario: the shared tree with N files, plus in the root
  * E = N/2 epoll items, U = N/2 registered files and B = min(1024, N)
- * registered buffers, and case (f) where epoll and io_uring meet.
+ * registered buffers, and case (f) where epoll and io_uring meet. When the
+ * root cannot hold the epoll and io_uring parts (N past one task's
+ * descriptor limit), their items and slots are spread over every task.
  */
 #include "../makers.h"
 #include "../scenario.h"
 #include "../parts/parts.h"
 
 static const char *const *const cases[] = {
-	shared_cases, mix_cases, epoll_cases, uring_cases, uring_epoll_cases, NULL,
+	shared_cases, mix_cases, epoll_cases, uring_cases, uring_epoll_cases, spread_cases, NULL,
 };
 
 static long plan(const struct opts *o, long n, long cap, struct plan *p)

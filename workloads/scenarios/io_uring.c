@@ -23,7 +23,7 @@ static long plan(const struct opts *o, long n, long cap, struct plan *p)
 
 static void build(struct plan *p)
 {
-	uring_build(p);
+	uring_build(p->uring_files, p->buffers);
 }
 
 const struct scenario scenario_io_uring = {
