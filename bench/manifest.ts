@@ -18,6 +18,10 @@ import { fileURLToPath } from 'node:url';
  *   1  the first format.
  *   2  tasks[].table and tasks[].threads: which descriptor table a task uses
  *      and its threads (scenario threads: one table seen from several tasks).
+ *      io_uring[].fd may be null (widened from number): a ring no descriptor
+ *      reaches, with io_uring[].registeredIndex and .tid saying where it is
+ *      registered instead; io_uring[].note. A ring's own `file` is listed in
+ *      `files` even when no descriptor holds it.
  */
 export const MANIFEST_SCHEMA = 2;
 
@@ -195,7 +199,22 @@ export interface ManifestBuffer {
 
 export interface ManifestRing {
   pid: number;
-  fd: number;
+  /**
+   * The ring's descriptor in task `pid`, or (schema 2) null: a ring no
+   * descriptor reaches, whose fd was registered with IORING_REGISTER_RING_FDS
+   * and then closed. Such a ring lives on through the registered-ring table
+   * of thread `tid` (index `registeredIndex`) and its SQ/CQ mappings
+   * (/proc/PID/maps shows anon_inode:[io_uring] with the ring's inode); no
+   * method that starts from descriptors can see it. Its `file` (label, with
+   * the dev/ino fstat gave before the close) is held by no descriptor.
+   */
+  fd: number | null;
+  /** (schema 2) index in the registered-ring table of thread `tid`; only for a registered ring */
+  registeredIndex?: number;
+  /** (schema 2) the thread whose registered-ring table holds the ring */
+  tid?: number;
+  /** (schema 2) why this ring is interesting */
+  note?: string;
   /** label of the ring's open file */
   file: string;
   /** slot index -> label of the registered open file, or null for an empty slot */

@@ -245,6 +245,17 @@ async function checkManifest(m: Manifest): Promise<string[]> {
 
   // io_uring: UserFiles / UserBufs tables are exactly the manifest slots
   for (const r of m.io_uring) {
+    if (r.fd === null) {
+      // no descriptor reaches it: its mappings do (each ring has its own inode), and no descriptor of the tree holds it
+      const f = m.files[r.file];
+      const maps = readFileSync(`/proc/${r.pid}/maps`, 'utf8');
+      if (!f) bad.push(`ring ${r.pid}/${r.registeredIndex}: label ${r.file} has no file entry`);
+      else if (!new RegExp(` ${f.ino} +anon_inode:\\[io_uring\\]$`, 'm').test(maps)) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: no [io_uring] mapping of inode ${f.ino}`);
+      if (holders.has(r.file)) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: a descriptor holds it`);
+      for (const t of m.tasks) for (const kf of kernelFds(t.pid).values()) if (f && kf.ino === f.ino && kf.dev === f.dev) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: ${t.pid}/${kf.fd} is it`);
+      if (typeof r.registeredIndex !== 'number' || r.tid !== r.pid) bad.push(`ring ${r.pid}: fd null without registeredIndex/tid`);
+      continue;
+    }
     const info = readFileSync(`/proc/${r.pid}/fdinfo/${r.fd}`, 'utf8');
     const files = /^UserFiles:\s+(\d+)\n((?: *\d+: .*\n)*)/m.exec(info);
     const bufs = /^UserBufs:\s+(\d+)\n((?: *\d+: .*\n)*)/m.exec(info);
@@ -523,9 +534,9 @@ describe('the generator scenarios', () => {
 
   it('the io_uring scenario has empty slots, descriptorless files and unmapped buffers', async () => {
     const w = await start({ scenario: 'io_uring', files: 50, buffers: 30 });
-    const r = w.manifest.io_uring[0]!;
-    expect(r.files.length).toBe(50);
-    expect(r.buffers.length).toBe(30);
+    const r = w.manifest.io_uring.find((x) => x.fd !== null)!;
+    expect(w.manifest.io_uring.reduce((a, x) => a + x.files.length, 0)).toBe(50);
+    expect(w.manifest.io_uring.reduce((a, x) => a + x.buffers.length, 0)).toBe(30);
     expect(r.files).toContain(null);
     expect(r.buffers).toContain(null);
     const held = new Set(w.manifest.tasks.flatMap((t) => t.fds.map((x) => x.file)));
@@ -536,6 +547,32 @@ describe('the generator scenarios', () => {
     expect(new Set(r.buffers.map((b) => b?.len)).size).toBeGreaterThan(4);
     await w.stop();
   });
+
+  for (const scenario of ['io_uring', 'all']) {
+    it(`the ${scenario} scenario has a ring no descriptor reaches, with files only it holds`, async () => {
+      const w = await start({ scenario, files: 80, tasks: 2, buffers: 8 });
+      const m = w.manifest;
+      const hidden = m.io_uring.filter((x) => x.fd === null);
+      expect(hidden.length).toBe(1);
+      const h = hidden[0]!;
+      expect(h.pid).toBe(m.rootPid);
+      expect(h.tid).toBe(m.rootPid);
+      expect(h.registeredIndex).toBeGreaterThanOrEqual(0);
+      expect(m.files[h.file]!.kind).toBe('io_uring');
+      expect(h.files.length).toBe(8);
+      expect(h.buffers.length).toBe(2);
+      const held = new Set(m.tasks.flatMap((t) => t.fds.map((x) => x.file)));
+      expect(held.has(h.file)).toBe(false);
+      expect(h.files.filter((l) => l !== null && !held.has(l)).length).toBeGreaterThan(2);
+      expect(m.cases.some((c) => /reachable by no descriptor/.test(c))).toBe(true);
+      // the checker fails a hidden ring it cannot find in the task's mappings
+      const doctored = JSON.parse(JSON.stringify(m)) as Manifest;
+      doctored.files[h.file]!.ino += 1;
+      expect((await checkManifest(doctored)).join('\n')).toMatch(/no \[io_uring\] mapping/);
+      expect(await checkManifest(m)).toEqual([]);
+      await w.stop();
+    });
+  }
 });
 
 describe('sizes and arguments', () => {

@@ -105,8 +105,20 @@ int manifest_write(const struct plan *p, const char *path)
 	for (uint32_t i = 0; i < A->nrings; i++) {
 		struct mring *r = &A->rings[i];
 
-		fprintf(f, "%s{\"pid\":%d,\"fd\":%d,\"file\":\"f%d\",\"files\":[",
-			i ? "," : "", (int)r->pid, r->fd, r->label);
+		fprintf(f, "%s{\"pid\":%d,", i ? "," : "", (int)r->pid);
+		if (r->fd >= 0)
+			fprintf(f, "\"fd\":%d,", r->fd);
+		else
+			fputs("\"fd\":null,", f);
+		if (r->reg_index >= 0)
+			fprintf(f, "\"registeredIndex\":%d,\"tid\":%d,", r->reg_index, (int)r->pid);
+		if (r->note) {
+			fputs("\"note\":", f);
+			json_str(f, r->note);
+			fputc(',', f);
+		}
+		used[r->label] = 1;
+		fprintf(f, "\"file\":\"f%d\",\"files\":[", r->label);
 		for (uint32_t j = 0; j < r->nfiles; j++) {
 			if (r->slots[j]) {
 				used[r->slots[j] - 1] = 1;

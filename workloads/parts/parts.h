@@ -36,6 +36,12 @@ extern const char *const uring_epoll_cases[]; /* case (f): epoll and io_uring in
 int uring_probe(void);
 void uring_build(long slots, long buffers);
 void uring_bulk(long slots);
+void uring_hidden(long slots, long buffers);
+extern bool ring_fds_ok; /* the kernel registers ring fds (uring_probe) */
+/* file slots and buffers of the hidden ring, taken from the scenario's U and B */
+#define HIDDEN_SLOTS(u) (ring_fds_ok && (u) >= 16 ? 8L : 0L)
+#define HIDDEN_BUFS(u, b) (HIDDEN_SLOTS(u) && (b) >= 4 ? 2L : 0L)
+#define HIDDEN_NEED 12 /* descriptors it takes while it is made */
 bool uring_has_spare_slot(void);
 void uring_epoll_target(struct mepoll *e);
 

@@ -69,7 +69,7 @@ static long parts_need(long items, long slots)
 	if (items > 0)
 		need += epoll_instances(items) + items + 8;
 	if (slots > 0)
-		need += 1 + slots / 4 + 1 + URING_TRANSIENT;
+		need += 1 + slots / 4 + 1 + URING_TRANSIENT + HIDDEN_NEED;
 	return need;
 }
 
@@ -301,7 +301,11 @@ void shared_build(struct plan *p, bool with_epoll)
 		}
 		if (p->spread_parts)
 			add_cases(spread_cases);
-		uring_build(slots, p->buffers);
+		long hs = HIDDEN_SLOTS(slots), hb = HIDDEN_BUFS(slots, p->buffers);
+
+		uring_build(slots - hs, p->buffers - hb);
+		if (hs)
+			uring_hidden(hs, hb);
 		if (uring_has_spare_slot()) {
 			uring_epoll_target(epoll_build(p, items - 1));
 		} else {

@@ -9,6 +9,7 @@
  *  - buffers of varied lengths and alignments, some whose mapping was
  *    munmap'ed after registration (the pages stay pinned, the ring still
  *    reports addr/len);
+ *  - a second ring reachable by no descriptor (uring_hidden);
  *  - with epoll in the same task (scenario all), case (f): an epoll item
  *    whose target only a registered-file slot holds.
  */
@@ -31,6 +32,9 @@ static const char UR_NOFD[] = "io_uring: descriptorless files (registered, then 
 static const char UR_TWO[] = "io_uring: one open file in two slots; some slot files still have a descriptor";
 static const char UR_BUFS[] = "io_uring: sparse buffer table (empty slots), buffers of varied lengths, some not page-aligned";
 static const char UR_UNMAPPED[] = "io_uring: buffers whose mapping was munmap'ed after registration";
+static const char UR_HIDDEN[] =
+	"io_uring: a ring reachable by no descriptor (its fd registered with IORING_REGISTER_RING_FDS, "
+	"then closed), with registered files only it holds and buffers";
 static const char UR_F[] = "(f) an epoll item whose target only an io_uring registered-file slot holds (no descriptor in any task)";
 
 const char *const uring_cases[] = {
@@ -39,6 +43,7 @@ const char *const uring_cases[] = {
 	UR_TWO,
 	UR_BUFS,
 	UR_UNMAPPED,
+	UR_HIDDEN,
 	NULL,
 };
 
@@ -51,6 +56,7 @@ const char *const uring_epoll_cases[] = {
 
 static struct io_uring ring;
 static struct mring *model; /* the ring's model, once uring_build() ran */
+bool ring_fds_ok;           /* set by uring_probe() */
 
 /*
  * Is io_uring usable here? Creates and destroys a ring, so a kernel without
@@ -70,6 +76,9 @@ int uring_probe(void)
 		fprintf(stderr, "%s: io_uring_queue_init: %s\n", prog, strerror(-ret));
 		return 1;
 	}
+	/* can a ring's fd be registered (IORING_REGISTER_RING_FDS, 5.18)? */
+	ret = io_uring_register_ring_fd(&ring);
+	ring_fds_ok = ret == 1;
 	io_uring_queue_exit(&ring);
 	return 0;
 }
@@ -99,13 +108,13 @@ static int slot_file(long i, int *extra)
 	}
 }
 
-static void register_files(struct mring *m, long U)
+static void register_files(struct io_uring *r, struct mring *m, long U)
 {
 	int fds[URING_BATCH], closing[URING_BATCH * 2];
 	long i = 0;
 	int ret;
 
-	ret = io_uring_register_files_sparse(&ring, U);
+	ret = io_uring_register_files_sparse(r, U);
 	if (ret < 0)
 		die("io_uring_register_files_sparse(%ld): %s", U, strerror(-ret));
 	m->nfiles = U;
@@ -140,7 +149,7 @@ static void register_files(struct mring *m, long U)
 				file_note(fd_label(fd), "registered in io_uring and still has a descriptor");
 			}
 		}
-		ret = io_uring_register_files_update(&ring, off, fds, n);
+		ret = io_uring_register_files_update(r, off, fds, n);
 		if (ret < 0 || ret != n)
 			die("io_uring_register_files_update(%ld, %d): %s", off, n,
 			    ret < 0 ? strerror(-ret) : "short update");
@@ -152,7 +161,7 @@ static void register_files(struct mring *m, long U)
 	add_case(UR_TWO);
 }
 
-static void register_buffers(struct mring *m, long B)
+static void register_buffers(struct io_uring *r, struct mring *m, long B)
 {
 	static const size_t lens[] = { 1, 100, 512, 4096, 4097, 8192, 12345, 3 * 4096, 65536 };
 	long page = sysconf(_SC_PAGESIZE);
@@ -164,7 +173,7 @@ static void register_buffers(struct mring *m, long B)
 
 	if (B <= 0)
 		return;
-	ret = io_uring_register_buffers_sparse(&ring, B);
+	ret = io_uring_register_buffers_sparse(r, B);
 	if (ret < 0)
 		die("io_uring_register_buffers_sparse(%ld): %s", B, strerror(-ret));
 	m->nbufs = B;
@@ -198,7 +207,7 @@ static void register_buffers(struct mring *m, long B)
 			else if (skew)
 				b->note = "not page-aligned";
 		}
-		ret = io_uring_register_buffers_update_tag(&ring, off, iov, NULL, n);
+		ret = io_uring_register_buffers_update_tag(r, off, iov, NULL, n);
 		if (ret < 0 || ret != n)
 			die("io_uring_register_buffers_update_tag(%ld, %d): %s", off, n,
 			    ret < 0 ? strerror(-ret) : "short update");
@@ -210,23 +219,23 @@ static void register_buffers(struct mring *m, long B)
 	add_case(UR_UNMAPPED);
 }
 
-static struct mring *ring_new(void)
+static struct mring *ring_new(struct io_uring *r, const char *note)
 {
-	int ret = io_uring_queue_init(8, &ring, 0);
+	int ret = io_uring_queue_init(8, r, 0);
 
 	if (ret < 0)
 		die("io_uring_queue_init: %s", strerror(-ret));
-	file_new(ring.ring_fd, IB_K_IO_URING, NULL, NULL);
-	return mring_new(ring.ring_fd);
+	file_new(r->ring_fd, IB_K_IO_URING, NULL, note);
+	return mring_new(r->ring_fd);
 }
 
 /* The ring of the scenario's hard cases: `slots` file slots, `buffers` buffers. */
 void uring_build(long slots, long buffers)
 {
-	struct mring *m = ring_new();
+	struct mring *m = ring_new(&ring, NULL);
 
-	register_files(m, slots);
-	register_buffers(m, buffers);
+	register_files(&ring, m, slots);
+	register_buffers(&ring, m, buffers);
 	model = m;
 }
 
@@ -234,7 +243,71 @@ void uring_build(long slots, long buffers)
 void uring_bulk(long slots)
 {
 	if (slots > 0)
-		register_files(ring_new(), slots);
+		register_files(&ring, ring_new(&ring, NULL), slots);
+}
+
+/* Submit a NOP and wait for it: through the registered ring index once the fd is gone. */
+static int ring_nop(struct io_uring *r)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(r);
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_nop(sqe);
+	sqe->user_data = 0x1b;
+	ret = io_uring_submit(r);
+	if (ret < 0)
+		return ret;
+	if (ret != 1)
+		return -EIO;
+	ret = io_uring_wait_cqe(r, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->user_data == 0x1b ? cqe->res : -EIO;
+	io_uring_cqe_seen(r, cqe);
+	return ret;
+}
+
+/*
+ * A ring reachable by no descriptor: its fd registered in the task's
+ * registered-ring table (IORING_REGISTER_RING_FDS, liburing's
+ * io_uring_register_ring_fd), files and buffers registered, then the fd
+ * closed. The ring lives on through that table (and its SQ/CQ mappings,
+ * kept as a program using it keeps them); a NOP submitted through the
+ * registered index proves it. Its slots hold files only it holds.
+ * Only when uring_probe() found registered ring fds (HIDDEN_SLOTS is 0 otherwise).
+ */
+void uring_hidden(long slots, long buffers)
+{
+	static struct io_uring hidden;
+	struct mring *m;
+	int ret, index, fd;
+
+	ret = io_uring_queue_init(8, &hidden, 0);
+	if (ret < 0)
+		die("io_uring_queue_init: %s", strerror(-ret));
+	ret = io_uring_register_ring_fd(&hidden);
+	if (ret != 1)
+		die("io_uring_register_ring_fd: %s", ret < 0 ? strerror(-ret) : "nothing registered");
+	index = hidden.enter_ring_fd;
+	fd = hidden.ring_fd;
+	file_new(fd, IB_K_IO_URING, NULL,
+		 "io_uring instance with no descriptor: its fd was registered with "
+		 "IORING_REGISTER_RING_FDS, then closed");
+	m = mring_new(fd);
+	m->note = "no descriptor: reachable through the task's registered-ring table (and its mappings) only";
+	register_files(&hidden, m, slots);
+	register_buffers(&hidden, m, buffers);
+	fd_close(fd);
+	hidden.ring_fd = -1; /* liburing goes through enter_ring_fd from now on */
+	m->fd = -1;
+	m->reg_index = index;
+	ret = ring_nop(&hidden);
+	if (ret < 0)
+		die("a NOP through the registered ring %d: %s", index, strerror(-ret));
+	add_case(UR_HIDDEN);
 }
 
 /* The last empty file slot, when at least two are empty (one stays sparse). */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * io_uring.c - the "io_uring" scenario: one ring with U = N registered file
- * slots and B = min(1024, N) registered buffers (parts/uring.c).
+ * io_uring.c - the "io_uring" scenario: U = N registered file slots and
+ * B = min(1024, N) registered buffers (parts/uring.c) in one ring, and a
+ * few of them (8 slots, 2 buffers when U >= 16) in a second ring that no
+ * descriptor reaches.
  */
 #include "../scenario.h"
 #include "../parts/parts.h"
@@ -18,18 +20,23 @@ static long plan(const struct opts *o, long n, long cap, struct plan *p)
 	if (p->buffers < 0)
 		p->buffers = n < 1024 ? n : 1024;
 	p->ring_files_max = p->uring_files;
-	return 3 + 1 + p->uring_files / 4 + 1 + URING_TRANSIENT;
+	return 3 + 1 + p->uring_files / 4 + 1 + URING_TRANSIENT + HIDDEN_NEED;
 }
 
 static void build(struct plan *p)
 {
-	uring_build(p->uring_files, p->buffers);
+	long hs = HIDDEN_SLOTS(p->uring_files), hb = HIDDEN_BUFS(p->uring_files, p->buffers);
+
+	uring_build(p->uring_files - hs, p->buffers - hb);
+	if (hs)
+		uring_hidden(hs, hb);
 }
 
 const struct scenario scenario_io_uring = {
 	.name = "io_uring",
 	.summary = "one io_uring instance with U = N registered file slots and "
-		   "B = min(1024, N) registered buffers",
+		   "B = min(1024, N) registered buffers (8 slots and 2 buffers of them in a ring "
+		   "no descriptor reaches)",
 	.cases = cases,
 	.needs = NEEDS_IO_URING,
 	.min_tasks = 1,
