@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
  *      io_uring[].fd may be null (widened from number): a ring no descriptor
  *      reaches, with io_uring[].registeredIndex and .tid saying where it is
  *      registered instead; io_uring[].note. A ring's own `file` is listed in
- *      `files` even when no descriptor holds it.
+ *      `files` even when no descriptor holds it. params.criuCompatible.
  */
 export const MANIFEST_SCHEMA = 2;
 
@@ -48,6 +48,12 @@ export interface ScenarioInfo {
   needs: string[];
   /** run when the user names no scenario */
   defaultRun: boolean;
+  /**
+   * `--criu-compatible`: whether the scenario has a variant CRIU can dump,
+   * and what that variant leaves out (the cases its manifest records when it
+   * leaves them out), or why there is none (CRIU's own error, e.g. io_uring).
+   */
+  criu: { compatible: true; leftOut: string[] } | { compatible: false; reason: string };
   /** the largest --files that fits this machine's RLIMIT_NOFILE (with the sizes --list was given) */
   maxFiles: number;
   /** why maxFiles + 1 does not fit, one line for a skip reason */
@@ -227,7 +233,16 @@ export interface Manifest {
   /** MANIFEST_SCHEMA when the generator wrote it; a reader takes any version up to it */
   schema: number;
   scenario: Scenario;
-  params: { files: number; tasks: number; buffers: number; epollItems: number; uringFiles: number };
+  params: {
+    files: number;
+    tasks: number;
+    buffers: number;
+    epollItems: number;
+    /** registered file slots over every ring (the ring with no descriptor included) */
+    uringFiles: number;
+    /** (schema 2) made with --criu-compatible: `cases` names what was left out ("left out for CRIU: ...") */
+    criuCompatible?: boolean;
+  };
   rootPid: number;
   tasks: ManifestTask[];
   files: Record<string, ManifestFile>;

@@ -27,6 +27,8 @@ export interface WorkloadOptions {
   buffers?: number;
   epollItems?: number;
   uringFiles?: number;
+  /** `--criu-compatible`: nothing CRIU refuses (the manifest's cases say what was left out) */
+  criuCompatible?: boolean;
   churn?: boolean;
 }
 
@@ -147,6 +149,7 @@ function argsFor(o: WorkloadOptions, manifest: string): string[] {
   if (o.buffers !== undefined) a.push('--buffers', String(o.buffers));
   if (o.epollItems !== undefined) a.push('--epoll-items', String(o.epollItems));
   if (o.uringFiles !== undefined) a.push('--uring-files', String(o.uringFiles));
+  if (o.criuCompatible) a.push('--criu-compatible');
   if (o.churn) a.push('--churn');
   return a;
 }

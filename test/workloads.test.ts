@@ -145,8 +145,10 @@ async function checkManifest(m: Manifest): Promise<string[]> {
     const w = tqWhat[i]!;
     if ((r === 0) !== (w.want === 'same')) bad.push(`kcmp(KCMP_FILES) ${r}: ${w.what}`);
   });
+  const kernelByPid = new Map<number, Map<number, KFd>>();
   for (const t of m.tasks) {
     const k = kernelFds(t.pid);
+    kernelByPid.set(t.pid, k);
     const mine = new Set(t.fds.map((x) => x.fd));
     for (const fd of k.keys()) if (!mine.has(fd)) bad.push(`${t.pid}: fd ${fd} (${k.get(fd)!.link}) not in the manifest`);
     for (const { fd, file } of t.fds) {
@@ -252,7 +254,7 @@ async function checkManifest(m: Manifest): Promise<string[]> {
       if (!f) bad.push(`ring ${r.pid}/${r.registeredIndex}: label ${r.file} has no file entry`);
       else if (!new RegExp(` ${f.ino} +anon_inode:\\[io_uring\\]$`, 'm').test(maps)) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: no [io_uring] mapping of inode ${f.ino}`);
       if (holders.has(r.file)) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: a descriptor holds it`);
-      for (const t of m.tasks) for (const kf of kernelFds(t.pid).values()) if (f && kf.ino === f.ino && kf.dev === f.dev) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: ${t.pid}/${kf.fd} is it`);
+      for (const [pid, k] of kernelByPid) for (const kf of k.values()) if (f && kf.ino === f.ino && kf.dev === f.dev) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: ${pid}/${kf.fd} is it`);
       if (typeof r.registeredIndex !== 'number' || r.tid !== r.pid) bad.push(`ring ${r.pid}: fd null without registeredIndex/tid`);
       continue;
     }
@@ -573,6 +575,119 @@ describe('the generator scenarios', () => {
       await w.stop();
     });
   }
+});
+
+/** A CRIU that passed `criu check` (PATH, or the cache npm run criu:build fills), if any. */
+function findCriu(): string | undefined {
+  const cache = '/var/cache/iterbench/criu';
+  const found: string[] = [];
+  try {
+    for (const d of readdirSync(cache)) if (existsSync(join(cache, d, 'ok')) && existsSync(join(cache, d, 'bin/criu'))) found.push(join(cache, d, 'bin/criu'));
+  } catch {
+    /* no cache */
+  }
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'criu'))) found.push(join(dir, 'criu'));
+  return found[0];
+}
+
+describe('--criu-compatible', () => {
+  const O_DIRECT = 0o40000;
+  const list = scenarioList();
+  for (const info of list.scenarios.filter((s) => s.criu.compatible)) {
+    it(`the ${info.name} scenario's CRIU-compatible variant matches the kernel, with no O_DIRECT pipe and no io_uring`, async () => {
+      const w = await start({ ...smallOptions(info), criuCompatible: true });
+      const m = w.manifest;
+      expect(m.params.criuCompatible).toBe(true);
+      expect(m.io_uring).toEqual([]);
+      expect(Object.values(m.files).filter((f) => f.kind === 'io_uring')).toEqual([]);
+      expect(Object.values(m.files).filter((f) => f.kind === 'pipe' && f.flags & O_DIRECT)).toEqual([]);
+      const leftOut = info.criu.compatible ? info.criu.leftOut : [];
+      for (const c of m.cases) expect([...info.hardCases, ...leftOut], c).toContain(c);
+      expect(m.cases.some((c) => c.startsWith('left out for CRIU'))).toBe(true);
+      expect(await checkManifest(m)).toEqual([]);
+      await w.stop();
+    });
+  }
+
+  it('keeps the sizes: the same tasks, descriptors and epoll items as the full variant', async () => {
+    for (const o of [{ scenario: 'shared', files: 300, tasks: 3 }, { scenario: 'epoll', files: 200 }, { scenario: 'tree', files: 300, tasks: 20 }] as WorkloadOptions[]) {
+      const full = await start(o);
+      const crit = await start({ ...o, criuCompatible: true });
+      const count = (m: Manifest) => Object.fromEntries(m.tasks.map((t) => [t.role, t.fds.length]));
+      const want = count(full.manifest);
+      // epoll case (d) without CRIU's refusal: the epoll's task keeps the target too
+      if (o.scenario === 'epoll') want.root! += 1;
+      expect(count(crit.manifest), o.scenario).toEqual(want);
+      expect({ ...crit.manifest.params, criuCompatible: false }, o.scenario).toEqual(full.manifest.params);
+      expect(crit.manifest.epoll.map((e) => e.items.length), o.scenario).toEqual(full.manifest.epoll.map((e) => e.items.length));
+      await full.stop();
+      await crit.stop();
+    }
+  });
+
+  it('all leaves out its io_uring part and says so; io_uring has no variant (exit 2, one line)', async () => {
+    const w = await start({ scenario: 'all', files: 200, tasks: 2, criuCompatible: true });
+    expect(w.manifest.params.uringFiles).toBe(0);
+    expect(w.manifest.cases.some((c) => /left out for CRIU: the io_uring part/.test(c))).toBe(true);
+    await w.stop();
+    const r = await execa(BIN, ['io_uring', '--criu-compatible', '--manifest', join(tmpdir(), 'iterbench-never.json')], { reject: false, stdin: 'ignore' });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split('\n').length).toBe(1);
+    expect(r.stderr).toMatch(/no CRIU-compatible variant: CRIU 4\.2 cannot dump io_uring/);
+    expect(list.scenarios.find((s) => s.name === 'io_uring')!.criu.compatible).toBe(false);
+  });
+
+  it('past 1000 pipes in the tree, the variant makes socket pairs instead (CRIU dumps at most 1024 pipes)', async () => {
+    const w = await start({ scenario: 'files', files: 10000, criuCompatible: true });
+    const pipes = new Set(Object.values(w.manifest.files).filter((f) => f.kind === 'pipe').map((f) => f.ino));
+    expect(pipes.size).toBeLessThanOrEqual(1000);
+    expect(pipes.size).toBeGreaterThan(900);
+    expect(w.manifest.cases.some((c) => /pipes past the first 1000/.test(c))).toBe(true);
+    expect(w.manifest.tasks[0]!.fds.length).toBe(10003);
+    await w.stop();
+  });
+
+  const criu = findCriu();
+  it.skipIf(!criu)(`criu dump takes every CRIU-compatible variant and refuses the full files scenario${criu ? '' : ' (skipped: no CRIU built; npm run criu:build)'}`, async () => {
+    // The generator's stdio are pipes here (through sh and cat): the harness's own stdio are
+    // libuv socket pairs, and CRIU refuses half of an external stream unix connection.
+    const dump = async (o: WorkloadOptions) => {
+      const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'iterbench-criu-'));
+      const args = [o.scenario, '--files', String(o.files), '--manifest', join(dir, 'manifest.json')];
+      if (o.tasks) args.push('--tasks', String(o.tasks));
+      if (o.buffers !== undefined) args.push('--buffers', String(o.buffers));
+      if (o.criuCompatible) args.push('--criu-compatible');
+      const sh = execa('sh', ['-c', 'cat | "$0" "$@" 2>&1 | cat', BIN, ...args], { reject: false, buffer: false, stdin: 'pipe', stdout: 'pipe' });
+      try {
+        const pid = await new Promise<number>((res, rej) => {
+          let out = '';
+          sh.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /ready (\d+)/.exec(out);
+            if (m) res(Number(m[1]));
+          });
+          setTimeout(() => rej(new Error(`not ready: ${out}`)), 20000);
+        });
+        const images = join(dir, 'images');
+        mkdirSync(images);
+        const r = await execa(criu!, ['dump', '--leave-running', '-t', String(pid), '-D', images, '--shell-job', '-v2', '-o', 'dump.log'], { reject: false, stdin: 'ignore' });
+        const log = existsSync(join(images, 'dump.log')) ? readFileSync(join(images, 'dump.log'), 'utf8') : '';
+        expect(alive(pid)).toBe(true); // --leave-running
+        return { code: r.exitCode, log };
+      } finally {
+        sh.stdin.end('exit\n');
+        await sh;
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    for (const info of list.scenarios.filter((s) => s.criu.compatible)) {
+      const r = await dump({ ...smallOptions(info), criuCompatible: true });
+      expect(r.code, `${info.name}: ${r.log.split('\n').filter((l) => /Error/.test(l)).join('\n')}`).toBe(0);
+    }
+    const full = await dump({ scenario: 'files', files: 200 });
+    expect(full.code).not.toBe(0);
+    expect(full.log).toMatch(/packetized mode for pipes is not supported/);
+  });
 });
 
 describe('sizes and arguments', () => {

@@ -38,6 +38,7 @@
 #include "model.h"
 #include "scenario.h"
 #include "tasks.h"
+#include "makers.h"
 #include "parts/parts.h"
 
 #define MAX_SIZE 100000000L /* the largest value any size option takes */
@@ -45,7 +46,7 @@
 static const char usage_head[] =
 	"usage: iterbench-workload <scenario> --manifest PATH\n"
 	"         [--files N] [--tasks K] [--buffers B] [--epoll-items E]\n"
-	"         [--uring-files U] [--churn] [--check]\n"
+	"         [--uring-files U] [--criu-compatible] [--churn] [--check]\n"
 	"       iterbench-workload --list [size options]\n";
 static const char usage_opts[] =
 	"  --files N        size knob (default 1000); other sizes default from it:\n"
@@ -55,6 +56,8 @@ static const char usage_opts[] =
 	"  --epoll-items E  epoll: N, all: N/2 (at least 8)\n"
 	"  --uring-files U  io_uring: N, all: N/2 (at most RLIMIT_NOFILE per ring)\n"
 	"  --buffers B      io_uring/all: min(1024, N) registered buffers (max 16384)\n"
+	"  --criu-compatible  make nothing CRIU 4.2 refuses to dump (no O_DIRECT pipes,\n"
+	"                   no io_uring); the manifest's cases say what was left out\n"
 	"  --churn          after ready, keep changing the root's descriptors\n"
 	"  --check          only validate the sizes against the limits (exit 0 or 2),\n"
 	"                   create nothing; --manifest is not needed\n"
@@ -124,6 +127,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "epoll-items", required_argument, NULL, 'e' },
 		{ "uring-files", required_argument, NULL, 'u' },
 		{ "churn", no_argument, NULL, 'c' },
+		{ "criu-compatible", no_argument, NULL, 'R' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "list", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
@@ -154,6 +158,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'e': o->epoll_items = parse_num("--epoll-items", optarg, EPOLL_MIN_ITEMS); break;
 		case 'u': o->uring_files = parse_num("--uring-files", optarg, 1); break;
 		case 'c': o->churn = true; break;
+		case 'R': o->criu = true; break;
 		case 'C': o->check = true; break;
 		case 'L': o->list = true; break;
 		case 'h': print_usage(stdout); exit(0);
@@ -176,6 +181,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		usage_error("%s takes at most %ld tasks, got %ld", sc->name, sc->max_tasks, o->tasks);
 	if (o->tasks && o->tasks < sc->min_tasks)
 		usage_error("%s needs at least %ld tasks", sc->name, sc->min_tasks);
+	if (o->criu && sc->no_criu)
+		usage_error("%s has no CRIU-compatible variant: %s", sc->name, sc->no_criu);
 	if (sc->check) {
 		const char *why = sc->check(o);
 
@@ -194,7 +201,7 @@ static const char *misfit(const struct opts *o, long n, long limit, struct plan 
 
 	*p = (struct plan){
 		.sc = o->sc, .files = n, .tasks = 1, .buffers = o->buffers,
-		.epoll_items = o->epoll_items, .uring_files = o->uring_files,
+		.epoll_items = o->epoll_items, .uring_files = o->uring_files, .criu = o->criu,
 	};
 	need = o->sc->plan(o, n, limit - FD_MARGIN, p);
 	if (p->buffers > MAX_REG_BUFFERS)
@@ -318,6 +325,20 @@ static int list_json(const struct opts *given)
 		       sc->max_tasks ? sc->max_tasks : (long)MAX_TASKS,
 		       sc->needs & NEEDS_IO_URING ? "\"io_uring\"" : "",
 		       sc->default_run ? "true" : "false");
+		fputs("\"criu\":{", stdout);
+		if (sc->no_criu) {
+			fputs("\"compatible\":false,\"reason\":", stdout);
+			json_str(stdout, sc->no_criu);
+		} else {
+			fputs("\"compatible\":true,\"leftOut\":[", stdout);
+			for (int k = 0; sc->criu_left_out && sc->criu_left_out[k]; k++) {
+				if (k)
+					putchar(',');
+				json_str(stdout, sc->criu_left_out[k]);
+			}
+			putchar(']');
+		}
+		fputs("},", stdout);
 		max = largest_fit(&o, limit);
 		why = max < MAX_SIZE ? misfit(&o, max + 1, limit, &q) : NULL;
 		printf("\"maxFiles\":%ld,\"maxFilesReason\":", max);
@@ -380,7 +401,8 @@ int main(int argc, char **argv)
 	ret = plan_make(&o, &p, limit);
 	if (ret)
 		return ret;
-	if (o.sc->needs & NEEDS_IO_URING) {
+	criu_compat = o.criu;
+	if ((o.sc->needs & NEEDS_IO_URING) && p.uring_files > 0) {
 		ret = uring_probe();
 		if (ret)
 			return ret;

@@ -56,8 +56,9 @@ int manifest_write(const struct plan *p, const char *path)
 	fprintf(f, "{\"schema\":%d,", MANIFEST_SCHEMA);
 	fprintf(f, "\"scenario\":\"%s\",", p->sc->name);
 	fprintf(f, "\"params\":{\"files\":%ld,\"tasks\":%u,\"buffers\":%ld,"
-		"\"epollItems\":%ld,\"uringFiles\":%ld},",
-		p->files, ntasks, p->buffers, p->epoll_items, p->uring_files);
+		"\"epollItems\":%ld,\"uringFiles\":%ld,\"criuCompatible\":%s},",
+		p->files, ntasks, p->buffers, p->epoll_items, p->uring_files,
+		p->criu ? "true" : "false");
 	fprintf(f, "\"rootPid\":%d,\"tasks\":[", (int)root_pid);
 	for (uint32_t t = 0; t < ntasks; t++) {
 		struct mtask *tk = &A->tasks[t];

@@ -82,8 +82,13 @@ char *aprintf(const char *fmt, ...)
 
 void add_case(const char *c)
 {
-	uint32_t i = __atomic_fetch_add(&A->ncases, 1, __ATOMIC_RELAXED);
+	uint32_t i, n = __atomic_load_n(&A->ncases, __ATOMIC_RELAXED);
 
+	/* once is enough (a race may add one twice: the writer drops duplicates) */
+	for (i = 0; i < n && i < MAX_CASES; i++)
+		if (A->cases[i] == c)
+			return;
+	i = __atomic_fetch_add(&A->ncases, 1, __ATOMIC_RELAXED);
 	if (i < MAX_CASES)
 		A->cases[i] = c;
 }

@@ -108,6 +108,7 @@ struct arena {
 	uint32_t nrings; /* atomic */
 	struct mring rings[MAX_RINGS];
 	uint64_t data_seq; /* atomic: epoll data values */
+	uint32_t npipes;   /* atomic: pipes made in the whole tree */
 	uint32_t ncases;   /* atomic */
 	const char *cases[MAX_CASES];
 };

@@ -32,6 +32,7 @@ struct opts {
 	bool churn;
 	bool check; /* --check: validate sizes and limits only */
 	bool list;  /* --list: describe the scenarios (JSON) */
+	bool criu;  /* --criu-compatible: no kind of file CRIU refuses */
 };
 
 /* Sizes the whole tree will use, fixed before anything is created. */
@@ -42,6 +43,7 @@ struct plan {
 	long per_task;       /* shared part: descriptors per task (before spread) */
 	long ring_files_max; /* most file slots of one ring (bounded by RLIMIT_NOFILE) */
 	bool spread_parts;   /* all: epoll items and ring slots spread over every task */
+	bool criu;           /* --criu-compatible */
 };
 
 enum scenario_needs {
@@ -59,6 +61,10 @@ struct scenario {
 	long min_tasks;    /* smallest --tasks it takes (1: --tasks does not apply) */
 	long max_tasks;    /* largest --tasks it takes (0: MAX_TASKS) */
 	bool default_run;  /* the harness runs it when no scenario is named */
+	/* --criu-compatible: what the variant leaves out (NULL-terminated, the
+	 * cases it records), or no_criu: why there is no such variant */
+	const char *const *criu_left_out;
+	const char *no_criu;
 	/* Optional: a usage problem with these options (one line), or NULL. */
 	const char *(*check)(const struct opts *o);
 	/*

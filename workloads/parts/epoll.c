@@ -34,6 +34,13 @@ static const char EP_E[] = "(e) an item whose target was closed after EPOLL_CTL_
 static const char EP_NESTED[] = "an epoll instance watching another epoll instance";
 static const char EP_TWO[] = "one open file watched by two epoll instances (same tfd)";
 
+const char CRIU_NO_EPOLL_D[] =
+	"left out for CRIU: (d), the target stays open in the epoll's task too (CRIU 4.2 looks for a "
+	"target among that task's descriptors: \"kid_lookup_epoll: no match\", \"Dump eventpoll failed\")";
+const char *const criu_epoll_left_out[] = {
+	CRIU_NO_DIRECT_PIPES, CRIU_FEW_PIPES, CRIU_NO_EPOLL_D, NULL,
+};
+
 const char *const epoll_cases[] = {
 	EP_A,
 	EP_B,
@@ -179,10 +186,13 @@ struct mepoll *epoll_build(struct plan *p, long items)
 	int t, t2, n, r, d, pair[2], y;
 	struct mepoll *h;
 
-	if (pre_target >= 0) {
+	if (pre_target >= 0 && criu_compat) {
+		/* CRIU looks for a target among the epoll task's own descriptors */
+		add_case(CRIU_NO_EPOLL_D);
+	} else if (pre_target >= 0) {
 		fd_close(pre_target); /* (d): now only the other tasks hold it */
-		pre_target = -1;
 	}
+	pre_target = -1;
 	ep[0] = pre_epfd >= 0 ? &A->epolls[0] : new_instance();
 	if (pre_epfd >= 0)
 		added = 1;

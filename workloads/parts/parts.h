@@ -23,6 +23,8 @@ void shared_build(struct plan *p, bool with_epoll);
 
 /* epoll.c */
 extern const char *const epoll_cases[];
+extern const char CRIU_NO_EPOLL_D[];
+extern const char *const criu_epoll_left_out[]; /* pipes and case (d) */
 int epoll_pre_fork(struct plan *p);
 void epoll_post_fork_child(void);
 struct mepoll *epoll_build(struct plan *p, long items);
@@ -38,6 +40,11 @@ void uring_build(long slots, long buffers);
 void uring_bulk(long slots);
 void uring_hidden(long slots, long buffers);
 extern bool ring_fds_ok; /* the kernel registers ring fds (uring_probe) */
+/* CRIU 4.2 and io_uring: why it cannot dump one, and the case all records without it */
+#define CRIU_NO_URING_WHY \
+	"CRIU 4.2 cannot dump io_uring: it stops at the ring's mappings " \
+	"(\"Unknown shit 600 (anon_inode:[io_uring])\", then \"Can't open ...'s mapfile link\")"
+extern const char CRIU_NO_URING[];
 /* file slots and buffers of the hidden ring, taken from the scenario's U and B */
 #define HIDDEN_SLOTS(u) (ring_fds_ok && (u) >= 16 ? 8L : 0L)
 #define HIDDEN_BUFS(u, b) (HIDDEN_SLOTS(u) && (b) >= 4 ? 2L : 0L)

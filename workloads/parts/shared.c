@@ -94,6 +94,8 @@ long shared_plan(const struct opts *o, long n, long cap, struct plan *p, bool wi
 			p->uring_files = n / 2 > 1 ? n / 2 : 1;
 		if (p->buffers < 0)
 			p->buffers = n < 1024 ? n : 1024;
+		if (o->criu) /* CRIU cannot dump io_uring */
+			p->uring_files = p->buffers = 0;
 	} else {
 		p->epoll_items = p->uring_files = p->buffers = 0;
 	}
@@ -275,7 +277,7 @@ void shared_build(struct plan *p, bool with_epoll)
 			task_body(p, t, inh, ninh, chan[(t + 1) % K][1], chan[t][0]);
 			if (p->spread_parts) {
 				epoll_bulk(spread_part(p->epoll_items, K, t));
-				uring_bulk(spread_part(p->uring_files, K, t));
+				uring_bulk(spread_part(p->uring_files, K, t)); /* 0: none */
 			}
 			child_done();
 		}
@@ -303,7 +305,8 @@ void shared_build(struct plan *p, bool with_epoll)
 			add_cases(spread_cases);
 		long hs = HIDDEN_SLOTS(slots), hb = HIDDEN_BUFS(slots, p->buffers);
 
-		uring_build(slots - hs, p->buffers - hb);
+		if (slots > 0)
+			uring_build(slots - hs, p->buffers - hb);
 		if (hs)
 			uring_hidden(hs, hb);
 		if (uring_has_spare_slot()) {

@@ -35,6 +35,9 @@ static const char UR_UNMAPPED[] = "io_uring: buffers whose mapping was munmap'ed
 static const char UR_HIDDEN[] =
 	"io_uring: a ring reachable by no descriptor (its fd registered with IORING_REGISTER_RING_FDS, "
 	"then closed), with registered files only it holds and buffers";
+const char CRIU_NO_URING[] =
+	"left out for CRIU: the io_uring part (rings, registered files and buffers, the ring with no "
+	"descriptor, case (f)); " CRIU_NO_URING_WHY;
 static const char UR_F[] = "(f) an epoll item whose target only an io_uring registered-file slot holds (no descriptor in any task)";
 
 const char *const uring_cases[] = {

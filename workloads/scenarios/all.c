@@ -7,11 +7,16 @@
  * descriptor limit), their items and slots are spread over every task.
  */
 #include "../makers.h"
+#include "../model.h"
 #include "../scenario.h"
 #include "../parts/parts.h"
 
 static const char *const *const cases[] = {
 	shared_cases, mix_cases, epoll_cases, uring_cases, uring_epoll_cases, spread_cases, NULL,
+};
+
+static const char *const criu_left_out[] = {
+	CRIU_NO_DIRECT_PIPES, CRIU_FEW_PIPES, CRIU_NO_EPOLL_D, CRIU_NO_URING, NULL,
 };
 
 static long plan(const struct opts *o, long n, long cap, struct plan *p)
@@ -21,6 +26,8 @@ static long plan(const struct opts *o, long n, long cap, struct plan *p)
 
 static void build(struct plan *p)
 {
+	if (p->criu)
+		add_case(CRIU_NO_URING);
 	shared_build(p, true);
 }
 
@@ -34,6 +41,7 @@ const struct scenario scenario_all = {
 	.min_tasks = 2,
 	.max_tasks = 1024,
 	.default_run = true,
+	.criu_left_out = criu_left_out,
 	.plan = plan,
 	.build = build,
 };

@@ -4,11 +4,12 @@
  * 2 + E/2048 instances in the root, plus one task holding the target of
  * case (d). The items and hard cases are the epoll part's (parts/epoll.c).
  */
+#include "../makers.h"
 #include "../tasks.h"
 #include "../scenario.h"
 #include "../parts/parts.h"
 
-static const char *const *const cases[] = { epoll_cases, NULL };
+static const char *const *const cases[] = { epoll_cases, pipe_cases, NULL };
 
 static long plan(const struct opts *o, long n, long cap, struct plan *p)
 {
@@ -38,6 +39,7 @@ const struct scenario scenario_epoll = {
 	.cases = cases,
 	.min_tasks = 1,
 	.default_run = true,
+	.criu_left_out = criu_epoll_left_out,
 	.plan = plan,
 	.build = build,
 };

@@ -29,6 +29,7 @@ const struct scenario scenario_files = {
 	.cases = cases,
 	.min_tasks = 1,
 	.default_run = true,
+	.criu_left_out = criu_pipes_left_out,
 	.plan = plan,
 	.build = build,
 };

@@ -5,10 +5,11 @@
  * few of them (8 slots, 2 buffers when U >= 16) in a second ring that no
  * descriptor reaches.
  */
+#include "../makers.h"
 #include "../scenario.h"
 #include "../parts/parts.h"
 
-static const char *const *const cases[] = { uring_cases, NULL };
+static const char *const *const cases[] = { uring_cases, pipe_cases, NULL };
 
 static long plan(const struct opts *o, long n, long cap, struct plan *p)
 {
@@ -41,6 +42,7 @@ const struct scenario scenario_io_uring = {
 	.needs = NEEDS_IO_URING,
 	.min_tasks = 1,
 	.default_run = true,
+	.no_criu = CRIU_NO_URING_WHY,
 	.plan = plan,
 	.build = build,
 };

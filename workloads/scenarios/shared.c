@@ -29,6 +29,7 @@ const struct scenario scenario_shared = {
 	.min_tasks = 2,
 	.max_tasks = 1024,
 	.default_run = true,
+	.criu_left_out = criu_pipes_left_out,
 	.plan = plan,
 	.build = build,
 };

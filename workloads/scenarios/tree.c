@@ -293,6 +293,7 @@ const struct scenario scenario_tree = {
 	.spreads = true,
 	.min_tasks = 2,
 	.default_run = false,
+	.criu_left_out = criu_pipes_left_out,
 	.plan = plan,
 	.build = build,
 };
