@@ -27,6 +27,9 @@ interface Addon {
   setRows(h: Handle, rows: number): void;
   close(h: Handle): void;
   noop(): void;
+  block(h: Handle, k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array): number;
+  digest(h: Handle): bigint;
+  slowdown(): string;
 }
 
 /** What a method says it can recover, per kind: full, partial (why), none (why). */
@@ -112,15 +115,38 @@ export class Collector {
     const ret = this.collectRaw();
     const r = loadAddon().result(this.handle!);
     if (ret < 0) return { ok: false, error: r.error || `errno ${-ret}` };
+    return { ok: true, out: this.result() };
+  }
+
+  /** the records of the last collect (also after block()) */
+  result(): CollectOutput {
+    if (!this.handle) throw new Error('collector is closed');
+    const r = loadAddon().result(this.handle);
     const stagesNs: Partial<Record<Stage, number>> = {};
     STAGES.forEach((s, i) => {
       if (r.stagesNs[i]) stagesNs[s] = r.stagesNs[i];
     });
-    return { ok: true, out: { buffer: r.buffer, stagesNs, calls: r.calls } };
+    return { buffer: r.buffer, stagesNs, calls: r.calls };
   }
 
   setRows(rows: number): void {
     if (this.handle) loadAddon().setRows(this.handle, rows);
+  }
+
+  /**
+   * Up to k collects timed in C; stops after the first answer whose digest
+   * is not in `known` (that answer stays in the result buffer). Returns the
+   * count done, or -errno.
+   */
+  block(k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array): number {
+    if (!this.handle) throw new Error('collector is closed');
+    return loadAddon().block(this.handle, k, timesNs, digests, known);
+  }
+
+  /** digest of the answer in the result buffer (the last collect's) */
+  digest(): bigint {
+    if (!this.handle) throw new Error('collector is closed');
+    return loadAddon().digest(this.handle);
   }
 
   close(): void {
@@ -140,6 +166,11 @@ export function openMethod(
   // A missing privilege is a lane that cannot run here, not a failure of the method.
   if (r.errno === EPERM) return { state: 'skipped', reason: `needs privilege (${method.family === 'bpf' || method.family === 'floor' ? 'CAP_BPF and CAP_PERFMON, or root' : 'ptrace access to the target'}): ${r.error}` };
   return { state: 'errored', reason: r.error };
+}
+
+/** ITERBENCH_SLOWDOWN as the addon sees it ('' when unset) */
+export function nativeSlowdown(): string {
+  return loadAddon().slowdown();
 }
 
 export function nativeNoop(): void {

@@ -13,7 +13,7 @@
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { FileRef, Recovered } from './decode.js';
 import type { DeclaredCoverage, MethodInfo } from './native.js';
-import { COVERAGE_KINDS, type Coverage, type CoverageKind, type Mismatch } from './types.js';
+import { COVERAGE_KINDS, type Coverage, type CoverageKind, type Mismatch } from './schema.js';
 
 /** O_CLOEXEC is a descriptor flag that fdinfo folds into "flags:"; F_GETFL never shows it. */
 const O_CLOEXEC = 0o2000000;

@@ -133,7 +133,8 @@ export function stopAllWorkloads(): void {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** is pid a live (not zombie) process? */
+export function pidAlive(pid: number): boolean {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const st = s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);

@@ -5,15 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultScenarios, type Scenario } from '../bench/manifest.js';
-import { measureMethod, type TimingOptions, DEFAULT_TIMING } from '../bench/measure.js';
 import { KERNEL_LANE_METHODS, listMethods, openMethod } from '../bench/native.js';
-import type { Measurement } from '../bench/types.js';
+import { listDescriptors } from '../bench/descriptors.js';
+import type { Measurement } from '../bench/schema.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
+import { measureOnce } from './support/measure-once.js';
 
 /** The scenarios a default run takes, as the generator lists them. */
 const SCENARIOS = defaultScenarios();
-
-const FAST: TimingOptions = { ...DEFAULT_TIMING, timeMs: 5, minSamples: 3, warmupIterations: 1 };
 
 /** Real io_uring / epoll iterators exist only on the patched kernel (kernel/, npm run bench:vm). */
 const KERNEL_LANE = new Set(KERNEL_LANE_METHODS);
@@ -75,13 +74,16 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
 
     for (const name of EXPECTED_METHODS) {
       it(`${name} recovers what the workload created, or has nothing to recover`, async () => {
-        const method = listMethods().find((m) => m.name === name)!;
-        const m = await measureMethod(method, { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() }, FAST);
+        const method = listDescriptors().find((m) => m.name === name)!;
+        const m = await measureOnce(method, { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
         results.set(name, m);
         if (m.state === 'skipped') {
+          expect(m.skip, name).toBe('not-applicable');
           expect(m.reason, name).toMatch(/^nothing to recover/);
           return;
         }
+        // every timed answer was checked, not only the first
+        if (m.state === 'verified') expect(m.answers.sameDigest + m.answers.reverified, name).toBeGreaterThanOrEqual(m.answers.timed - m.answers.reverified);
         expect(m.state, explain(m)).toBe('verified');
       });
     }
