@@ -19,8 +19,9 @@
  * This file is generic: options, the limits check, --list and the life
  * cycle. What a scenario builds is in scenarios/<name>.c (one descriptor
  * each, listed in scenarios/list.h).
- * Exit: 0 ok, 1 failure, 2 usage or size does not fit RLIMIT_NOFILE,
- * 77 a kernel feature is missing (io_uring).
+ * Exit: 0 ok, 1 failure, 2 usage, a size that does not fit RLIMIT_NOFILE or
+ * a scenario with no --criu-compatible variant, 77 a kernel feature is
+ * missing (io_uring).
  */
 #define _GNU_SOURCE
 #include <errno.h>
