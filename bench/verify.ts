@@ -244,6 +244,9 @@ export function verify(
     slotBufs.get(k)!.set(b.index, b);
   }
   for (const ring of manifest.io_uring) {
+    // A ring no descriptor reaches (manifest schema 2, fd null): not checked
+    // yet; its coverage kind is to come (issue 12).
+    if (ring.fd === null) continue;
     const k = rKey(ring.pid, ring.fd);
     const rr = ringRec.get(k);
     const where0 = `ring ${ring.fd}`;

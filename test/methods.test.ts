@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRecords } from '../bench/decode.js';
-import { SCENARIOS, type Scenario } from '../bench/manifest.js';
+import { defaultScenarios, type Scenario } from '../bench/manifest.js';
 import { rowsForPairs } from '../bench/measure.js';
 import {
   kernelLaneMethods,
@@ -22,6 +22,9 @@ import { COVERAGE_KINDS, type Measurement } from '../bench/schema.js';
 import { verify } from '../bench/verify.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
 import { measureOnce } from './support/measure-once.js';
+
+/** The scenarios a default run takes, as the generator lists them. */
+const SCENARIOS = defaultScenarios();
 
 /** Real io_uring / epoll iterators exist only on the patched kernel (kernel/, npm run bench:vm). */
 const KERNEL_LANE = new Set(kernelLaneMethods());

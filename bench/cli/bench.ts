@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { SCENARIOS, type Scenario } from '../manifest.js';
+import { defaultScenarios, scenarioNames, type Scenario } from '../manifest.js';
 import { REPO_ROOT } from '../native.js';
 import { listDescriptors } from '../descriptors.js';
 import { UsageError, helpText, parseOptions, type OptionTable } from '../options.js';
@@ -42,9 +42,17 @@ const methodChoices = () => {
   }
 };
 
+const scenarioChoices = () => {
+  try {
+    return scenarioNames();
+  } catch {
+    return [];
+  }
+};
+
 export const BENCH_OPTIONS = {
   files: { type: 'int', min: 1, max: MAX_FILES, placeholder: 'N', description: 'largest size of the sweep: descriptors per workload (default 10000)' },
-  scenarios: { type: 'list', placeholder: 'a,b', choices: () => SCENARIOS, description: `scenarios to run (default all: ${SCENARIOS.join(', ')})` },
+  scenarios: { type: 'list', placeholder: 'a,b', choices: scenarioChoices, description: 'scenarios to run (default: every scenario the generator runs by default; iterbench-workload --list)' },
   methods: { type: 'list', placeholder: 'm,f', choices: methodChoices, description: 'methods or families (procfs, kcmp, bpf, floor) to run (default all)' },
   sizes: { type: 'list', placeholder: 'n1,n2', description: 'explicit sizes instead of the sweep' },
   steps: { type: 'int', min: 1, max: 12, placeholder: 'K', description: 'sizes in the geometric sweep, halving from --files (default 4)' },
@@ -185,7 +193,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const sizes = sizesFrom(opts, sweepSizes);
-  const scenarios = (opts.scenarios ?? [...SCENARIOS]) as Scenario[];
+  const scenarios = (opts.scenarios ?? defaultScenarios()) as Scenario[];
   const methods = resolveMethods(listDescriptors(), opts.methods);
   if (methods.length === 0) throw new UsageError('no method is built: run npm run setup');
   if ((opts['min-rounds'] ?? 0) > (opts.rounds ?? Infinity)) throw new UsageError('--min-rounds is larger than --rounds');

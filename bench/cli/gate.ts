@@ -28,7 +28,7 @@ import { readResults, type ResultsFile } from '../schema.js';
 import { DEFAULT_GATE, Incomparable, compareAB, compareRuns, exitCodeOf, formatGateMarkdown, formatGateTable, type GateReport } from '../../analysis/gate.js';
 import { stringifyResults } from '../../analysis/report/json.js';
 import { REPO_ROOT } from '../native.js';
-import { SCENARIOS, type Scenario } from '../manifest.js';
+import { defaultScenarios, isScenario, type Scenario } from '../manifest.js';
 import { runCli } from './main.js';
 
 export const GATE_OPTIONS = {
@@ -119,8 +119,8 @@ async function main(argv: string[]): Promise<number> {
     const baseline = opts.baseline ? readResults(opts.baseline, 'baseline') : undefined;
     const rev = opts.reference ?? baseline?.environment.gitRevision;
     if (!rev || rev === 'unknown') throw new UsageError('--ab needs --reference REV or a --baseline that names its git revision');
-    const scenarios = (opts.scenarios ?? baseline?.config.scenarios ?? [...SCENARIOS]) as Scenario[];
-    for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new UsageError(`unknown scenario '${s}'`);
+    const scenarios = (opts.scenarios ?? baseline?.config.scenarios ?? defaultScenarios()) as Scenario[];
+    for (const s of scenarios) if (!isScenario(s)) throw new UsageError(`unknown scenario '${s}'`);
     const sizes = listInts(opts.sizes, 'sizes') ?? baseline?.config.sizes ?? [125, 250, 500];
     const { prepareReference, runAB } = await import('../ab.js');
     const log = (s: string) => process.stderr.write(`${s}\n`);
