@@ -1,8 +1,8 @@
 /**
  * npm run bench:vm -- [--base 6.1|6.12] --kernel patched|stock [bench flags]
  *
- * Runs the same bench (bench/cli.ts) inside a VM booted from a kernel-lane
- * kernel: `patched` = Debian's Linux <base> (6.1 or 6.12) with
+ * Runs the same bench (bench/cli/bench.ts) inside a VM booted from a
+ * kernel-lane kernel: `patched` = Debian's Linux <base> (6.1 or 6.12) with
  * kernel/patches/<base>/ (the io_uring_file, io_uring_buf and epoll
  * iterator targets, so the bpf-iter-* methods run), `stock` = the same
  * sources without them (the emulation's CO-RE fallbacks for that base's
@@ -16,7 +16,7 @@
  * Own flags: --base 6.1|6.12 (default 6.1), --kernel patched|stock
  * (default patched), --vm-timeout SEC
  * (default 7200), --vm-mem MB (default 4096). Everything else is passed to
- * bench/cli.ts.
+ * bench/cli/bench.ts.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -130,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
   if (a.bench.includes('--help')) {
     process.stdout.write(
       'usage: npm run bench:vm -- [--base 6.1|6.12] [--kernel patched|stock] [--vm-timeout SEC] [--vm-mem MB] [bench flags]\n' +
-        'Runs bench/cli.ts inside a qemu VM on a kernel-lane kernel (see npm run bench -- --help).\n',
+        'Runs bench/cli/bench.ts inside a qemu VM on a kernel-lane kernel (see npm run bench -- --help).\n',
     );
     return 0;
   }
@@ -161,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
     '--run-dir', runDir,
     ...env.flatMap((e) => ['--env', e]),
     '--',
-    path.join(REPO, 'node_modules/.bin/tsx'), 'bench/cli.ts', ...a.bench, '--out', `/mnt/${id}`,
+    path.join(REPO, 'node_modules/.bin/tsx'), 'bench/cli/bench.ts', ...a.bench, '--out', `/mnt/${id}`,
   ];
   process.stderr.write(`bench:vm: booting ${release} under qemu (software emulation); run dir ${runDir}\n`);
   const v = await run('bash', vmArgs, { passStdout: true });

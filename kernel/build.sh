@@ -19,8 +19,8 @@
 # $IB_KERNEL_CACHE/<flavor>-<base> points at the last one built):
 #   bzImage, config, release (uname -r), vmlinux.h (from the built BTF),
 #   build.log, build-seconds, and for patched and debug real_iter.bpf.o
-#   (kernel/bpf/real_iter.bpf.c compiled against that vmlinux.h; rebuilt
-#   when its sources change).
+#   (bpf/real_iter.bpf.c compiled against that vmlinux.h; rebuilt when its
+#   sources change).
 #
 # Usage: kernel/build.sh [--base 6.1|6.12] [--kernel F] [--print-key] [-j N]
 #   --base B      which Debian source package: linux-source-B (default 6.1)
@@ -315,29 +315,22 @@ build_flavor() {
 }
 
 # real_iter.bpf.o against the patched kernel's vmlinux.h, when missing or
-# older than its sources (bpf/real_iter.bpf.c, or kernel/bpf/ before it
-# moved). A program that does not compile against this base's types is a
+# older than its sources (bpf/real_iter.bpf.c and bpf/*.h). A program that does not compile against this base's types is a
 # warning, not a failure: the kernel is still good for kernel:test, and the
 # bench skips the bpf-iter-* methods without the object.
 build_bpf() { # dir
-	local dir=$1 src hdr incs=() obj=$dir/real_iter.bpf.o
-	for src in "$repo/bpf/real_iter.bpf.c" "$here/bpf/real_iter.bpf.c" ""; do
-		[ -z "$src" ] || [ ! -f "$src" ] || break
-	done
-	if [ -z "$src" ]; then
-		log "warning: no real_iter.bpf.c (bpf/ or kernel/bpf/): no real_iter.bpf.o"
+	local dir=$1 src=$repo/bpf/real_iter.bpf.c
+	local obj=$dir/real_iter.bpf.o
+	if [ ! -f "$src" ]; then
+		log "warning: no $src: no real_iter.bpf.o"
 		return 0
 	fi
-	for hdr in "$repo/bench/native" "$repo/bpf" "$(dirname "$src")"; do
-		[ -d "$hdr" ] && incs+=(-I"$hdr")
-	done
-	if [ -f "$obj" ] && [ "$obj" -nt "$src" ] &&
-		[ -z "$(find "${incs[@]#-I}" -maxdepth 1 -name '*.h' -newer "$obj" 2>/dev/null)" ]; then
+	if [ -f "$obj" ] && [ -z "$(find "$src" "$repo"/bpf/*.h -newer "$obj")" ]; then
 		return 0
 	fi
 	log "compiling real_iter.bpf.o ($src)"
 	if clang -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
-		-I"$dir" "${incs[@]}" \
+		-I"$dir" -I"$repo/bpf" \
 		-idirafter /usr/include -idirafter /usr/include/x86_64-linux-gnu \
 		-c "$src" -o "$obj.tmp" 2>"$dir/real_iter.log"; then
 		mv "$obj.tmp" "$obj"

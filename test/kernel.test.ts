@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Coverage, ResultsFile } from '../bench/types.js';
+import type { Coverage, ResultsFile } from '../bench/schema.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KERNEL = path.join(REPO, 'kernel');
@@ -401,7 +401,7 @@ describe('kernel lane VM', () => {
           path.join(KERNEL, 'vm.sh'), '--kernel', 'patched', '--timeout', '480', '--mem', '2048', '--run-dir', runDir,
           '--env', `IB_MACHINE=vm: qemu TCG (software emulation), kernel ${release}`,
           '--env', `IB_REAL_ITER_OBJ=${obj}`,
-          '--', path.join(REPO, 'node_modules/.bin/tsx'), 'bench/cli.ts',
+          '--', path.join(REPO, 'node_modules/.bin/tsx'), 'bench/cli/bench.ts',
           '--sizes', '64', '--scenarios', 'epoll,io_uring,all', '--methods', methods.join(','),
           '--time-ms', '20', '--no-charts', '--quiet', '--out', '/mnt/smoke',
         ]);
