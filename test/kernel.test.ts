@@ -403,7 +403,7 @@ describe('kernel lane VM', () => {
           '--env', `IB_REAL_ITER_OBJ=${obj}`,
           '--', path.join(REPO, 'node_modules/.bin/tsx'), 'bench/cli/bench.ts',
           '--sizes', '64', '--scenarios', 'epoll,io_uring,all', '--methods', methods.join(','),
-          '--time-ms', '20', '--no-charts', '--quiet', '--out', '/mnt/smoke',
+          '--budget', '5', '--rounds', '2', '--min-rounds', '1', '--replicas', '1', '--no-charts', '--quiet', '--out', '/mnt/smoke',
         ]);
         const vm = JSON.parse(readFileSync(path.join(runDir, 'vm.json'), 'utf8'));
         expect(vm.timedOut, r.stderr.slice(-3000)).toBe(false);
