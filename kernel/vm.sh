@@ -157,7 +157,9 @@ esac
 
 # The guest sees the run directory both at its host path (read-only root,
 # from which the kernel starts init.sh) and at /mnt (writable share).
-append="console=ttyS0 loglevel=4 panic=-1 rootfstype=9p root=/dev/root"
+# root= is the 9p mount tag: 6.1 strips a "/dev/" prefix from it for a
+# nodev root, 6.12 passes it to 9pnet_virtio as it is
+append="console=ttyS0 loglevel=4 panic=-1 rootfstype=9p root=root"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 append+=" init=$run_dir/init.sh$extra_append"
 
