@@ -37,7 +37,7 @@ for t in $tests; do
 	# the whole -v log next to the VM's other products, the rest here
 	# without the passing assertions
 	[ -z "${IB_VM_OUT:-}" ] || cp "$log.out" "$IB_VM_OUT/test_progs-$(echo "$t" | tr '/' '_').log"
-	grep -v ':PASS:' "$log.out" | sed "s/^/selftest: $t: | /"
+	grep -v ':PASS:' "$log.out" | while IFS= read -r l; do printf 'selftest: %s: | %s\n' "$t" "$l"; done
 	# "#12/3    bpf_iter_io_uring/io_uring_file:OK" -> "OK bpf_iter_io_uring/io_uring_file"
 	results=$(sed -n -E 's/^#[0-9]+(\/[0-9]+)?[[:space:]]+(.*):(OK|FAIL|SKIP)$/\3 \2/p' "$log.out")
 	echo "$results" | while read -r res name; do
@@ -64,7 +64,7 @@ for t in $tests; do
 	fi
 	if grep -E -q 'BUG: |WARNING: |INFO: |general protection fault|Oops|possible (circular|recursive) locking|sleeping function called from invalid context|KASAN' "$log.dmesg"; then
 		echo "selftest: $t: FAIL: kernel report during the test:"
-		sed "s/^/selftest: $t: ! /" "$log.dmesg"
+		while IFS= read -r l; do printf 'selftest: %s: ! %s\n' "$t" "$l"; done < "$log.dmesg"
 		fail=$((fail + 1))
 	fi
 done
