@@ -27,15 +27,22 @@ export type Role = 'recovery' | 'floor';
 export type Lane = 'host' | 'patched-kernel';
 export type Need = 'epoll' | 'io_uring';
 
-/** Kinds of state a method may recover (same order as enum ib_cov in bench/native/method.h). */
+/**
+ * Kinds of state a method may recover (same order as enum ib_cov in
+ * bench/native/method.h). fd.table: which tasks share one descriptor table
+ * (clone(CLONE_FILES)), each table reported once; uring.ring: the io_uring
+ * instances and their slot counts, a ring no descriptor reaches included.
+ */
 export const COVERAGE_KINDS = [
   'fd',
   'fd.meta',
   'fd.pos',
   'fd.flags',
   'fd.identity',
+  'fd.table',
   'epoll.item',
   'epoll.target',
+  'uring.ring',
   'uring.file',
   'uring.buf',
 ] as const;
@@ -45,6 +52,12 @@ export type CoverageKind = (typeof COVERAGE_KINDS)[number];
 export interface DeclaredCoverage {
   level: 'full' | 'partial' | 'none';
   why?: string;
+  /**
+   * partial: only the items no descriptor of the target tasks holds may go
+   * unrecovered (an epoll target only a closed descriptor named, a ring no
+   * descriptor reaches); any other item it leaves out is a mismatch.
+   */
+  unheldOnly?: true;
 }
 
 /**
