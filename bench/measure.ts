@@ -29,7 +29,7 @@ import type {
   Verified,
   WarningCode,
 } from './schema.js';
-import { verify } from './verify.js';
+import { verify } from './verify/index.js';
 
 export interface MeasureOptions {
   /** a block aims at this much time (ns): fast methods get several collects per round */

@@ -19,7 +19,7 @@ import {
 } from '../bench/native.js';
 import { listDescriptors } from '../bench/descriptors.js';
 import { COVERAGE_KINDS, type Measurement } from '../bench/schema.js';
-import { verify } from '../bench/verify.js';
+import { verify } from '../bench/verify/index.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
 import { measureOnce } from './support/measure-once.js';
 
