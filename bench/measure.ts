@@ -2,9 +2,12 @@
  * One method on one frozen workload instance, as a unit of the rounds
  * (bench/rounds.ts): open it (the cold cost), collect once and verify the
  * answer against the manifest, calibrate its block size, then time blocks
- * on request. Every timed answer is checked: the C block timer digests each
- * answer outside the timed part, and an answer whose digest the unit has not
- * verified yet is decoded and verified in full before the block goes on.
+ * on request. Every answer is checked, not only the first: the calibration
+ * collects and the timed blocks are timed in C (block()), which digests each
+ * answer outside the timed part; the stage collects (the sampling probe of
+ * a sampled method among them) are digested after each call. An answer
+ * whose digest the unit has not verified yet is decoded and verified in
+ * full before the unit goes on; one that fails makes the measurement wrong.
  * Errors are values: a unit that cannot be measured yields a Measurement
  * saying why.
  */
@@ -147,21 +150,31 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
     if (!checked.ok) return final({ ...base, ...checked.measurement });
     const known = [c.digest()];
 
-    // 2. Calibrate (tinybench): the time of one collect sets the block size.
+    // 2. Calibrate: the time of one collect sets the block size. The
+    // collects are timed in C like the rounds' (block()), one warm-up and
+    // three measured, each answer digested and checked like a timed one.
     let estimateNs = firstNs;
     if (firstNs < 50e6) {
-      let failure: string | undefined;
-      const bench = new Bench({ iterations: 3, warmupIterations: 1, time: 0, warmupTime: 0, throws: false, timestampProvider: 'hrtimeNow' });
-      bench.add('calibrate', () => {
-        if (c.collectRaw() < 0) failure ??= 'collect failed while calibrating';
-      });
-      await bench.run();
-      const r = bench.tasks[0]!.result;
-      if (failure) {
-        const again = c.collect();
-        return final({ ...base, state: 'errored', reason: again.ok ? failure : again.error });
+      const want = 4;
+      const times = new Float64Array(want);
+      const digests = new BigUint64Array(want);
+      const ns: number[] = [];
+      while (ns.length < want) {
+        const n = c.block(want - ns.length, times, digests, BigUint64Array.from(known));
+        if (n < 0) {
+          const again = c.collect();
+          return final({ ...base, state: 'errored', reason: again.ok ? 'collect failed while calibrating' : again.error });
+        }
+        for (let i = 0; i < n; i++) ns.push(times[i]!);
+        const last = digests[n - 1]!;
+        if (!known.includes(last)) {
+          const again = checkAnswer(method, inst, c.result().buffer, sampled, sampleRows);
+          if (!again.ok) return final({ ...base, ...again.measurement, reason: `answer changed after verification (calibration): ${again.measurement.reason}` });
+          known.push(last);
+        }
       }
-      if (r.state === 'completed') estimateNs = r.latency.mean * 1e6;
+      const timed = ns.slice(1);
+      estimateNs = timed.reduce((a, b) => a + b, 0) / timed.length;
     }
 
     // 3. Stages, kernel calls and (sampled work) how to scale: from a few
@@ -181,7 +194,7 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
       const d = c.digest();
       if (!known.includes(d)) {
         const again = checkAnswer(method, inst, r.out.buffer, sampled, sampleRows);
-        if (!again.ok) return final({ ...base, ...again.measurement, reason: `answer changed after verification: ${again.measurement.reason}` });
+        if (!again.ok) return final({ ...base, ...again.measurement, reason: `answer changed after verification (stage collect${sampled && i === 0 ? ', the sampling probe' : ''}): ${again.measurement.reason}` });
         known.push(d);
       }
       stageRuns.push(r.out.stagesNs);
