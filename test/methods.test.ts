@@ -63,6 +63,7 @@ describe('the method registry', () => {
       expect(Object.keys(m.coverage).sort(), m.name).toEqual([...COVERAGE_KINDS].sort());
       for (const [k, c] of Object.entries(m.coverage)) {
         expect(['full', 'partial', 'none'], `${m.name} ${k}`).toContain(c.level);
+        expect(typeof c.unheldOnly, `${m.name} ${k}`).toBe('boolean');
         if (c.level !== 'full') expect(c.why, `${m.name} ${k}`).toBeTruthy();
       }
     }
@@ -82,6 +83,9 @@ describe('the method registry', () => {
     const noReason = raw();
     noReason[3].coverage['fd.pos'] = { level: 'none', why: null };
     expect(() => parseMethods(noReason)).toThrow(/without a reason/);
+    const unheld = raw(); // only a partial kind may leave out the items no descriptor holds
+    unheld[0].coverage['fd.pos'] = { level: 'full', why: null, unheldOnly: true };
+    expect(() => parseMethods(unheld)).toThrow(/coverage of fd.pos is full, only a partial one/);
   });
 
   it('refuses an unknown family, role, lane, sampling or a name that is not registered', () => {
@@ -296,6 +300,20 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
         expect(cov('bpf-all')?.['uring.buf']).toBe('recovered');
         expect(cov('procfs')?.['uring.file']).toBe('partial');
       }
+      // a ring no descriptor reaches: the BPF emulation finds it in the thread's
+      // registered-ring table, procfs cannot see it
+      if (w.manifest.io_uring.some((r) => r.fd === null)) {
+        expect(cov('bpf-all')?.['uring.ring']).toBe('recovered');
+        expect(cov('bpf-io-uring')?.['uring.ring']).toBe('recovered');
+        expect(cov('procfs')?.['uring.ring']).toBe('partial');
+      }
+      // one table seen from several tasks: each method reported it once
+      const shared = new Set(w.manifest.tasks.map((t) => t.table ?? t.pid)).size < w.manifest.tasks.length;
+      for (const [name, m] of results) {
+        if (m.state !== 'verified' || byName(name).role === 'floor') continue;
+        expect(m.coverage['fd.table'], name).toBe(shared ? 'recovered' : 'absent');
+      }
+      if (scenario === 'threads') expect(shared).toBe(true);
     });
   });
 }
