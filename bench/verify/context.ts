@@ -32,6 +32,13 @@ export interface KindCount {
 
 export type Method = Pick<MethodInfo, 'name' | 'coverage'>;
 
+/** the item a reference belongs to, for a mismatch */
+export interface Where {
+  kind: CoverageKind;
+  pid: number;
+  where: string;
+}
+
 /** A "pid:fd" key of a descriptor, by table: tasks that share a table share its keys. */
 export type FdKey = string;
 
@@ -49,8 +56,9 @@ export class Ctx {
   readonly holder = new Map<FdKey, string>();
   /** label -> some descriptor holding it */
   readonly heldBy = new Map<string, FdKey>();
-  private readonly keyToLabel = new Map<string, string>();
-  private readonly labelToKey = new Map<string, string>();
+  /** key -> the open file it names, and the item that said so first */
+  private readonly keyToLabel = new Map<string, { label: string; at: Where }>();
+  private readonly labelToKey = new Map<string, { key: string; at: Where }>();
 
   constructor(
     readonly manifest: Manifest,
@@ -115,10 +123,13 @@ export class Ctx {
 
   /**
    * Is this reference to the expected open file consistent? undefined when
-   * it is, 'none' when the method did not say, else the reason. `self` is
-   * the descriptor the reference is about (a holder must not be itself).
+   * it is, 'none' when the method did not say, else the reason. `at` is the
+   * item that makes it; `self` the descriptor the reference is about (a
+   * holder must not be itself). A key that conflicts with an item of
+   * another kind is a mismatch of both kinds: which of the two is wrong the
+   * partition cannot say.
    */
-  ref(r: FileRef, expected: string, self?: FdKey): string | undefined | 'none' {
+  ref(r: FileRef, expected: string, at: Where, self?: FdKey): string | undefined | 'none' {
     if (r.how === 'none') return 'none';
     if (r.how === 'holder') {
       const k = this.fdKey(r.pid, r.fd);
@@ -128,12 +139,23 @@ export class Ctx {
       return `holder ${r.pid}/${r.fd} (${l ?? 'no such descriptor'})`;
     }
     const k = this.keyToLabel.get(r.key);
-    if (k !== undefined && k !== expected) return `key ${r.key} already names ${k}`;
+    if (k !== undefined && k.label !== expected) {
+      this.alsoBad(k.at, at, k.label, `key ${r.key}, which ${at.where} says is ${expected}`);
+      return `key ${r.key} already names ${k.label}`;
+    }
     const lk = this.labelToKey.get(expected);
-    if (lk !== undefined && lk !== r.key) return `key ${r.key}, but ${expected} was ${lk}`;
-    this.keyToLabel.set(r.key, expected);
-    this.labelToKey.set(expected, r.key);
+    if (lk !== undefined && lk.key !== r.key) {
+      this.alsoBad(lk.at, at, expected, `key ${lk.key}, while ${at.where} says ${r.key}`);
+      return `key ${r.key}, but ${expected} was ${lk.key}`;
+    }
+    if (!k) this.keyToLabel.set(r.key, { label: expected, at });
+    if (!lk) this.labelToKey.set(expected, { key: r.key, at });
     return undefined;
+  }
+
+  /** the other item of a key conflict, when it is of another kind */
+  private alsoBad(first: Where, now: Where, expected: string, got: string): void {
+    if (first.kind !== now.kind) this.bad(first.kind, first.pid, first.where, expected, got);
   }
 }
 

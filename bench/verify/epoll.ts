@@ -88,7 +88,7 @@ function checkTarget(c: Ctx, pid: number, where: string, want: ManifestEpollItem
   const tf = c.file(want.target);
   if (tf && g.targetIno !== undefined && g.targetIno !== tf.ino) c.bad(K, g.pid, where, `target ino ${tf.ino}`, `ino ${g.targetIno}`);
   if (tf && g.targetDev !== undefined && g.targetDev !== tf.dev) c.bad(K, g.pid, where, `target dev ${tf.dev}`, `dev ${g.targetDev}`);
-  const why = c.ref(g.target, want.target);
+  const why = c.ref(g.target, want.target, { kind: K, pid: g.pid, where });
   if (why === 'none') {
     const holder = c.heldBy.get(want.target);
     if (c.mayLeave(K, holder !== undefined)) c.counts[K].unrecovered++;

@@ -25,7 +25,7 @@ export function checkIdentity(c: Ctx, got: Map<FdKey, RecFd>): void {
       if (!g) continue;
       const where = `fd ${mf.fd}`;
       c.counts[K].checked++;
-      const why = c.ref(g.id, mf.file, key);
+      const why = c.ref(g.id, mf.file, { kind: K, pid: g.pid, where }, key);
       if (why === 'none') {
         c.counts[K].unrecovered++;
         if (c.level(K) === 'full' && !sampled) c.bad(K, g.pid, where, mf.file, 'no identity');

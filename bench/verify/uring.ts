@@ -59,7 +59,7 @@ export function checkUring(c: Ctx): void {
       c.bad('uring.ring', g.pid, w, 'a ring of the manifest no descriptor reaches', 'not in the manifest');
       continue;
     }
-    const why = c.ref(g.ring, want.file);
+    const why = c.ref(g.ring, want.file, { kind: 'uring.ring', pid: g.pid, where: w });
     if (why && why !== 'none') c.bad('uring.ring', g.pid, w, want.file, why);
   }
   /** the ring a record names, or undefined (reported) */
@@ -158,7 +158,7 @@ function checkFiles(c: Ctx, ring: ManifestRing, w0: string, got: Map<number, Rec
       const pathWrong = pathMismatch(g.path, want.path, want.ino);
       if (pathWrong) c.bad(K, g.pid, w, want.path ?? `ino ${want.ino}`, pathWrong);
     }
-    const why = c.ref(g.file, label);
+    const why = c.ref(g.file, label, { kind: K, pid: g.pid, where: w });
     if (why === 'none') {
       if (c.level(K) === 'full') c.bad(K, g.pid, w, label, 'no identity');
       else c.counts[K].unrecovered++;
