@@ -443,6 +443,10 @@ describe('bounded BPF output', () => {
       o.collector.close();
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error).toMatch(/ring buffer|dropped|lost/i);
+      // the measurement: errored with the count, never timed, never verified
+      const m = await measureOnce(listDescriptors().find((d) => d.name === 'bpf-epoll')!, { scenario: 'epoll', n: 3000, manifest: w.manifest, pids: w.pids }, 1, { native: { ringbufBytes: 4096 } });
+      expect(m.state).toBe('errored');
+      if (m.state === 'errored') expect(m.reason).toMatch(/ring buffer of 4096 bytes full: \d+ records dropped/);
     } finally {
       await w.thaw();
       await w.stop();
