@@ -137,15 +137,20 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
     const fullPairs = (F * (F - 1)) / 2;
     const sampled = method.sampling === 'rows' && fullPairs > opts.samplePairs;
     // rows chosen at random (seeded): the same rows in every collect, each compared with all others
-    if (method.sampling === 'rows') c.setSampling(sampled ? rowsForPairs(F, opts.samplePairs) : 0, opts.seed);
+    const rows = sampled ? rowsForPairs(F, opts.samplePairs) : 0;
+    if (method.sampling === 'rows') c.setSampling(rows, opts.seed);
 
     // 1. Verify before timing.
     const t0 = process.hrtime.bigint();
     const first = c.collect();
     const firstNs = Number(process.hrtime.bigint() - t0);
     if (!first.ok) return final({ ...base, state: 'errored', reason: first.error });
-    // a sampled answer is checked completely on its sampled rows (their identity classes)
-    const sampleRows = sampled ? first.out.sample?.rows : undefined;
+    // a sampled answer is checked completely on its sampled rows (their
+    // identity classes): the rows asked for, not the rows it says it did
+    const sampleRows = sampled ? rows : undefined;
+    if (sampled && first.out.sample?.rows !== rows) {
+      return final({ ...base, state: 'errored', reason: `${method.name} was asked to sample ${rows} rows and says it did ${first.out.sample?.rows ?? 'none'}` });
+    }
     const checked = checkAnswer(method, inst, first.out.buffer, sampled, sampleRows);
     if (!checked.ok) return final({ ...base, ...checked.measurement });
     const known = [c.digest()];

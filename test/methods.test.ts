@@ -382,6 +382,15 @@ describe('kcmp-pairwise on a sample of rows', () => {
     }
   });
 
+  it('is measured on a sample the way the bench does it, every answer checked on the sampled rows', async () => {
+    const m = await measureOnce(listDescriptors().find((d) => d.name === 'kcmp-pairwise')!, { scenario: 'shared', n: 120, manifest: w.manifest, pids: w.pids }, 3, { samplePairs: 500 });
+    expect(m.state, explain(m)).toBe('verified');
+    if (m.state !== 'verified') return;
+    expect(m.extrapolated).toBe(true);
+    expect(m.coverage['fd.identity']).toBe('partial');
+    expect(m.answers.timed).toBeGreaterThan(0);
+  });
+
   it('is caught when a sampled class is split or merged, or a member loses its identity', () => {
     const method = byName('kcmp-pairwise');
     const o = openMethod(method, w.pids);
