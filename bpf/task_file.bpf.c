@@ -762,14 +762,17 @@ static long reg_thread(__u32 i, void *data)
 static __always_inline void find_registered(struct task_struct *task)
 {
 	struct thr_walk w = {};
+	__u64 head;
 
 	nreg = 0;
 	reg_pid = task->tgid;
 	if (!bpf_core_field_exists(struct io_uring_task, registered_rings) ||
 	    bpf_core_field_size(struct io_uring_task, registered_rings) != sizeof(__u64) * TF_RING_SLOTS)
 		return;
-	w.head = ptr_value(&task->signal->thread_head);
-	w.node = RDP(KPTR(struct list_head, w.head), next);
+	head = ptr_value(&task->signal->thread_head);
+	/* (a local: inside BPF_CORE_READ a field of w would be relocated too) */
+	w.head = head;
+	w.node = RDP(KPTR(struct list_head, head), next);
 	bpf_loop(TF_MAX_THREADS, reg_thread, &w, 0);
 }
 
