@@ -437,6 +437,44 @@ describe('kcmp-pairwise on a sample of rows', () => {
   });
 });
 
+describe('the probe-read build of the BPF program (kernels before 6.2: the VM lane)', () => {
+  it('loads and recovers what the default build recovers, shared tables and rings no descriptor reaches included', async () => {
+    for (const scenario of ['all', 'threads']) {
+      const s = await startWorkload({ scenario, files: 40, tasks: 2, buffers: 4 });
+      if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+      const w = s.workload;
+      try {
+        await w.freeze();
+        for (const name of ['bpf-all', 'bpf-io-uring', 'bpf-epoll']) {
+          const method = byName(name);
+          if (name !== 'bpf-all' && scenario === 'threads') continue;
+          const answers = [];
+          for (const compat of [false, true]) {
+            if (compat) process.env.IB_BPF_COMPAT = '1';
+            try {
+              const o = openMethod(method, w.pids);
+              if (o.state !== 'open') throw new Error(`${name} (compat ${compat}): ${o.state}: ${o.reason}`);
+              const r = o.collector.collect();
+              o.collector.close();
+              if (!r.ok) throw new Error(`${name} (compat ${compat}): ${r.error}`);
+              const rec = decodeRecords(r.out.buffer);
+              const v = verify(w.manifest, rec, method);
+              expect(v.mismatches, `${name} ${scenario} compat ${compat}`).toEqual([]);
+              answers.push({ coverage: v.coverage, counts: [rec.fds.length, rec.epollItems.length, rec.rings.length, rec.uringFiles.length, rec.uringBufs.length, rec.tables.length, rec.uringRegs.length] });
+            } finally {
+              delete process.env.IB_BPF_COMPAT;
+            }
+          }
+          expect(answers[1], `${name} ${scenario}`).toEqual(answers[0]);
+        }
+      } finally {
+        await w.thaw();
+        await w.stop();
+      }
+    }
+  });
+});
+
 describe('bounded BPF output', () => {
   it('fails loudly, never silently, when the ring buffer is too small for the items', async () => {
     const s = await startWorkload({ scenario: 'epoll', files: 3000 });
