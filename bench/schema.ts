@@ -65,8 +65,11 @@ export interface DeclaredCoverage {
  * - recovered: every item of this kind matched the ground truth
  * - partial: what the method reported was right, but the interface could not
  *   say everything (e.g. an epoll target's inode but not its open file)
- * - not-recoverable: the interface cannot give this kind at all
- * - wrong: at least one item disagreed with the ground truth
+ * - not-recoverable: the interface cannot give this kind at all (declared
+ *   none), or could see none of what the scenario has of it (the slots of a
+ *   ring no descriptor reaches, for procfs)
+ * - wrong: at least one item disagreed with the ground truth (also for a
+ *   kind the scenario does not have: records of it are extras)
  * - absent: the scenario has no state of this kind
  */
 export type CoverageVerdict = 'recovered' | 'partial' | 'not-recoverable' | 'wrong' | 'absent';
