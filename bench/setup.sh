@@ -33,11 +33,14 @@ if ((${#missing[@]})); then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# npm packages: npm ci when node_modules is missing or older than the lock.
-if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+# npm packages: npm ci when node_modules was not installed from this exact
+# lock file (its hash, not its mtime: a fresh clone or worktree gives the
+# lock file a new mtime without changing it).
+lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f node_modules/.package-lock.json || "$(cat node_modules/.iterbench-lock 2>/dev/null)" != "$lock_sha" ]]; then
 	say "installing npm packages (npm ci; canvas may compile from source, about a minute)"
 	npm ci --no-audit --no-fund --loglevel=error >&2
-	touch node_modules/.package-lock.json
+	echo "$lock_sha" > node_modules/.iterbench-lock
 fi
 
 # C workloads, BPF programs and the native collectors.
