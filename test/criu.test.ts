@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../bench/manifest.js';
 import { startWorkload, stopAllWorkloads, type Workload } from '../bench/workload.js';
 import { checkImages } from '../bench/criu/check.js';
-import { contextLine, criuDump, externalStdioFlags, type CriuResult } from '../bench/criu/dump.js';
+import { contextLine, criuDump, externalStdioFlags, frozenCgroupOf, type CriuResult } from '../bench/criu/dump.js';
 import { BUILD_SCRIPT, buildCriu, buildStatus, defaultTarball, findCriu, type CriuFound } from '../bench/criu/find.js';
 import { readImagesWith, type CriuImages } from '../bench/criu/images.js';
 import { parseJson } from '../bench/criu/json.js';
@@ -284,6 +284,28 @@ describe('criu dump end to end', () => {
     expect(r.intact.state).toBe('intact');
     expect(r.exitCode).toBe(1);
     expect(imagesLeft()).toEqual([]);
+  });
+
+  it('a tree the harness froze is dumped through its cgroup (--freeze-cgroup) and stays frozen; without it, errored at once', async (ctx) => {
+    const c = criu;
+    if (c.state !== 'ok') return ctx.skip(c.reason);
+    await withWorkload('files', 3, async (w) => {
+      const method = await w.freeze();
+      if (method === 'sigstop') return ctx.skip('no cgroup freezer here (SIGSTOP)');
+      const cg = frozenCgroupOf(w.rootPid);
+      expect(cg).toBeDefined();
+      const t0 = performance.now();
+      const plain = await criuDump({ rootPid: w.rootPid, manifest: w.manifest }, { criu: c });
+      expect(plain.state).toBe('errored');
+      expect(plain.state === 'errored' && plain.reason).toMatch(/^the tree is frozen in .*: thaw it first, or pass freezeCgroup/);
+      expect(performance.now() - t0).toBeLessThan(5000);
+      const r = await criuDump({ rootPid: w.rootPid, manifest: w.manifest }, { criu: c, freezeCgroup: cg });
+      expect(r.state, (r as { reason?: string }).reason).toBe('verified');
+      expect(r.state === 'verified' && r.intact.state).toBe('intact');
+      expect(r.criu?.flags).toEqual(expect.arrayContaining(['--freeze-cgroup', cg]));
+      expect(frozenCgroupOf(w.rootPid)).toBe(cg);
+      await w.thaw();
+    });
   });
 
   it('refuses to act on a process the harness did not start', async (ctx) => {

@@ -5,8 +5,10 @@
  *
  *   criu dump --leave-running -t ROOT -D <tmpfs dir> -o dump.log -v4 --shell-job
  *
- * CRIU seizes and freezes the tree itself (ptrace), so the tree must not be
- * frozen by the harness when this is called; it is frozen here only for the
+ * CRIU seizes and freezes the tree itself (ptrace). A tree already frozen
+ * in a cgroup would make that seize wait forever: such a call is errored at
+ * once unless freezeCgroup names the cgroup, which criu then uses
+ * (--freeze-cgroup) and leaves frozen. The tree is frozen here for the
  * intact check afterwards (procfs method + verify(), like every method).
  *
  * Timing: wallMs is the criu process from spawn to exit, at -v4 (the level
@@ -21,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { decodeRecords } from '../decode.js';
-import { freezePids } from '../freezer.js';
+import { cgroup2Root, freezePids, freezerV1Root } from '../freezer.js';
 import type { Manifest } from '../manifest.js';
 import { listMethods, openMethod } from '../native.js';
 import type { Coverage, CoverageKind, Mismatch } from '../types.js';
@@ -77,6 +79,13 @@ export interface CriuDumpOptions {
   timeoutMs?: number;
   /** check the tree after the dump(s) with the procfs method and verify() (default true) */
   checkIntact?: boolean;
+  /**
+   * The tree is already frozen in this cgroup (the harness's freezer):
+   * criu is told to use it (--freeze-cgroup) instead of seizing a frozen
+   * tree, which never finishes. Default: the tree is running and CRIU
+   * freezes it itself, as a user's `criu dump` does.
+   */
+  freezeCgroup?: string;
   /** the root must be a child of this process (default true: tools act only on trees the harness created) */
   requireOwnChild?: boolean;
   signal?: AbortSignal;
@@ -206,6 +215,34 @@ function dirBytes(dir: string): number {
   return sum;
 }
 
+/** The frozen cgroup (v2 cgroup.freeze or v1 freezer) pid is in, if any. */
+export function frozenCgroupOf(pid: number): string | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const v2 = cgroup2Root();
+  const v1 = freezerV1Root();
+  for (const line of lines) {
+    const [id, ctrls, ...rest] = line.split(':');
+    const rel = rest.join(':');
+    try {
+      if (v2 && id === '0' && ctrls === '') {
+        const dir = path.join(v2, rel);
+        if (/^frozen 1$/m.test(readFileSync(path.join(dir, 'cgroup.events'), 'utf8'))) return dir;
+      } else if (v1 && (ctrls ?? '').split(',').includes('freezer')) {
+        const dir = path.join(v1, rel);
+        if (readFileSync(path.join(dir, 'freezer.state'), 'utf8').trim() !== 'THAWED') return dir;
+      }
+    } catch {
+      /* no such file: not frozen there */
+    }
+  }
+  return undefined;
+}
+
 function ppidOf(pid: number): number | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -261,8 +298,8 @@ function runCriu(bin: string, args: string[], timeoutMs: number, signal?: AbortS
   });
 }
 
-/** procfs method + verify() on the tree, frozen for the read and thawed after. */
-async function checkIntact(tree: CriuTree): Promise<Intact> {
+/** procfs method + verify() on the tree, frozen for the read and thawed after (unless it is frozen already). */
+async function checkIntact(tree: CriuTree, alreadyFrozen: boolean): Promise<Intact> {
   const pids = tree.manifest.tasks.map((t) => t.pid);
   let method;
   try {
@@ -271,9 +308,9 @@ async function checkIntact(tree: CriuTree): Promise<Intact> {
     return { state: 'unchecked', reason: (e as Error).message };
   }
   if (!method) return { state: 'unchecked', reason: 'the addon has no procfs method' };
-  let frozen;
+  let frozen: Awaited<ReturnType<typeof freezePids>> | undefined;
   try {
-    frozen = await freezePids(pids);
+    if (!alreadyFrozen) frozen = await freezePids(pids);
   } catch (e) {
     return { state: 'unchecked', reason: `cannot freeze the tree: ${(e as Error).message}` };
   }
@@ -290,7 +327,7 @@ async function checkIntact(tree: CriuTree): Promise<Intact> {
       o.collector.close();
     }
   } finally {
-    await frozen.thaw();
+    await frozen?.thaw();
   }
 }
 
@@ -308,7 +345,7 @@ export async function criuDump(tree: CriuTree, opts: CriuDumpOptions = {}): Prom
 
   const found = opts.criu ?? findCriu();
   if (found.state !== 'ok') return done({ ...base, state: 'skipped', reason: found.reason });
-  const flags = [...(opts.flags ?? DEFAULT_FLAGS), ...externalStdioFlags(m)];
+  const flags = [...(opts.flags ?? DEFAULT_FLAGS), ...externalStdioFlags(m), ...(opts.freezeCgroup ? ['--freeze-cgroup', opts.freezeCgroup] : [])];
   base.criu = { version: found.version, source: found.source, bin: found.bin, flags };
 
   // misuse: the tree must be the manifest's, alive, and ours
@@ -317,6 +354,12 @@ export async function criuDump(tree: CriuTree, opts: CriuDumpOptions = {}): Prom
   if (ppid === undefined) return done({ ...base, state: 'errored', reason: `workload root ${tree.rootPid} is gone` });
   if (opts.requireOwnChild !== false && ppid !== process.pid) {
     return done({ ...base, state: 'errored', reason: `pid ${tree.rootPid} is not a child of this harness (ppid ${ppid}): refusing to dump it` });
+  }
+
+  // a tree frozen by someone else: CRIU's seize would wait for it forever
+  const frozenIn = frozenCgroupOf(tree.rootPid);
+  if (frozenIn && path.resolve(frozenIn) !== path.resolve(opts.freezeCgroup ?? '/nonexistent')) {
+    return done({ ...base, state: 'errored', reason: `the tree is frozen in ${frozenIn}: thaw it first, or pass freezeCgroup (criu --freeze-cgroup)` });
   }
 
   const root = opts.imagesRoot ?? '/dev/shm';
@@ -351,7 +394,7 @@ export async function criuDump(tree: CriuTree, opts: CriuDumpOptions = {}): Prom
         return done({ ...base, state: 'errored', reason: `criu dump exited (${run.signal ?? `code ${run.code}`}) without a log${last ? `: ${last}` : ''}` });
       }
       const refusal = classifyRefusal(logText, log.errors);
-      const intact = opts.checkIntact === false ? { state: 'unchecked' as const, reason: 'not asked' } : await checkIntact(tree);
+      const intact = opts.checkIntact === false ? { state: 'unchecked' as const, reason: 'not asked' } : await checkIntact(tree, !!opts.freezeCgroup);
       return done({
         ...base,
         state: 'refused',
@@ -406,7 +449,7 @@ export async function criuDump(tree: CriuTree, opts: CriuDumpOptions = {}): Prom
       }
     }
 
-    const intact = opts.checkIntact === false ? { state: 'unchecked' as const, reason: 'not asked' } : await checkIntact(tree);
+    const intact = opts.checkIntact === false ? { state: 'unchecked' as const, reason: 'not asked' } : await checkIntact(tree, !!opts.freezeCgroup);
     notes.push(...check.notes);
     // the images first: a manifest that disagrees with both the images and
     // the live tree is a wrong manifest, not a changed workload

@@ -10,7 +10,7 @@
  *   parseDumpLog, readImages, checkImages, classifyRefusal: the parts, for tests and reports
  */
 export { findCriu, buildCriu, buildStatus, defaultTarball, criuCache, cachedBuilds, recordedBuildSeconds, type CriuFound, type BuildResult } from './find.js';
-export { criuDump, contextLine, externalStdioFlags, killCriuChildren, DEFAULT_FLAGS, type CriuDumpOptions, type CriuResult, type CriuTiming, type CriuTree, type Intact } from './dump.js';
+export { criuDump, contextLine, externalStdioFlags, frozenCgroupOf, killCriuChildren, DEFAULT_FLAGS, type CriuDumpOptions, type CriuResult, type CriuTiming, type CriuTree, type Intact } from './dump.js';
 export { parseDumpLog, type DumpLog, type TaskStages } from './log.js';
 export { readImages, readImagesWith, critDecode, type CriuImages, type DumpStats } from './images.js';
 export { checkImages, CRIU_METHOD, type ImageCheck } from './check.js';
