@@ -7,8 +7,6 @@
  * slope is within LABEL_TOLERANCE of the model's exponent and that model
  * explains the points best among n, n log n and n² (one free constant each).
  */
-import type { Measurement, ResultsFile } from '../bench/types.js';
-import type { Scenario } from '../bench/manifest.js';
 
 export interface SweepPoint {
   n: number;
@@ -134,26 +132,4 @@ export function formatFit(fit: GrowthFit | NoFit, withLabel = true): string {
   if (!fit.ok) return 'n/a';
   const num = `${fit.slope.toFixed(2)}`;
   return withLabel && fit.label ? `${num} ${fit.label}` : num;
-}
-
-export interface MethodFit {
-  scenario: Scenario;
-  method: string;
-  fit: GrowthFit | NoFit;
-}
-
-/** fits for every (scenario, method) with verified measurements, in results order */
-export function fitAll(results: ResultsFile, filter?: (m: Measurement) => boolean): MethodFit[] {
-  const groups = new Map<string, { scenario: Scenario; method: string; points: SweepPoint[] }>();
-  for (const m of results.measurements) {
-    if (filter && !filter(m)) continue;
-    const key = `${m.scenario}\0${m.method}`;
-    let g = groups.get(key);
-    if (!g) {
-      g = { scenario: m.scenario, method: m.method, points: [] };
-      groups.set(key, g);
-    }
-    if (m.state === 'verified') g.points.push({ n: m.n, medianNs: m.stats.medianNs, extrapolated: m.extrapolated });
-  }
-  return [...groups.values()].map((g) => ({ scenario: g.scenario, method: g.method, fit: fitGrowth(g.points) }));
 }

@@ -1,9 +1,11 @@
 /**
- * Reproducibility of the speedups over several runs (issue 4's target: the
- * coefficient of variation of each speedup over 5 consecutive runs <= 5 %).
+ * Reproducibility over runs: the coefficient of variation of every paired
+ * ratio at each scenario's largest N across several runs of the same command
+ * (target: CV <= 5 % over 5 consecutive runs), and how far each ratio's mean
+ * moved between two sets of runs (e.g. a quiet machine and a busy one).
  */
-import type { ResultsFile } from '../bench/types.js';
-import { computeRatios, type RatioKind } from './speedup.js';
+import type { ResultsFile } from '../bench/schema.js';
+import { analyze, largestN, type RatioKind } from './analyze.js';
 
 export interface Spread {
   scenario: string;
@@ -16,21 +18,29 @@ export interface Spread {
   mean: number;
   /** sd / mean (sample sd), 0 for fewer than 2 values */
   cv: number;
+  /** runs where this ratio was flagged (suspect, chain-break) */
+  flagged: number;
 }
 
-/** speedups (and floor ratios) at each scenario's largest N, across runs */
+export const CV_TARGET = 0.05;
+export const MEAN_MOVE_TARGET = 0.1;
+
+/** every paired ratio at each scenario's largest N, across runs */
 export function ratioSpread(runs: readonly ResultsFile[], opts: { kind?: RatioKind } = {}): Spread[] {
   const by = new Map<string, Spread>();
   for (const run of runs) {
-    for (const r of computeRatios(run, { onlyLargestN: true, iterations: 200 })) {
+    const nMax = largestN(run);
+    for (const r of analyze(run, { iterations: 200 }).ratios) {
+      if (nMax.get(r.scenario) !== r.n) continue;
       if (opts.kind && r.kind !== opts.kind) continue;
-      const key = `${r.scenario}\0${r.method}\0${r.reference}\0${r.n}`;
+      const key = `${r.scenario}\0${r.kind}\0${r.method}\0${r.reference}\0${r.n}`;
       let s = by.get(key);
       if (!s) {
-        s = { scenario: r.scenario, method: r.method, reference: r.reference, kind: r.kind, n: r.n, values: [], mean: 0, cv: 0 };
+        s = { scenario: r.scenario, method: r.method, reference: r.reference, kind: r.kind, n: r.n, values: [], mean: 0, cv: 0, flagged: 0 };
         by.set(key, s);
       }
       s.values.push(r.value.ratio);
+      if (r.flags.length) s.flagged++;
     }
   }
   for (const s of by.values()) {
@@ -39,5 +49,27 @@ export function ratioSpread(runs: readonly ResultsFile[], opts: { kind?: RatioKi
     const sd = k > 1 ? Math.sqrt(s.values.reduce((a, b) => a + (b - s.mean) ** 2, 0) / (k - 1)) : 0;
     s.cv = s.mean > 0 ? sd / s.mean : 0;
   }
-  return [...by.values()];
+  return [...by.values()].sort((a, b) => `${a.scenario} ${a.kind} ${a.method} ${a.reference}`.localeCompare(`${b.scenario} ${b.kind} ${b.method} ${b.reference}`));
+}
+
+export interface MeanMove {
+  scenario: string;
+  kind: RatioKind;
+  method: string;
+  reference: string;
+  meanA: number;
+  meanB: number;
+  /** meanB / meanA - 1 */
+  move: number;
+}
+
+/** how far each ratio's mean moved from set A to set B */
+export function meanMoves(a: readonly Spread[], b: readonly Spread[]): MeanMove[] {
+  const out: MeanMove[] = [];
+  for (const x of a) {
+    const y = b.find((s) => s.scenario === x.scenario && s.kind === x.kind && s.method === x.method && s.reference === x.reference && s.n === x.n);
+    if (!y) continue;
+    out.push({ scenario: x.scenario, kind: x.kind, method: x.method, reference: x.reference, meanA: x.mean, meanB: y.mean, move: y.mean / x.mean - 1 });
+  }
+  return out;
 }

@@ -10,7 +10,7 @@
  *   binomial interval [x(l), x(u)] with P(l <= rank of the true median < u)
  *   >= 95 %. No randomness, so it is deterministic by construction.
  */
-import type { Statistics } from '../bench/types.js';
+import type { Statistics } from '../bench/schema.js';
 
 /** normal-consistent scale of the MAD */
 export const MAD_SCALE = 1.4826;

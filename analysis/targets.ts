@@ -1,88 +1,94 @@
 /**
- * The project's speed targets, checked on a run's own results (ratios from
- * one run, never absolute times across machines) and printed by the bench.
+ * The project's speed targets, checked on a run's own results (paired
+ * ratios from one run, never absolute times across machines) and printed by
+ * the bench. A target is met only when the whole 95 % CI is within its limit
+ * and the figure is not suspect; a suspect figure is never "met".
  */
-import { KERNEL_LANE_METHODS, type Measurement, type ResultsFile } from '../bench/types.js';
-import { floorOf, ratioOfMedians } from './speedup.js';
-import { seedFrom } from './prng.js';
+import type { ResultsFile } from '../bench/schema.js';
+import type { Scenario } from '../bench/manifest.js';
+import { analyze, largestN, type Analysis } from './analyze.js';
 
 export interface TargetCheck {
   name: string;
   /** the measured figure, undefined when the run has nothing to check it on */
   value?: number;
+  ciLow?: number;
+  ciHigh?: number;
   limit: number;
   /** "x" for ratios, "s" for seconds, "%" for percent */
   unit: 'x' | 's' | '%';
-  met?: boolean;
+  /** met, missed, suspect (the figure cannot be a result), info (not applicable to this run) */
+  verdict: 'met' | 'missed' | 'suspect' | 'info';
   detail: string;
 }
 
-type Verified = Extract<Measurement, { state: 'verified' }>;
-
-/** The reference scenario of the targets: `all`, else the scenario with the most descriptors. */
-function referenceScenario(ms: Verified[]): string | undefined {
-  if (ms.some((m) => m.scenario === 'all')) return 'all';
-  return [...ms].sort((a, b) => b.fds - a.fds)[0]?.scenario;
+/**
+ * The reference scenario of the targets: the one whose largest instance
+ * holds the most descriptors (in the default run the scenario with every
+ * kind of state), ties broken by the config's order.
+ */
+function referenceScenario(results: ResultsFile): string | undefined {
+  const ver = results.measurements.filter((m) => m.state === 'verified');
+  const order = results.config.scenarios;
+  return [...ver].sort((a, b) => b.fds - a.fds || order.indexOf(a.scenario) - order.indexOf(b.scenario))[0]?.scenario;
 }
 
-export function checkTargets(results: ResultsFile): TargetCheck[] {
+/** relative width of a CI: (high - low) / value */
+export function ciWidth(v: { ratio: number; ciLow: number; ciHigh: number }): number {
+  return (v.ciHigh - v.ciLow) / v.ratio;
+}
+
+/** CI width limit of every target ratio (issue: narrower than 10 % of the ratio) */
+export const CI_WIDTH_LIMIT = 0.1;
+
+export function checkTargets(results: ResultsFile, an: Analysis = analyze(results)): TargetCheck[] {
   const out: TargetCheck[] = [];
-  const ver = results.measurements.filter((m): m is Verified => m.state === 'verified');
-  const scen = referenceScenario(ver);
-  const atMax = (s: string) => {
-    const ns = ver.filter((m) => m.scenario === s).map((m) => m.n);
-    const n = Math.max(...ns);
-    return { n, ms: ver.filter((m) => m.scenario === s && m.n === n) };
-  };
+  const ver = results.measurements.filter((m) => m.state === 'verified');
+  const scen = referenceScenario(results);
 
   // Harness overhead <= 1 % of the smallest measured operation at the largest N.
   if (results.overhead && ver.length) {
     const n = Math.max(...ver.map((m) => m.n));
-    const smallest = ver.filter((m) => m.n === n && !m.extrapolated).sort((a, b) => a.stats.medianNs - b.stats.medianNs)[0];
+    const smallest = an.times.filter((t) => t.n === n && !t.extrapolated).sort((a, b) => a.medianNs - b.medianNs)[0];
     if (smallest) {
-      const pct = (100 * results.overhead.medianNs) / smallest.stats.medianNs;
+      const pct = (100 * results.overhead.medianNs) / smallest.medianNs;
       out.push({
         name: 'harness overhead / smallest median',
         value: pct,
         limit: 1,
         unit: '%',
-        met: pct <= 1,
+        verdict: pct <= 1 ? 'met' : 'missed',
         detail: `${results.overhead.medianNs.toFixed(0)} ns vs ${smallest.method} on ${smallest.scenario} at N=${n}`,
       });
     }
   }
 
   if (scen) {
-    const { n, ms } = atMax(scen);
-    const get = (name: string) => ms.find((m) => m.method === name);
-    // Each BPF method within 2x of the floor that visits the same things.
-    // The kernel lane's methods find their instances and create links in
-    // every collect: the lane compares them with the emulation instead.
-    for (const m of ms.filter((x) => x.family === 'bpf' && !KERNEL_LANE_METHODS.includes(x.method))) {
-      const fl = floorOf(m.method);
-      const f = fl ? get(fl) : undefined;
-      if (!f) continue;
-      const r = ratioOfMedians(m.stats, f.stats, { seed: seedFrom(`target/${m.method}/${fl}/${n}`) });
+    const n = largestN(results).get(scen as Scenario);
+    for (const d of results.methods) {
+      if (!d.floor || !d.floorLimit || d.lane !== 'host') continue;
+      const r = an.ratios.find((x) => x.kind === 'vs-floor' && x.scenario === scen && x.n === n && x.method === d.name && x.reference === d.floor);
+      if (!r) continue;
+      const v = r.value;
+      const suspect = r.flags.length > 0;
       out.push({
-        name: `${m.method} / ${fl}`,
-        value: r.ratio,
-        limit: 2,
+        name: `${d.name} / ${d.floor}`,
+        value: v.ratio,
+        ciLow: v.ciLow,
+        ciHigh: v.ciHigh,
+        limit: d.floorLimit,
         unit: 'x',
-        met: r.ratio <= 2,
-        detail: `${scen} at N=${n}, 95% CI ${r.ciLow.toFixed(2)}-${r.ciHigh.toFixed(2)}`,
+        verdict: suspect ? 'suspect' : v.ciHigh <= d.floorLimit ? 'met' : 'missed',
+        detail: `${scen} at N=${n}, paired over ${v.rounds} rounds on ${v.instances} instance(s), 95% CI ${v.ciLow.toFixed(2)}-${v.ciHigh.toFixed(2)}${suspect ? `; SUSPECT: ${r.why}` : ''}`,
       });
-    }
-    const p = get('procfs');
-    const pf = get('floor-procfs');
-    if (p && pf) {
-      const r = ratioOfMedians(p.stats, pf.stats, { seed: seedFrom(`target/procfs/${n}`) });
+      const w = ciWidth(v);
       out.push({
-        name: 'procfs / floor-procfs',
-        value: r.ratio,
-        limit: 1.2,
-        unit: 'x',
-        met: r.ratio <= 1.2,
-        detail: `${scen} at N=${n}, 95% CI ${r.ciLow.toFixed(2)}-${r.ciHigh.toFixed(2)}`,
+        name: `  CI width of ${d.name} / ${d.floor}`,
+        value: 100 * w,
+        limit: 100 * CI_WIDTH_LIMIT,
+        unit: '%',
+        verdict: w <= CI_WIDTH_LIMIT ? 'met' : 'missed',
+        detail: `(high - low) / ratio at ${scen}, N=${n}`,
       });
     }
   }
@@ -90,13 +96,13 @@ export function checkTargets(results: ResultsFile): TargetCheck[] {
   // The default run (npm run bench -- --files 10000) within 90 s.
   if (results.finishedAt) {
     const s = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000;
-    const isDefault = Math.max(...results.config.sizes) === 10000 && results.config.sizes.length === 4 && results.config.scenarios.length === 5;
+    const isDefault = Math.max(...results.config.sizes) === 10000 && results.config.sizes.length === 4 && results.config.scenarios.length >= 5;
     out.push({
       name: 'bench wall time',
       value: s,
       limit: 90,
       unit: 's',
-      met: isDefault ? s <= 90 : undefined,
+      verdict: isDefault ? (s <= 90 ? 'met' : 'missed') : 'info',
       detail: isDefault ? 'the default --files 10000 run' : 'target applies to the default --files 10000 run only',
     });
   }
@@ -105,12 +111,12 @@ export function checkTargets(results: ResultsFile): TargetCheck[] {
 
 export function formatTargets(checks: TargetCheck[]): string[] {
   const lines: string[] = [];
+  const words = { met: 'met', missed: 'MISSED', suspect: 'SUSPECT', info: 'info' } as const;
   for (const c of checks) {
-    const v = c.value === undefined ? 'n/a' : c.unit === 'x' ? `${c.value.toFixed(2)}x` : c.unit === '%' ? `${c.value.toFixed(2)} %` : `${c.value.toFixed(1)} s`;
+    const v = c.value === undefined ? 'n/a' : c.unit === 'x' ? `${c.value.toFixed(2)}x` : c.unit === '%' ? `${c.value.toFixed(1)} %` : `${c.value.toFixed(1)} s`;
     const lim = c.unit === 'x' ? `${c.limit}x` : c.unit === '%' ? `${c.limit} %` : `${c.limit} s`;
-    const verdict = c.met === undefined ? 'info' : c.met ? 'met' : 'MISSED';
-    lines.push(`${c.name.padEnd(36)} ${v.padStart(9)} <= ${lim.padEnd(5)} ${verdict}`);
-    lines.push(`  ${c.detail}`);
+    lines.push(`${c.name.slice(0, 38).padEnd(38)} ${v.padStart(8)} <= ${lim.padEnd(5)} ${words[c.verdict]}`);
+    if (!c.name.startsWith('  ')) lines.push(`  ${c.detail}`);
   }
   return lines;
 }

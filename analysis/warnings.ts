@@ -3,7 +3,7 @@
  * The data carries only the codes; `warningText` adds the human sentence and
  * a hint when printing (hyperfine src/output/warnings.rs).
  */
-import type { Measurement, Statistics, WarningCode } from '../bench/types.js';
+import type { Measurement, Statistics, WarningCode } from '../bench/schema.js';
 import { cv, robustCv } from './stats.js';
 
 export const THRESHOLDS = {
@@ -24,8 +24,10 @@ export const THRESHOLDS = {
 } as const;
 
 export interface WarningContext {
-  /** samples the harness aimed for (few-samples when fewer were taken) */
+  /** rounds (or samples) the harness aimed for (few-samples when fewer were taken) */
   requestedSamples?: number;
+  /** rounds (or samples) taken, when not stats.samples */
+  samplesSeen?: number;
   /** resolution of the clock the samples came from, ns (default: 1) */
   clockResolutionNs?: number;
   /** median of the harness overhead (empty native call), ns */
@@ -42,7 +44,7 @@ export function computeWarnings(stats: Statistics, ctx: WarningContext = {}): Wa
   if (ctx.extrapolated) out.push('extrapolated');
   const res = ctx.clockResolutionNs ?? 1;
   if (stats.medianNs < THRESHOLDS.timerTicks * res) out.push('timer-coarse');
-  if (stats.samples < (ctx.requestedSamples ?? THRESHOLDS.minSamples)) out.push('few-samples');
+  if ((ctx.samplesSeen ?? stats.samples) < (ctx.requestedSamples ?? THRESHOLDS.minSamples)) out.push('few-samples');
   if (ctx.overheadNs !== undefined && ctx.overheadNs > THRESHOLDS.overhead * stats.medianNs) out.push('overhead-high');
   return out;
 }
@@ -82,12 +84,16 @@ export function warningText(code: WarningCode, stats?: Statistics, ctx: WarningC
       return `timer-coarse: median within ${THRESHOLDS.timerTicks} ticks of a ${ctx.clockResolutionNs ?? 1} ns clock; use a larger N`;
     case 'few-samples':
       return stats
-        ? `few-samples: ${stats.samples} samples${ctx.requestedSamples ? ` of ${ctx.requestedSamples} asked` : ''}; raise --budget`
-        : 'few-samples: fewer samples than asked; raise --budget';
+        ? `few-samples: ${ctx.samplesSeen ?? stats.samples} rounds${ctx.requestedSamples ? ` of ${ctx.requestedSamples} asked` : ''}; raise --budget`
+        : 'few-samples: fewer rounds than asked; raise --budget';
     case 'overhead-high':
       return stats && ctx.overheadNs !== undefined
         ? `overhead-high: harness overhead ${pct(ctx.overheadNs / stats.medianNs)} of the median; use a larger N`
         : 'overhead-high: harness overhead above 1 % of the median; use a larger N';
+    case 'trend':
+      return 'trend: inside each block the collects get steadily slower or faster (warm-up or cache state); read the median, not the first sample';
+    case 'drift':
+      return 'drift: the block medians moved steadily over the rounds (the machine changed during the run); paired ratios are unaffected, absolute times are';
   }
 }
 
@@ -114,8 +120,10 @@ export const WARNING_HINTS: Record<WarningCode, string> = {
   outliers: 'outliers: over 10 % of samples beyond 3 MADs (interrupts, other load); rerun on a quiet machine',
   extrapolated: 'extrapolated: timed on a sample of the work and scaled up; an estimate',
   'timer-coarse': 'timer-coarse: the median is a few clock ticks; use a larger N',
-  'few-samples': 'few-samples: the time budget ran out first; raise --budget',
+  'few-samples': 'few-samples: the time budget ran out before the rounds asked for; raise --budget',
   'overhead-high': 'overhead-high: harness overhead above 1 % of the median; use a larger N',
+  trend: 'trend: samples inside a block drift one way (rank correlation > 0.5); a warm-up effect',
+  drift: 'drift: block medians drift over the rounds (rank correlation > 0.7); paired ratios are not affected',
 };
 
 /** the warnings of a measurement as printable lines */

@@ -1,24 +1,46 @@
 /**
- * Decode the record stream of bench/native/records.h into the normalized
- * recovered state. Keep in step with records.h (layouts are asserted in out.c).
+ * Decode the record stream of bpf/records.h into the normalized recovered
+ * state. The constants below are TypeScript's copy of bpf/records.h and
+ * bpf/kinds.h; test/schema.test.ts parses those headers and fails when the
+ * two differ. Anything the decoder does not understand is a DecodeError:
+ * a malformed or unknown record never becomes a silent wrong answer.
  */
 import type { FileKind } from './manifest.js';
 
+/** enum ib_kind (bpf/kinds.h), by value: IB_KIND_NAMES */
 export const KINDS: readonly FileKind[] = [
   'unknown', 'reg', 'dir', 'pipe', 'socket', 'chr', 'blk', 'eventfd', 'epoll', 'io_uring',
   'signalfd', 'timerfd', 'inotify', 'anon', 'other',
 ];
 
-const REC_FD = 1;
-const REC_EPOLL_ITEM = 2;
-const REC_URING_RING = 3;
-const REC_URING_FILE = 4;
-const REC_URING_BUF = 5;
-const REC_NOTE = 6;
-
-export const HAVE = { KIND: 1, DEV: 2, INO: 4, POS: 8, FLAGS: 16, PATH: 32, EVENT: 64 } as const;
+/** enum ib_rec_type */
+export const REC = { FD: 1, EPOLL_ITEM: 2, URING_RING: 3, URING_FILE: 4, URING_BUF: 5, NOTE: 6 } as const;
+/** enum ib_id_how */
+export const ID_HOW = { NONE: 0, KEY: 1, HOLDER: 2 } as const;
+/** IB_HAVE_* */
+export const HAVE = { KIND: 1, DEV: 2, INO: 4, POS: 8, FLAGS: 16, PATH: 32, EVENT: 64, ID_CLASS: 128 } as const;
+/** IB_URING_* (ring status) */
 export const URING_STATUS = { TABLES_MISSING: 1, NO_FILES: 2, NO_BUFS: 4 } as const;
+/** enum ib_note_code */
 export const NOTE = { TEXT: 0, URING_TRYLOCK: 1, RINGBUF_DROPPED: 2, FD_VANISHED: 3, TRUNCATED: 4 } as const;
+
+/**
+ * Sizes and field offsets (bytes from the record's start) of every struct
+ * of bpf/records.h: its IB_SIZE / IB_LAYOUT lines, which the compiler checks.
+ */
+export const LAYOUT = {
+  ib_rec_hdr: { size: 8, fields: { type: 0, size: 2, pid: 4 } },
+  ib_ref: { size: 24, fields: { key: 0, holder_pid: 8, holder_fd: 12, how: 16 } },
+  ib_rec_fd: { size: 72, fields: { fd: 8, kind: 12, have: 16, flags: 20, dev: 24, ino: 32, pos: 40, id: 48 } },
+  ib_rec_epoll_item: {
+    size: 72,
+    fields: { epfd: 8, tfd: 12, events: 16, have: 20, data: 24, target_dev: 32, target_ino: 40, target: 48 },
+  },
+  ib_rec_uring_ring: { size: 24, fields: { ring_fd: 8, nr_files: 12, nr_bufs: 16, status: 20 } },
+  ib_rec_uring_file: { size: 64, fields: { ring_fd: 8, index: 12, have: 16, kind: 20, dev: 24, ino: 32, file: 40 } },
+  ib_rec_uring_buf: { size: 32, fields: { ring_fd: 8, index: 12, addr: 16, len: 24 } },
+  ib_rec_note: { size: 24, fields: { code: 8, fd: 12, count: 16 } },
+} as const;
 
 /** How a method named an open file. */
 export type FileRef =
@@ -36,6 +58,12 @@ export interface RecFd {
   flags?: number;
   path?: string;
   id: FileRef;
+  /**
+   * IB_HAVE_ID_CLASS: this descriptor's identity class is complete (every
+   * descriptor sharing its open file carries the same key). Set by a
+   * sampling method on the classes of its sampled rows.
+   */
+  idClass?: true;
 }
 
 export interface RecEpollItem {
@@ -97,130 +125,194 @@ export interface Recovered {
   notes: RecNote[];
 }
 
-export class DecodeError extends Error {}
+export class DecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
 
+/** paths are bytes: a name that is not UTF-8 decodes with U+FFFD (and then differs from the manifest's) */
 const dec = new TextDecoder();
+const HDR = LAYOUT.ib_rec_hdr;
+const REF = LAYOUT.ib_ref;
+const FD = LAYOUT.ib_rec_fd;
+const EPI = LAYOUT.ib_rec_epoll_item;
+const RING = LAYOUT.ib_rec_uring_ring;
+const UFILE = LAYOUT.ib_rec_uring_file;
+const UBUF = LAYOUT.ib_rec_uring_buf;
+const NOTEL = LAYOUT.ib_rec_note;
 
-function u64n(v: DataView, off: number): number {
-  const b = v.getBigUint64(off, true);
-  return b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : Number.NaN;
-}
+const FIXED: Record<number, { name: string; size: number }> = {
+  [REC.FD]: { name: 'fd', size: FD.size },
+  [REC.EPOLL_ITEM]: { name: 'epoll item', size: EPI.size },
+  [REC.URING_RING]: { name: 'io_uring ring', size: RING.size },
+  [REC.URING_FILE]: { name: 'io_uring file', size: UFILE.size },
+  [REC.URING_BUF]: { name: 'io_uring buffer', size: UBUF.size },
+  [REC.NOTE]: { name: 'note', size: NOTEL.size },
+};
+const ALL_HAVE = Object.values(HAVE).reduce((a, b) => a | b, 0);
+const NOTE_CODES = new Set<number>(Object.values(NOTE));
 
-function u64hex(v: DataView, off: number): string {
-  return '0x' + v.getBigUint64(off, true).toString(16);
-}
-
-function cstr(bytes: Uint8Array, start: number, end: number): string {
-  let z = start;
-  while (z < end && bytes[z] !== 0) z++;
-  return dec.decode(bytes.subarray(start, z));
-}
-
-function ref(v: DataView, off: number): FileRef {
-  const how = v.getUint32(off + 16, true);
-  if (how === 1) return { how: 'key', key: v.getBigUint64(off, true).toString(16) };
-  if (how === 2) return { how: 'holder', pid: v.getInt32(off + 8, true), fd: v.getInt32(off + 12, true) };
-  return { how: 'none' };
-}
-
-function kind(k: number): FileKind {
-  return KINDS[k] ?? 'unknown';
+/** A decoder over one buffer: every read names the record it is in when it fails. */
+class Reader {
+  readonly v: DataView;
+  readonly bytes: Uint8Array;
+  off = 0;
+  size = 0;
+  constructor(buf: ArrayBuffer) {
+    this.v = new DataView(buf);
+    this.bytes = new Uint8Array(buf);
+  }
+  fail(what: string): never {
+    throw new DecodeError(`record at byte ${this.off}: ${what}`);
+  }
+  u32(at: number): number {
+    return this.v.getUint32(this.off + at, true);
+  }
+  i32(at: number): number {
+    return this.v.getInt32(this.off + at, true);
+  }
+  /** a u64 that must be an exact JavaScript number (dev, ino, pos, len, count) */
+  u64n(at: number, what: string): number {
+    const b = this.v.getBigUint64(this.off + at, true);
+    if (b > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`${what} ${b} is beyond 2^53`);
+    return Number(b);
+  }
+  u64hex(at: number): string {
+    return '0x' + this.v.getBigUint64(this.off + at, true).toString(16);
+  }
+  kind(at: number): FileKind {
+    const k = this.u32(at);
+    const name = KINDS[k];
+    if (name === undefined) this.fail(`unknown kind ${k}`);
+    return name;
+  }
+  have(at: number): number {
+    const h = this.u32(at);
+    if (h & ~ALL_HAVE) this.fail(`unknown have bits 0x${(h & ~ALL_HAVE).toString(16)}`);
+    return h;
+  }
+  ref(at: number): FileRef {
+    const how = this.u32(at + REF.fields.how);
+    if (how === ID_HOW.KEY) return { how: 'key', key: this.v.getBigUint64(this.off + at + REF.fields.key, true).toString(16) };
+    if (how === ID_HOW.HOLDER) return { how: 'holder', pid: this.i32(at + REF.fields.holder_pid), fd: this.i32(at + REF.fields.holder_fd) };
+    if (how === ID_HOW.NONE) return { how: 'none' };
+    return this.fail(`unknown identity kind ${how}`);
+  }
+  /** the NUL-terminated string after the fixed part */
+  str(fixed: number): string {
+    const start = this.off + fixed;
+    const end = this.off + this.size;
+    let z = start;
+    while (z < end && this.bytes[z] !== 0) z++;
+    if (z >= end) this.fail('string without its NUL terminator');
+    return dec.decode(this.bytes.subarray(start, z));
+  }
 }
 
 export function decodeRecords(buf: ArrayBuffer): Recovered {
-  const v = new DataView(buf);
-  const bytes = new Uint8Array(buf);
   const r: Recovered = { fds: [], epollItems: [], rings: [], uringFiles: [], uringBufs: [], notes: [] };
-  let off = 0;
-  while (off < buf.byteLength) {
-    if (off + 8 > buf.byteLength) throw new DecodeError(`truncated record header at ${off}`);
-    const type = v.getUint16(off, true);
-    const size = v.getUint16(off + 2, true);
-    const pid = v.getInt32(off + 4, true);
-    if (size < 8 || size % 8 !== 0 || off + size > buf.byteLength) {
-      throw new DecodeError(`bad record size ${size} at ${off}`);
-    }
-    const b = off + 8;
+  const rd = new Reader(buf);
+  const len = buf.byteLength;
+  while (rd.off < len) {
+    if (rd.off + HDR.size > len) rd.fail(`truncated header (${len - rd.off} of ${HDR.size} bytes)`);
+    const type = rd.v.getUint16(rd.off + HDR.fields.type, true);
+    const size = rd.v.getUint16(rd.off + HDR.fields.size, true);
+    const pid = rd.i32(HDR.fields.pid);
+    rd.size = size;
+    if (size % 8 !== 0) rd.fail(`size ${size} is not a multiple of 8`);
+    const fixed = FIXED[type];
+    if (!fixed) rd.fail(`unknown record type ${type} (size ${size})`);
+    if (size < fixed.size) rd.fail(`${fixed.name} record of ${size} bytes, its fixed part is ${fixed.size}`);
+    if (rd.off + size > len) rd.fail(`truncated ${fixed.name} record (${len - rd.off} of ${size} bytes)`);
     switch (type) {
-      case REC_FD: {
-        const have = v.getUint32(b + 8, true);
-        const rec: RecFd = { pid, fd: v.getInt32(b, true), id: ref(v, b + 40) };
-        if (have & HAVE.KIND) rec.kind = kind(v.getUint32(b + 4, true));
-        if (have & HAVE.FLAGS) rec.flags = v.getUint32(b + 12, true);
-        if (have & HAVE.DEV) rec.dev = u64n(v, b + 16);
-        if (have & HAVE.INO) rec.ino = u64n(v, b + 24);
-        if (have & HAVE.POS) rec.pos = u64n(v, b + 32);
-        if (have & HAVE.PATH) rec.path = cstr(bytes, off + 72, off + size);
+      case REC.FD: {
+        const have = rd.have(FD.fields.have);
+        const rec: RecFd = { pid, fd: rd.i32(FD.fields.fd), id: rd.ref(FD.fields.id) };
+        if (have & HAVE.KIND) rec.kind = rd.kind(FD.fields.kind);
+        if (have & HAVE.FLAGS) rec.flags = rd.u32(FD.fields.flags);
+        if (have & HAVE.DEV) rec.dev = rd.u64n(FD.fields.dev, 'dev');
+        if (have & HAVE.INO) rec.ino = rd.u64n(FD.fields.ino, 'ino');
+        if (have & HAVE.POS) rec.pos = rd.u64n(FD.fields.pos, 'pos');
+        if (have & HAVE.PATH) rec.path = rd.str(FD.size);
+        if (have & HAVE.ID_CLASS) {
+          if (rec.id.how !== 'key') rd.fail('a complete identity class without a key');
+          rec.idClass = true;
+        }
         r.fds.push(rec);
         break;
       }
-      case REC_EPOLL_ITEM: {
-        const have = v.getUint32(b + 12, true);
+      case REC.EPOLL_ITEM: {
+        const have = rd.have(EPI.fields.have);
         const rec: RecEpollItem = {
           pid,
-          epfd: v.getInt32(b, true),
-          tfd: v.getInt32(b + 4, true),
-          target: ref(v, b + 40),
+          epfd: rd.i32(EPI.fields.epfd),
+          tfd: rd.i32(EPI.fields.tfd),
+          target: rd.ref(EPI.fields.target),
         };
         if (have & HAVE.EVENT) {
-          rec.events = v.getUint32(b + 8, true);
-          rec.data = u64hex(v, b + 16);
+          rec.events = rd.u32(EPI.fields.events);
+          rec.data = rd.u64hex(EPI.fields.data);
         }
-        if (have & HAVE.DEV) rec.targetDev = u64n(v, b + 24);
-        if (have & HAVE.INO) rec.targetIno = u64n(v, b + 32);
+        if (have & HAVE.DEV) rec.targetDev = rd.u64n(EPI.fields.target_dev, 'target dev');
+        if (have & HAVE.INO) rec.targetIno = rd.u64n(EPI.fields.target_ino, 'target ino');
         r.epollItems.push(rec);
         break;
       }
-      case REC_URING_RING: {
-        const status = v.getUint32(b + 12, true);
+      case REC.URING_RING: {
+        const status = rd.u32(RING.fields.status);
+        const known = URING_STATUS.TABLES_MISSING | URING_STATUS.NO_FILES | URING_STATUS.NO_BUFS;
+        if (status & ~known) rd.fail(`unknown ring status bits 0x${(status & ~known).toString(16)}`);
         r.rings.push({
           pid,
-          fd: v.getInt32(b, true),
-          nrFiles: v.getUint32(b + 4, true),
-          nrBufs: v.getUint32(b + 8, true),
+          fd: rd.i32(RING.fields.ring_fd),
+          nrFiles: rd.u32(RING.fields.nr_files),
+          nrBufs: rd.u32(RING.fields.nr_bufs),
           tablesMissing: (status & URING_STATUS.TABLES_MISSING) !== 0,
           noFiles: (status & URING_STATUS.NO_FILES) !== 0,
           noBufs: (status & URING_STATUS.NO_BUFS) !== 0,
         });
         break;
       }
-      case REC_URING_FILE: {
-        const have = v.getUint32(b + 8, true);
+      case REC.URING_FILE: {
+        const have = rd.have(UFILE.fields.have);
         const rec: RecUringFile = {
           pid,
-          ringFd: v.getInt32(b, true),
-          index: v.getUint32(b + 4, true),
-          file: ref(v, b + 32),
+          ringFd: rd.i32(UFILE.fields.ring_fd),
+          index: rd.u32(UFILE.fields.index),
+          file: rd.ref(UFILE.fields.file),
         };
-        if (have & HAVE.KIND) rec.kind = kind(v.getUint32(b + 12, true));
-        if (have & HAVE.DEV) rec.dev = u64n(v, b + 16);
-        if (have & HAVE.INO) rec.ino = u64n(v, b + 24);
-        if (have & HAVE.PATH) rec.path = cstr(bytes, off + 64, off + size);
+        if (have & HAVE.KIND) rec.kind = rd.kind(UFILE.fields.kind);
+        if (have & HAVE.DEV) rec.dev = rd.u64n(UFILE.fields.dev, 'dev');
+        if (have & HAVE.INO) rec.ino = rd.u64n(UFILE.fields.ino, 'ino');
+        if (have & HAVE.PATH) rec.path = rd.str(UFILE.size);
         r.uringFiles.push(rec);
         break;
       }
-      case REC_URING_BUF:
+      case REC.URING_BUF:
         r.uringBufs.push({
           pid,
-          ringFd: v.getInt32(b, true),
-          index: v.getUint32(b + 4, true),
-          addr: u64hex(v, b + 8),
-          len: u64n(v, b + 16),
+          ringFd: rd.i32(UBUF.fields.ring_fd),
+          index: rd.u32(UBUF.fields.index),
+          addr: rd.u64hex(UBUF.fields.addr),
+          len: rd.u64n(UBUF.fields.len, 'len'),
         });
         break;
-      case REC_NOTE:
+      case REC.NOTE: {
+        const code = rd.u32(NOTEL.fields.code);
+        if (!NOTE_CODES.has(code)) rd.fail(`unknown note code ${code}`);
         r.notes.push({
           pid,
-          code: v.getUint32(b, true),
-          fd: v.getInt32(b + 4, true),
-          count: u64n(v, b + 8),
-          text: size > 24 ? cstr(bytes, off + 24, off + size) : '',
+          code,
+          fd: rd.i32(NOTEL.fields.fd),
+          count: rd.u64n(NOTEL.fields.count, 'count'),
+          text: size > NOTEL.size ? rd.str(NOTEL.size) : '',
         });
         break;
-      default:
-        throw new DecodeError(`unknown record type ${type} at ${off}`);
+      }
     }
-    off += size;
+    rd.off += size;
   }
   return r;
 }

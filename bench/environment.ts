@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { REPO_ROOT } from './native.js';
-import type { Environment } from './types.js';
+import type { Environment } from './schema.js';
 
 const CONFIG_KEYS = [
   'CONFIG_BPF_SYSCALL', 'CONFIG_BPF_JIT', 'CONFIG_DEBUG_INFO_BTF', 'CONFIG_IO_URING', 'CONFIG_EPOLL',

@@ -1,57 +1,76 @@
 /**
- * Measure one method on one frozen workload: open (cold), collect once and
- * verify against the manifest, and only then time it with tinybench.
- * Errors are values: every outcome is a Measurement.
+ * One method on one frozen workload instance, as a unit of the rounds
+ * (bench/rounds.ts): open it (the cold cost), collect once and verify the
+ * answer against the manifest, calibrate its block size, then time blocks
+ * on request. Every timed answer is checked: the C block timer digests each
+ * answer outside the timed part, and an answer whose digest the unit has not
+ * verified yet is decoded and verified in full before the block goes on.
+ * Errors are values: a unit that cannot be measured yields a Measurement
+ * saying why.
  */
 import { Bench } from 'tinybench';
 import { computeStatistics } from '../analysis/stats.js';
 import { computeWarnings } from '../analysis/warnings.js';
+import { roundDrift, withinBlockTrend } from '../analysis/paired.js';
 import { decodeRecords, type Recovered } from './decode.js';
 import type { Manifest, Scenario } from './manifest.js';
-import { nativeNoop, openMethod, type Collector, type MethodInfo } from './native.js';
-import { COVERAGE_KINDS, type Extrapolation, type Measurement, type Stage, type Statistics, type WarningCode } from './types.js';
+import { nativeNoop, openMethod, type Collector } from './native.js';
+import type { BlockOutcome, Unit } from './rounds.js';
+import type {
+  AnswerChecks,
+  Coverage,
+  Extrapolation,
+  Measurement,
+  MethodDescriptor,
+  Mismatch,
+  SkipCode,
+  Stage,
+  Statistics,
+  Verified,
+  WarningCode,
+} from './schema.js';
 import { verify } from './verify.js';
 
-export interface TimingOptions {
-  /** tinybench time per measurement (ms) */
-  timeMs: number;
-  /** minimum samples */
-  minSamples: number;
-  warmupIterations: number;
-  /** kcmp-pairwise: verify in full up to this many kcmp calls; sample above */
-  verifyPairsMax: number;
-  /** kcmp-pairwise: kcmp calls to time per sample when the full run is too long */
+export interface MeasureOptions {
+  /** a block aims at this much time (ns): fast methods get several collects per round */
+  blockTargetNs: number;
+  /** at most this many collects per block */
+  maxBlock: number;
+  /** O(n^2) methods: time a sample of rows when the full work exceeds this many calls */
   samplePairs: number;
   /** options passed to the native open() */
   native?: { btfPath?: string; ringbufBytes?: number };
-  signal?: AbortSignal;
-  /** the harness overhead, for the overhead-high warning */
+  /** seed of any sampling (kcmp-pairwise rows) */
+  seed: number;
+  /** the harness overhead (empty native call), for the overhead-high warning */
   overheadNs?: number;
   clockResolutionNs?: number;
 }
 
-export const DEFAULT_TIMING: TimingOptions = {
-  timeMs: 250,
-  minSamples: 10,
-  warmupIterations: 2,
-  verifyPairsMax: 200_000,
+export const DEFAULT_MEASURE: MeasureOptions = {
+  blockTargetNs: 8e6,
+  maxBlock: 16,
   samplePairs: 30_000,
+  seed: 1,
 };
 
-/** Samples taken even when one collect is slower than the time per measurement. */
-export const MIN_SAMPLES_SLOW = 5;
-
-export interface Context {
+/** A live workload instance, as the units see it. */
+export interface InstanceRef {
+  id: number;
   scenario: Scenario;
   n: number;
+  replica: number;
   manifest: Manifest;
   pids: number[];
-  /** is the workload still alive? */
-  alive?: () => boolean;
+  alive: () => boolean;
 }
 
-/** Which kinds of state the scenario has, to skip methods that would have nothing to do. */
-export function applicable(method: Pick<MethodInfo, 'needs'>, manifest: Manifest): string | undefined {
+function totalFds(m: Manifest): number {
+  return m.tasks.reduce((a, t) => a + t.fds.length, 0);
+}
+
+/** Why the method has nothing to do on this scenario, or undefined. */
+export function notApplicable(method: Pick<MethodDescriptor, 'needs'>, manifest: Manifest): string | undefined {
   if (method.needs.length === 0) return undefined;
   const has = { epoll: manifest.epoll.some((e) => e.items.length > 0), io_uring: manifest.io_uring.length > 0 };
   if (method.needs.some((k) => has[k])) return undefined;
@@ -59,20 +78,27 @@ export function applicable(method: Pick<MethodInfo, 'needs'>, manifest: Manifest
   return `nothing to recover: the scenario has ${method.needs.map((k) => what[k]).join(' and ')}`;
 }
 
-function totalFds(m: Manifest): number {
-  return m.tasks.reduce((a, t) => a + t.fds.length, 0);
+/** the fields every measurement of this (instance, method) shares */
+export function baseOf(method: MethodDescriptor, inst: Pick<InstanceRef, 'id' | 'scenario' | 'n' | 'replica' | 'manifest'> | { id: -1; scenario: Scenario; n: number; replica: number; manifest?: undefined }) {
+  return {
+    scenario: inst.scenario,
+    method: method.name,
+    family: method.family,
+    role: method.role,
+    n: inst.n,
+    instance: inst.id,
+    replica: inst.replica,
+    fds: inst.manifest ? totalFds(inst.manifest) : 0,
+    tasks: inst.manifest ? inst.manifest.tasks.length : 0,
+    extrapolated: false,
+    warnings: [] as WarningCode[],
+  };
 }
 
-/** "pairs=made/total" note from kcmp-pairwise */
-function pairsNote(r: Recovered): { made: number; total: number } | undefined {
-  for (const n of r.notes) {
-    const m = /pairs=(\d+)\/(\d+)/.exec(n.text);
-    if (m) return { made: Number(m[1]), total: Number(m[2]) };
-  }
-  return undefined;
-}
-
-/** How many rows of the pairwise triangle (F fds) give about `pairs` comparisons. */
+/**
+ * How many rows (each compared with all other of F descriptors, a pair of
+ * two sampled rows once) give about `pairs` comparisons.
+ */
 export function rowsForPairs(F: number, pairs: number): number {
   let made = 0;
   let rows = 0;
@@ -83,176 +109,317 @@ export function rowsForPairs(F: number, pairs: number): number {
   return Math.max(1, rows);
 }
 
-async function timeIt(fn: () => void, opts: TimingOptions): Promise<{ samplesNs: number[] } | { error: string }> {
-  const bench = new Bench({
-    time: opts.timeMs,
-    iterations: opts.minSamples,
-    warmupIterations: opts.warmupIterations,
-    warmupTime: 0,
-    retainSamples: true,
-    throws: false,
-    timestampProvider: 'hrtimeNow',
-    signal: opts.signal,
-  });
-  bench.add('m', fn);
-  await bench.run();
-  const task = bench.tasks[0];
-  const r = task.result;
-  if (r.state === 'errored') return { error: r.error.message };
-  if (r.state !== 'completed' && r.state !== 'aborted-with-statistics') return { error: `timing ${r.state}` };
-  const samples = r.latency.samples ?? [];
-  if (samples.length === 0) return { error: 'no samples' };
-  return { samplesNs: samples.map((ms) => ms * 1e6) };
+function firstMismatch(ms: Mismatch[]): string {
+  const m = ms[0]!;
+  return `${m.kind} pid ${m.pid} ${m.where}: expected ${m.expected}, got ${m.got}`;
 }
 
-/** The harness overhead: an empty native call, timed like a method. */
-export async function measureOverhead(opts: TimingOptions): Promise<Statistics | undefined> {
-  const r = await timeIt(() => nativeNoop(), { ...opts, timeMs: Math.min(100, opts.timeMs), minSamples: 1000 });
-  return 'samplesNs' in r ? computeStatistics(r.samplesNs) : undefined;
-}
+export type Opened = { kind: 'unit'; unit: LocalUnit } | { kind: 'final'; measurement: Measurement };
 
-export async function measureMethod(method: MethodInfo, ctx: Context, opts: TimingOptions = DEFAULT_TIMING): Promise<Measurement> {
-  const base = {
-    scenario: ctx.scenario,
-    method: method.name,
-    family: method.family,
-    n: ctx.n,
-    fds: totalFds(ctx.manifest),
-    tasks: ctx.manifest.tasks.length,
-    extrapolated: false,
-    warnings: [] as WarningCode[],
-  };
-  const na = applicable(method, ctx.manifest);
-  if (na) return { ...base, state: 'skipped', reason: na };
+/** Open, verify and calibrate one method on one instance. */
+export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts: MeasureOptions = DEFAULT_MEASURE): Promise<Opened> {
+  const base = baseOf(method, inst);
+  const final = (m: Measurement): Opened => ({ kind: 'final', measurement: m });
+  const skip = (skip: SkipCode, reason: string) => final({ ...base, state: 'skipped', skip, reason });
+  const na = notApplicable(method, inst.manifest);
+  if (na) return skip('not-applicable', na);
 
-  const opened = openMethod(method, ctx.pids, opts.native ?? {});
-  if (opened.state !== 'open') return { ...base, state: opened.state, reason: opened.reason };
+  const opened = openMethod(method, inst.pids, opts.native ?? {});
+  if (opened.state === 'skipped') return skip(opened.code, opened.reason);
+  if (opened.state !== 'open') return final({ ...base, state: 'errored', reason: opened.reason });
   const c = opened.collector;
+  let keep = false;
   try {
-    return await measureOpen(method, ctx, opts, c, opened.coldNs, base);
+    const F = base.fds;
+    const fullPairs = (F * (F - 1)) / 2;
+    const sampled = method.sampling === 'rows' && fullPairs > opts.samplePairs;
+    // rows chosen at random (seeded): the same rows in every collect, each compared with all others
+    if (method.sampling === 'rows') c.setSampling(sampled ? rowsForPairs(F, opts.samplePairs) : 0, opts.seed);
+
+    // 1. Verify before timing.
+    const t0 = process.hrtime.bigint();
+    const first = c.collect();
+    const firstNs = Number(process.hrtime.bigint() - t0);
+    if (!first.ok) return final({ ...base, state: 'errored', reason: first.error });
+    // a sampled answer is checked completely on its sampled rows (their identity classes)
+    const sampleRows = sampled ? first.out.sample?.rows : undefined;
+    const checked = checkAnswer(method, inst, first.out.buffer, sampled, sampleRows);
+    if (!checked.ok) return final({ ...base, ...checked.measurement });
+    const known = [c.digest()];
+
+    // 2. Calibrate (tinybench): the time of one collect sets the block size.
+    let estimateNs = firstNs;
+    if (firstNs < 50e6) {
+      let failure: string | undefined;
+      const bench = new Bench({ iterations: 3, warmupIterations: 1, time: 0, warmupTime: 0, throws: false, timestampProvider: 'hrtimeNow' });
+      bench.add('calibrate', () => {
+        if (c.collectRaw() < 0) failure ??= 'collect failed while calibrating';
+      });
+      await bench.run();
+      const r = bench.tasks[0]!.result;
+      if (failure) {
+        const again = c.collect();
+        return final({ ...base, state: 'errored', reason: again.ok ? failure : again.error });
+      }
+      if (r.state === 'completed') estimateNs = r.latency.mean * 1e6;
+    }
+
+    // 3. Stages, kernel calls and (sampled work) how to scale: from a few
+    // more collects, each answer checked like the timed ones.
+    const stageRuns: Partial<Record<Stage, number>>[] = [];
+    let calls = 0;
+    let totalNs: number[] = [];
+    let extrapolation: Extrapolation | undefined;
+    let scale = 1;
+    let fixedNs = 0;
+    const stageCollects = estimateNs > 20e6 ? 1 : 3;
+    for (let i = 0; i < stageCollects; i++) {
+      const ts = process.hrtime.bigint();
+      const r = c.collect();
+      totalNs.push(Number(process.hrtime.bigint() - ts));
+      if (!r.ok) return final({ ...base, state: 'errored', reason: r.error });
+      const d = c.digest();
+      if (!known.includes(d)) {
+        const again = checkAnswer(method, inst, r.out.buffer, sampled, sampleRows);
+        if (!again.ok) return final({ ...base, ...again.measurement, reason: `answer changed after verification: ${again.measurement.reason}` });
+        known.push(d);
+      }
+      stageRuns.push(r.out.stagesNs);
+      calls = r.out.calls;
+      if (sampled && i === 0) {
+        const p = r.out.sample;
+        if (!p) return final({ ...base, state: 'errored', reason: `${method.name} samples rows but reported no sample figures` });
+        if (p.made > 0 && p.made < p.total) {
+          scale = p.total / p.made;
+          const part = (method.scaledStage && r.out.stagesNs[method.scaledStage]) ?? 0;
+          fixedNs = Math.max(0, totalNs[0]! - part);
+          extrapolation = {
+            measuredUnits: p.made,
+            totalUnits: p.total,
+            how: `timed ${p.rows} of ${p.rowsTotal} rows chosen at random (${p.made} of ${p.total} kcmp calls); the ${method.scaledStage ?? 'sampled'} part of each sample scaled by ${scale.toFixed(1)}, the rest (${(fixedNs / 1e6).toFixed(2)} ms) counted once`,
+          };
+        }
+      }
+    }
+    const stagesNs: Partial<Record<Stage, number>> = {};
+    for (const s of Object.keys(stageRuns[0] ?? {}) as Stage[]) {
+      const vals = stageRuns.map((x) => x[s] ?? 0).sort((a, b) => a - b);
+      stagesNs[s] = vals[Math.floor(vals.length / 2)]! * (s === method.scaledStage ? scale : 1);
+    }
+    totalNs = [];
+    const block = Math.max(1, Math.min(opts.maxBlock, Math.round(opts.blockTargetNs / Math.max(1, estimateNs))));
+    keep = true;
+    return {
+      kind: 'unit',
+      unit: new LocalUnit(method, inst, c, {
+        base,
+        block,
+        estimateNs,
+        known,
+        sampled,
+        sampleRows,
+        coldNs: opened.coldNs,
+        stagesNs,
+        calls: Math.round(calls * scale),
+        extrapolation,
+        scale,
+        fixedNs,
+        coverage: checked.coverage,
+        opts,
+      }),
+    };
   } finally {
-    c.close();
+    if (!keep) c.close();
   }
 }
 
-async function measureOpen(
-  method: MethodInfo,
-  ctx: Context,
-  opts: TimingOptions,
-  c: Collector,
-  coldNs: number,
-  base: Omit<Extract<Measurement, { state: 'skipped' }>, 'state' | 'reason'>,
-): Promise<Measurement> {
-  const F = base.fds;
-  const pairwise = method.name === 'kcmp-pairwise';
-  const fullPairs = (F * (F - 1)) / 2;
-  const sampled = pairwise && fullPairs > opts.verifyPairsMax;
-  if (pairwise) c.setRows(sampled ? rowsForPairs(F, opts.verifyPairsMax) : 0);
+type Checked =
+  | { ok: true; coverage: Coverage }
+  | { ok: false; measurement: Extract<Measurement, { state: 'wrong' | 'errored' }> & Record<string, unknown> };
 
-  // 1. Verify before timing.
-  const t0 = process.hrtime.bigint();
-  const first = c.collect();
-  let estimateNs = Number(process.hrtime.bigint() - t0);
-  if (!first.ok) return { ...base, state: 'errored', reason: first.error };
+/** decode and verify one answer in full */
+function checkAnswer(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuffer, sampled: boolean, sampleRows?: number): Checked {
+  const base = baseOf(method, inst);
   let rec: Recovered;
   try {
-    rec = decodeRecords(first.out.buffer);
+    rec = decodeRecords(buf);
   } catch (e) {
-    return { ...base, state: 'errored', reason: `undecodable records: ${(e as Error).message}` };
+    return { ok: false, measurement: { ...base, state: 'errored', reason: `undecodable records: ${(e as Error).message}` } };
   }
-  const v = verify(ctx.manifest, rec, method, { sampled });
-  if (!v.ok) {
-    return {
+  const v = verify(inst.manifest, rec, method, { sampled, sampleRows });
+  if (v.ok) return { ok: true, coverage: v.coverage };
+  return {
+    ok: false,
+    measurement: {
       ...base,
       state: 'wrong',
-      reason: `${v.mismatches.length} mismatch(es) with the ground truth, first: ${v.mismatches[0].kind} pid ${v.mismatches[0].pid} ${v.mismatches[0].where}: expected ${v.mismatches[0].expected}, got ${v.mismatches[0].got}`,
+      reason: `${v.mismatches.length} mismatch(es) with the ground truth, first: ${firstMismatch(v.mismatches)}`,
       coverage: v.coverage,
       mismatchCount: v.mismatches.length,
       mismatches: v.mismatches.slice(0, 20),
-    };
-  }
-
-  // 2. Time it. O(n^2) work is time-boxed: a sample of rows of the kcmp
-  // triangle is timed; only the kcmp part of each sample is scaled up (the
-  // enumeration is done once per pass whatever the number of rows).
-  let extrapolation: Extrapolation | undefined;
-  let scale = 1;
-  let fixedNs = 0;
-  if (pairwise && fullPairs > opts.samplePairs) {
-    const rows = rowsForPairs(F, opts.samplePairs);
-    c.setRows(rows);
-    const tp = process.hrtime.bigint();
-    const probe = c.collect();
-    const probeNs = Number(process.hrtime.bigint() - tp);
-    if (!probe.ok) return { ...base, state: 'errored', reason: probe.error };
-    const p = pairsNote(decodeRecords(probe.out.buffer));
-    const made = p?.made ?? probe.out.calls;
-    const total = p?.total ?? fullPairs;
-    if (made > 0 && made < total) {
-      scale = total / made;
-      estimateNs = probeNs;
-      fixedNs = Math.max(0, probeNs - (probe.out.stagesNs.identity ?? probeNs));
-      extrapolation = {
-        measuredUnits: made,
-        totalUnits: total,
-        how: `timed ${rows} of ${F} rows (${made} of ${total} kcmp calls); the kcmp part of each sample scaled by ${scale.toFixed(1)}, the enumeration (${(fixedNs / 1e6).toFixed(2)} ms) counted once`,
-      };
-    }
-  } else if (pairwise) {
-    c.setRows(0);
-  }
-  // Enough samples for a stable median within the time per measurement:
-  // at least MIN_SAMPLES_SLOW even for slow methods, up to minSamples.
-  const affordable = Math.floor((opts.timeMs * 1e6) / Math.max(1, estimateNs));
-  const minSamples = Math.max(Math.min(MIN_SAMPLES_SLOW, opts.minSamples), Math.min(opts.minSamples, affordable));
-  let failure: string | undefined;
-  const t = await timeIt(() => {
-    const r = c.collectRaw();
-    if (r < 0 && !failure) failure = `collect failed (errno ${-r})`;
-  }, { ...opts, minSamples, warmupIterations: affordable < MIN_SAMPLES_SLOW ? 1 : opts.warmupIterations });
-  if ('error' in t) return { ...base, state: 'errored', reason: t.error };
-  if (failure) {
-    const again = c.collect();
-    return { ...base, state: 'errored', reason: again.ok ? failure : again.error };
-  }
-  if (ctx.alive && !ctx.alive()) return { ...base, state: 'errored', reason: 'the workload died during the measurement' };
-
-  // 3. Stages and call counts from a few more collects (median per stage;
-  // one for slow methods, whose stages are long enough to read from one).
-  const stageRuns: Partial<Record<Stage, number>>[] = [];
-  let calls = 0;
-  const stageCollects = estimateNs > 20e6 ? 1 : 3;
-  for (let i = 0; i < stageCollects; i++) {
-    const r = c.collect();
-    if (!r.ok) return { ...base, state: 'errored', reason: r.error };
-    stageRuns.push(r.out.stagesNs);
-    calls = r.out.calls;
-  }
-  const stagesNs: Partial<Record<Stage, number>> = {};
-  for (const s of Object.keys(stageRuns[0]) as Stage[]) {
-    const vals = stageRuns.map((x) => x[s] ?? 0).sort((a, b) => a - b);
-    stagesNs[s] = vals[Math.floor(vals.length / 2)] * (s === 'identity' ? scale : 1);
-  }
-
-  const stats = computeStatistics(t.samplesNs.map((x) => (scale === 1 ? x : fixedNs + Math.max(0, x - fixedNs) * scale)));
-  const warnings = computeWarnings(stats, {
-    overheadNs: opts.overheadNs,
-    clockResolutionNs: opts.clockResolutionNs,
-    requestedSamples: minSamples,
-    extrapolated: extrapolation !== undefined,
-  });
-  return {
-    ...base,
-    state: 'verified',
-    extrapolated: extrapolation !== undefined,
-    warnings,
-    coverage: v.coverage,
-    stats,
-    coldNs,
-    stagesNs,
-    ...(extrapolation ? { extrapolation } : {}),
-    calls: Math.round(calls * scale),
+    },
   };
 }
 
-export { COVERAGE_KINDS };
+interface UnitState {
+  base: ReturnType<typeof baseOf>;
+  block: number;
+  estimateNs: number;
+  known: bigint[];
+  sampled: boolean;
+  /** sampled: the rows each answer must have compared with all others */
+  sampleRows?: number;
+  coldNs: number;
+  stagesNs: Partial<Record<Stage, number>>;
+  calls: number;
+  extrapolation?: Extrapolation;
+  scale: number;
+  fixedNs: number;
+  coverage: Coverage;
+  opts: MeasureOptions;
+}
+
+/** One opened, verified method on one instance: times blocks, checks every answer. */
+export class LocalUnit implements Unit {
+  readonly key: string;
+  readonly block: number;
+  private readonly ns: number[] = [];
+  private readonly round: number[] = [];
+  private readonly atMs: number[] = [];
+  private readonly answers: AnswerChecks = { timed: 0, sameDigest: 0, reverified: 0 };
+  /** a failure is committed by the rounds' sink; one a stop signal caused is dropped */
+  private failed?: Extract<Measurement, { state: 'wrong' | 'errored' }>;
+  private pendingFailure?: Extract<Measurement, { state: 'wrong' | 'errored' }>;
+  private readonly times: Float64Array;
+  private readonly digests: BigUint64Array;
+
+  constructor(
+    readonly method: MethodDescriptor,
+    readonly inst: InstanceRef,
+    private collector: Collector | undefined,
+    private readonly s: UnitState,
+  ) {
+    this.key = `${inst.id}:${method.name}`;
+    this.block = s.block;
+    this.times = new Float64Array(Math.max(s.block, s.opts.maxBlock));
+    this.digests = new BigUint64Array(Math.max(s.block, s.opts.maxBlock));
+  }
+
+  /** samples recorded so far */
+  get sampleCount(): number {
+    return this.ns.length;
+  }
+
+  /** estimated time of one collect (ns), from the calibration */
+  get estimateNs(): number {
+    return this.s.estimateNs;
+  }
+
+  async runBlock(round: number, k = this.block): Promise<BlockOutcome> {
+    const c = this.collector;
+    if (!c) return { ok: false, state: 'errored', reason: 'collector closed' };
+    const out: number[] = [];
+    let left = Math.min(k, this.times.length);
+    while (left > 0) {
+      const known = BigUint64Array.from(this.s.known);
+      const n = c.block(left, this.times, this.digests, known);
+      if (n < 0) {
+        const r = c.collect();
+        return this.fail({ ...this.s.base, state: 'errored', reason: r.ok ? `collect failed (errno ${-n}) in round ${round}` : `${r.error} (round ${round})` });
+      }
+      for (let i = 0; i < n; i++) out.push(this.scaled(this.times[i]!));
+      this.answers.timed += n;
+      const last = this.digests[n - 1]!;
+      const newAnswer = !this.s.known.includes(last);
+      this.answers.sameDigest += newAnswer ? n - 1 : n;
+      if (newAnswer) {
+        // an answer not seen before, still in the result buffer: verify it in full
+        const r = c.result();
+        const v = checkAnswer(this.method, this.inst, r.buffer, this.s.sampled, this.s.sampleRows);
+        if (!v.ok) {
+          const m = v.measurement;
+          return this.fail({ ...m, reason: `answer changed while timed (round ${round}): ${m.reason}`, ...(m.state === 'wrong' ? { round } : {}) });
+        }
+        this.answers.reverified++;
+        this.s.known.push(last);
+      }
+      left -= n;
+    }
+    if (!this.inst.alive()) return this.fail({ ...this.s.base, state: 'errored', reason: `the workload died during the measurement (round ${round})` });
+    return { ok: true, timesNs: out };
+  }
+
+  /** extrapolated work: the sampled part scaled to the whole, the fixed part once */
+  private scaled(ns: number): number {
+    return this.s.scale === 1 ? ns : this.s.fixedNs + Math.max(0, ns - this.s.fixedNs) * this.s.scale;
+  }
+
+  private fail(m: Extract<Measurement, { state: 'wrong' | 'errored' }>): BlockOutcome {
+    this.pendingFailure = m;
+    return { ok: false, state: m.state, reason: m.reason };
+  }
+
+  /** the failure of the last block counts (not caused by a stop) */
+  commitFailure(): void {
+    if (this.pendingFailure) this.failed = this.pendingFailure;
+  }
+
+  record(round: number, atMs: number, ns: number): void {
+    this.ns.push(ns);
+    this.round.push(round);
+    this.atMs.push(Math.round(atMs * 1000) / 1000);
+  }
+
+  /** the measurement so far (verified with its samples, or why it stopped) */
+  toMeasurement(opts: { requestedRounds?: number } = {}): Measurement {
+    if (this.failed) return this.failed;
+    const samples = { ns: [...this.ns], round: [...this.round], atMs: [...this.atMs] };
+    if (samples.ns.length === 0) return { ...this.s.base, state: 'errored', reason: 'no round was completed' };
+    const stats: Statistics = computeStatistics(samples.ns, { keepSamples: 0 });
+    const extrapolated = this.s.extrapolation !== undefined;
+    const rounds = new Set(samples.round).size;
+    const warnings = computeWarnings(stats, {
+      overheadNs: this.s.opts.overheadNs,
+      clockResolutionNs: this.s.opts.clockResolutionNs,
+      requestedSamples: opts.requestedRounds,
+      samplesSeen: rounds,
+      extrapolated,
+    });
+    const trend = withinBlockTrend(samples);
+    if (trend.blocks >= 5 && Math.abs(trend.rho) > 0.5) warnings.push('trend');
+    const drift = roundDrift(samples);
+    if (drift.rounds >= 8 && Math.abs(drift.rho) > 0.7) warnings.push('drift');
+    const m: Verified = {
+      ...this.s.base,
+      state: 'verified',
+      extrapolated,
+      warnings,
+      coverage: this.s.coverage,
+      stats,
+      samples,
+      block: this.block,
+      coldNs: this.s.coldNs,
+      stagesNs: this.s.stagesNs,
+      calls: this.s.calls,
+      answers: { ...this.answers },
+    };
+    if (this.s.extrapolation) m.extrapolation = this.s.extrapolation;
+    return m;
+  }
+
+  close(): void {
+    this.collector?.close();
+    this.collector = undefined;
+  }
+}
+
+/** The harness overhead: an empty native call, timed by tinybench like a method. */
+export async function measureOverhead(): Promise<Statistics | undefined> {
+  const bench = new Bench({ time: 100, iterations: 1000, warmupIterations: 100, warmupTime: 0, retainSamples: true, throws: false, timestampProvider: 'hrtimeNow' });
+  bench.add('noop', () => nativeNoop());
+  await bench.run();
+  const r = bench.tasks[0]!.result;
+  if (r.state !== 'completed') return undefined;
+  const samples = r.latency.samples ?? [];
+  return samples.length ? computeStatistics(samples.map((ms) => ms * 1e6), { keepSamples: 0 }) : undefined;
+}

@@ -1,30 +1,53 @@
 /**
- * A bench run: for every scenario and size, start a workload, freeze it,
- * measure every method on it (verify, then time), thaw and stop it. Results
- * are rewritten after each measurement so an interrupted run keeps what it
- * measured. Data flows one way: workload -> collector -> verify -> time ->
- * results -> report.
+ * A bench run. Per scenario: start a workload instance for every size of the
+ * sweep (and extra replicas at the largest size), all alive and frozen at
+ * once; open every method on every instance and verify its first answer;
+ * then measure in rounds (bench/rounds.ts): each round visits every
+ * (instance, method) once, one block of collects each, in a fresh seeded
+ * random order, and every timed answer is checked. Sizes interleave inside
+ * each round, so drift over the run cannot bend a growth fit; every ratio is
+ * computed per round (analysis/paired.ts).
+ *
+ * Results are written after each scenario and on interruption (so an
+ * interrupted run keeps what it measured), never between two blocks of a
+ * round. Data flows one way: workload -> collector -> verify -> time ->
+ * results -> analysis and reports.
  */
-import { mkdirSync, accessSync, constants, existsSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, accessSync, constants, existsSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { measureClockResolutionNs } from '../analysis/warnings.js';
-import { writeReports } from './report/index.js';
+import { writeReports } from '../analysis/report/index.js';
 import { collectEnvironment } from './environment.js';
-import type { Manifest, Scenario } from './manifest.js';
-import { DEFAULT_TIMING, measureMethod, measureOverhead, type TimingOptions } from './measure.js';
-import { KERNEL_LANE_METHODS, listMethods, type MethodInfo } from './native.js';
-import { RESULTS_SCHEMA, type Measurement, type ResultsFile } from './types.js';
-import { startWorkload, stopAllWorkloads, type Workload } from './workload.js';
+import type { Scenario } from './manifest.js';
+import { DEFAULT_MEASURE, baseOf, measureOverhead, openUnit, type InstanceRef, type LocalUnit, type MeasureOptions } from './measure.js';
+import { machineProbe, runRounds } from './rounds.js';
+import {
+  EXPECTED_SKIPS,
+  RESULTS_SCHEMA,
+  type InstanceInfo,
+  type Measurement,
+  type MethodDescriptor,
+  type ResultsFile,
+  type SkipCode,
+} from './schema.js';
+import { checkWorkload, startWorkload, stopAllWorkloads, type Workload } from './workload.js';
 
-export interface RunConfig {
+export interface RunOptions {
   scenarios: Scenario[];
-  methods: MethodInfo[];
+  methods: MethodDescriptor[];
   sizes: number[];
   tasks: number;
   buffers?: number;
+  /** wall-time target of the whole run, s: sets how many rounds fit */
   timeBudgetS: number;
-  /** tinybench time per measurement (ms); derived from the budget when absent */
-  timeMs?: number;
+  /** instances at the largest size of each scenario (default 2) */
+  replicas: number;
+  /** rounds per scenario: at least minRounds, at most maxRounds, as the budget allows */
+  minRounds: number;
+  maxRounds: number;
+  seed: number;
+  /** replicas beyond the first measure only methods whose collect is faster than this (ns) */
+  replicaMaxNs: number;
   outDir: string;
   commandLine: string;
   freeze: boolean;
@@ -35,12 +58,22 @@ export interface RunConfig {
   signal?: AbortSignal;
 }
 
+export const RUN_DEFAULTS = {
+  replicas: 2,
+  minRounds: 8,
+  maxRounds: 40,
+  seed: 1,
+  replicaMaxNs: 20e6,
+  /** share of the time budget for the rounds (the rest: workloads, opening, reports) */
+  roundsShare: 0.62,
+} as const;
+
 export interface Progress {
   done: number;
   total: number;
   text: string;
-  /** set-up, a workload starting, a measurement, the final reports */
-  phase: 'setup' | 'workload' | 'measure' | 'report';
+  /** set-up, a workload starting, a method opening, a round, the final reports */
+  phase: 'setup' | 'workload' | 'open' | 'round' | 'measure' | 'report';
   measurement?: Measurement;
 }
 
@@ -99,18 +132,52 @@ export function removeEmptyDirs(top: string, dir: string): void {
   }
 }
 
+/** resident memory of a process tree (proportional set size, so shared pages count once), KiB */
+export function treePssKiB(pids: readonly number[]): number | undefined {
+  let total = 0;
+  let any = false;
+  for (const pid of pids) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (m) {
+        total += Number(m[1]);
+        any = true;
+      }
+    } catch {
+      /* gone or not readable */
+    }
+  }
+  return any ? total : undefined;
+}
+
+/** peak resident memory of this process, KiB */
+export function harnessPeakRssKiB(): number {
+  return process.resourceUsage().maxRSS;
+}
+
+interface Live {
+  ref: InstanceRef;
+  workload: Workload;
+}
+
 export class Run {
   readonly results: ResultsFile;
-  private current?: Workload;
   private writing: Promise<void> = Promise.resolve();
+  private t0 = performance.now();
+  /** the scenario being measured: its instances and units */
+  private live: Live[] = [];
+  private units: LocalUnit[] = [];
+  private pending: Measurement[] = [];
 
-  constructor(readonly cfg: RunConfig) {
+  constructor(readonly cfg: RunOptions) {
+    const env = collectEnvironment(cfg.commandLine, cfg.freeze ? 'pending' : 'none (--no-freeze)');
+    if (process.env.ITERBENCH_SLOWDOWN) env.slowdown = process.env.ITERBENCH_SLOWDOWN;
     this.results = {
       schema: RESULTS_SCHEMA,
       runId: path.basename(cfg.outDir),
       complete: false,
       startedAt: new Date().toISOString(),
-      environment: collectEnvironment(cfg.commandLine, cfg.freeze ? 'pending' : 'none (--no-freeze)'),
+      environment: env,
       config: {
         scenarios: cfg.scenarios,
         methods: cfg.methods.map((m) => m.name),
@@ -118,128 +185,194 @@ export class Run {
         tasks: cfg.tasks,
         buffers: cfg.buffers ?? Math.min(1024, Math.max(...cfg.sizes)),
         timeBudgetS: cfg.timeBudgetS,
+        replicas: cfg.replicas,
+        rounds: cfg.maxRounds,
+        seed: cfg.seed,
       },
+      methods: cfg.methods,
+      instances: [],
+      rounds: [],
       measurements: [],
     };
   }
 
+  private clock = (): number => performance.now() - this.t0;
+
   /** Rewrite JSON, CSV and summary (charts only at the end). Serialized. */
   save(charts = false): Promise<void> {
+    this.results.harnessPeakRssKiB = harnessPeakRssKiB();
     const snapshot = structuredClone(this.results);
     this.writing = this.writing.then(() => writeReports(snapshot, this.cfg.outDir, { charts }));
     return this.writing;
   }
 
-  private timing(): TimingOptions {
-    const total = this.cfg.scenarios.length * this.cfg.sizes.length * this.cfg.methods.length;
-    const derived = Math.round((this.cfg.timeBudgetS * 1000 * 0.45) / Math.max(1, total));
-    return {
-      ...DEFAULT_TIMING,
-      timeMs: this.cfg.timeMs ?? Math.max(25, Math.min(1000, derived)),
-      minSamples: 10,
-      native: { btfPath: this.cfg.btfPath },
-      signal: this.cfg.signal,
-      clockResolutionNs: measureClockResolutionNs(),
-    };
+  private measureOptions(): MeasureOptions {
+    return { ...DEFAULT_MEASURE, seed: this.cfg.seed, native: { btfPath: this.cfg.btfPath }, clockResolutionNs: measureClockResolutionNs() };
   }
 
   async execute(): Promise<ResultsFile> {
     const cfg = this.cfg;
-    const timing = this.timing();
-    const total = cfg.scenarios.length * cfg.sizes.length * cfg.methods.length;
-    cfg.onProgress?.({ done: 0, total, phase: 'setup', text: 'measuring the harness overhead' });
-    const overhead = await measureOverhead(timing);
+    const mopts = this.measureOptions();
+    let done = 0;
+    const progress = (p: Omit<Progress, 'done' | 'total'>) => cfg.onProgress?.({ done, total: cfg.scenarios.length, ...p });
+    progress({ phase: 'setup', text: 'measuring the harness overhead' });
+    const overhead = await measureOverhead();
     if (overhead) {
       this.results.overhead = overhead;
-      timing.overheadNs = overhead.medianNs;
+      mopts.overheadNs = overhead.medianNs;
     }
     if (cfg.signal?.aborted) return this.results;
     await this.save();
-    let done = 0;
-    const push = async (m: Measurement) => {
-      // a measurement cut short by SIGINT/SIGTERM (or by the workload stop
-      // that follows it) is not data. A failure may be the signal's own doing
-      // (Ctrl-C reaches the workload's tasks too) before our handler ran: give
-      // a pending signal one turn of the event loop first.
-      if (m.state === 'errored' || m.state === 'wrong') await new Promise((r) => setTimeout(r, 20));
-      if (cfg.signal?.aborted) return;
-      this.results.measurements.push(m);
-      done++;
-      cfg.onProgress?.({ done, total, phase: 'measure', text: `${m.scenario} n=${m.n} ${m.method}`, measurement: m });
-      await this.save();
-    };
     const freezers = new Set<string>();
-    for (const scenario of cfg.scenarios) {
+    let roundsBudgetMs = cfg.timeBudgetS * 1000 * RUN_DEFAULTS.roundsShare;
+    for (const [si, scenario] of cfg.scenarios.entries()) {
+      if (cfg.signal?.aborted) return this.results;
+      const largest = Math.max(...cfg.sizes);
+      // 1. every instance of the scenario, alive and frozen at once
       for (const n of cfg.sizes) {
-        if (cfg.signal?.aborted) return this.results;
-        cfg.onProgress?.({ done, total, phase: 'workload', text: `${scenario} n=${n}: starting the workload` });
-        const started = await startWorkload(
-          { scenario, files: n, tasks: cfg.tasks, buffers: cfg.buffers, churn: cfg.churn },
-          cfg.signal,
-        );
-        if (started.state !== 'ready') {
-          const state = started.state === 'skipped' ? 'skipped' : 'errored';
-          for (const m of cfg.methods) {
-            await push({
-              scenario, method: m.name, family: m.family, n, fds: 0, tasks: 0, extrapolated: false, warnings: [],
-              state, reason: `workload: ${started.reason}`,
-            });
+        const replicas = n === largest ? cfg.replicas : 1;
+        const fits = checkWorkload({ scenario, files: n, tasks: cfg.tasks, buffers: cfg.buffers });
+        for (let replica = 0; replica < replicas; replica++) {
+          if (cfg.signal?.aborted) return this.results;
+          if (!fits.ok) {
+            if (replica === 0) this.skipAll(scenario, n, fits.state === 'usage' ? 'too-large' : undefined, fits.reason);
+            continue;
           }
-          continue;
-        }
-        const w = started.workload;
-        this.current = w;
-        try {
+          progress({ phase: 'workload', text: `${scenario} n=${n}${replicas > 1 ? ` (instance ${replica + 1} of ${replicas})` : ''}: starting the workload` });
+          const started = await startWorkload({ scenario, files: n, tasks: cfg.tasks, buffers: cfg.buffers, churn: cfg.churn }, cfg.signal);
+          if (started.state !== 'ready') {
+            if (replica === 0) {
+              const code: SkipCode | undefined = started.state === 'skipped' ? 'missing-feature' : started.state === 'usage' ? 'too-large' : undefined;
+              this.skipAll(scenario, n, code, `workload: ${started.reason}`);
+            }
+            continue;
+          }
+          const w = started.workload;
+          const info: InstanceInfo = {
+            id: this.results.instances.length,
+            scenario,
+            n,
+            replica,
+            fds: w.manifest.tasks.reduce((a, t) => a + t.fds.length, 0),
+            tasks: w.manifest.tasks.length,
+            readyMs: Math.round(w.readyMs * 10) / 10,
+          };
+          const rss = treePssKiB(w.pids);
+          if (rss !== undefined) info.rssKiB = rss;
+          this.results.instances.push(info);
+          this.live.push({ workload: w, ref: { id: info.id, scenario, n, replica, manifest: w.manifest, pids: w.pids, alive: () => w.alive() } });
           if (cfg.freeze) freezers.add(await w.freeze());
           this.results.environment.freezer = cfg.freeze ? [...freezers].join(', ') : 'none (--no-freeze)';
-          const manifest: Manifest = w.manifest;
-          for (const method of cfg.methods) {
-            if (cfg.signal?.aborted) return this.results;
-            cfg.onProgress?.({ done, total, phase: 'measure', text: `${scenario} n=${n} ${method.name}` });
-            let m: Measurement;
-            if (!w.alive()) {
-              m = {
-                scenario, method: method.name, family: method.family, n,
-                fds: manifest.tasks.reduce((a, t) => a + t.fds.length, 0), tasks: manifest.tasks.length,
-                extrapolated: false, warnings: [], state: 'errored', reason: 'the workload died before this measurement',
-              };
-            } else {
-              const t0 = Date.now();
-              // one signal per measurement: tinybench leaves its abort listener behind
-              const ac = new AbortController();
-              const relay = () => ac.abort();
-              cfg.signal?.addEventListener('abort', relay, { once: true });
-              try {
-                m = await measureMethod(method, { scenario, n, manifest, pids: w.pids, alive: () => w.alive() }, { ...timing, signal: ac.signal });
-              } finally {
-                cfg.signal?.removeEventListener('abort', relay);
-              }
-              m.wallMs = Date.now() - t0;
-            }
-            await push(m);
-          }
-        } finally {
-          this.current = undefined;
-          if (cfg.freeze) await w.thaw().catch(() => undefined);
-          await w.stop();
         }
       }
+      try {
+        // 2. open and verify every method on every instance
+        for (const l of this.live) {
+          for (const method of cfg.methods) {
+            if (cfg.signal?.aborted) return this.results;
+            if (l.ref.replica > 0 && !this.replicated(l.ref, method)) continue;
+            progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.replica ? `#${l.ref.replica + 1}` : ''} ${method.name}: open and verify` });
+            const o = l.workload.alive()
+              ? await openUnit(method, l.ref, mopts)
+              : { kind: 'final' as const, measurement: { ...baseOf(method, l.ref), state: 'errored' as const, reason: 'the workload died before this measurement' } };
+            if (o.kind === 'unit') this.units.push(o.unit);
+            else {
+              // a measurement cut short by a signal is not data
+              if (o.measurement.state !== 'verified' && o.measurement.state !== 'skipped') await new Promise((r) => setTimeout(r, 20));
+              if (cfg.signal?.aborted) return this.results;
+              this.pending.push(o.measurement);
+              progress({ phase: 'measure', text: `${scenario} n=${l.ref.n} ${method.name}`, measurement: o.measurement });
+            }
+          }
+        }
+        // 3. rounds
+        const byKey = new Map(this.units.map((u) => [u.key, u]));
+        const budget = roundsBudgetMs / (cfg.scenarios.length - si);
+        const tr = this.clock();
+        const rounds = await runRounds(
+          this.units,
+          {
+            add: (key, round, at, ns) => byKey.get(key)!.record(round, at, ns),
+            fail: (key) => byKey.get(key)!.commitFailure(),
+          },
+          {
+            scenario,
+            scope: `bench/${scenario}`,
+            seed: cfg.seed,
+            minRounds: cfg.minRounds,
+            maxRounds: cfg.maxRounds,
+            budgetMs: budget,
+            clock: this.clock,
+            signal: cfg.signal,
+            probe: machineProbe,
+            onRound: (r) => progress({ phase: 'round', text: `${scenario}: round ${r.index + 1} (${(r.durationMs / 1000).toFixed(1)} s, ${this.units.length} units)` }),
+          },
+        );
+        roundsBudgetMs -= this.clock() - tr;
+        this.results.rounds.push(...rounds);
+        if (cfg.signal?.aborted) return this.results;
+        this.flushScenario(rounds.length);
+        done++;
+      } finally {
+        await this.releaseScenario();
+      }
+      await this.save();
     }
     if (cfg.signal?.aborted) return this.results;
     this.results.complete = true;
     this.results.finishedAt = new Date().toISOString();
-    cfg.onProgress?.({ done, total, phase: 'report', text: cfg.charts ? 'writing the reports and charts' : 'writing the reports' });
+    done = cfg.scenarios.length;
+    progress({ phase: 'report', text: cfg.charts ? 'writing the reports and charts' : 'writing the reports' });
     await this.save(cfg.charts);
     return this.results;
   }
 
-  /** On SIGINT/SIGTERM: stop workloads, keep what was measured, mark it incomplete. */
-  async interrupt(why: string): Promise<void> {
-    const w = this.current;
-    if (w) {
-      await w.thaw().catch(() => undefined);
-      await w.stop().catch(() => undefined);
+  /** should this replica measure the method? fast methods only: their cost is where instances differ */
+  private replicated(ref: InstanceRef, method: MethodDescriptor): boolean {
+    const first = this.units.find((u) => u.method.name === method.name && u.inst.scenario === ref.scenario && u.inst.n === ref.n && u.inst.replica === 0);
+    return first !== undefined && first.estimateNs < this.cfg.replicaMaxNs;
+  }
+
+  private skipAll(scenario: Scenario, n: number, code: SkipCode | undefined, reason: string): void {
+    for (const m of this.cfg.methods) {
+      const base = baseOf(m, { id: -1, scenario, n, replica: 0 });
+      this.results.measurements.push(code ? { ...base, state: 'skipped', skip: code, reason } : { ...base, state: 'errored', reason });
     }
+  }
+
+  /** the scenario's measurements: those that ended early, then every unit's */
+  private flushScenario(rounds: number, interrupted = false): void {
+    // cut short: a unit that has not completed a block was not measured (not a failure)
+    const units = interrupted ? this.units.filter((u) => u.sampleCount > 0) : this.units;
+    const ms = [...this.pending, ...units.map((u) => u.toMeasurement({ requestedRounds: Math.min(rounds, this.cfg.minRounds) }))];
+    const order = new Map(this.cfg.methods.map((m, i) => [m.name, i]));
+    ms.sort((a, b) => a.n - b.n || a.replica - b.replica || order.get(a.method)! - order.get(b.method)!);
+    this.results.measurements.push(...ms);
+    for (const m of ms) this.cfg.onProgress?.({ done: 0, total: 0, phase: 'measure', text: `${m.scenario} n=${m.n} ${m.method}`, measurement: m });
+    this.pending = [];
+  }
+
+  private async releaseScenario(): Promise<void> {
+    for (const u of this.units) u.close();
+    this.units = [];
+    const live = this.live;
+    this.live = [];
+    for (const l of live) {
+      if (this.cfg.freeze) await l.workload.thaw().catch(() => undefined);
+      await l.workload.stop().catch(() => undefined);
+    }
+  }
+
+  /** On SIGINT/SIGTERM: keep what was measured (the scenario's rounds so far too), stop workloads, mark it incomplete. */
+  async interrupt(why: string): Promise<void> {
+    if (this.units.length || this.pending.length) {
+      try {
+        this.flushScenario(0, true);
+      } catch {
+        /* keep going: the workloads must stop */
+      }
+    }
+    await this.releaseScenario().catch(() => undefined);
     try {
       stopAllWorkloads();
     } catch {
@@ -255,23 +388,20 @@ export class Run {
 
 /**
  * 0: everything verified; 1: something wrong or errored; 3: a lane was
- * skipped for a missing feature or privilege (not counting "nothing to
- * recover" and the kernel lane's methods on a kernel without the series).
+ * skipped for a missing feature or privilege (not counting the skips that
+ * are by design: nothing to recover, the kernel lane's methods on a stock
+ * kernel, sizes larger than a scenario can hold).
  */
 export function exitCodeFor(results: ResultsFile): number {
   const ms = results.measurements;
   if (ms.some((m) => m.state === 'wrong' || m.state === 'errored')) return 1;
-  const missing = ms.filter(
-    (m) => m.state === 'skipped' && !m.reason.startsWith('nothing to recover') && !KERNEL_LANE_METHODS.includes(m.method),
-  );
-  if (missing.length) return 3;
+  if (ms.some((m) => m.state === 'skipped' && !EXPECTED_SKIPS.includes(m.skip))) return 3;
   return 0;
 }
 
-export function resolveMethods(names: string[] | undefined): MethodInfo[] {
-  const all = listMethods();
+export function resolveMethods(all: MethodDescriptor[], names: string[] | undefined): MethodDescriptor[] {
   if (!names) return all;
-  const out: MethodInfo[] = [];
+  const out: MethodDescriptor[] = [];
   for (const n of names) {
     const byFamily = all.filter((m) => m.family === n);
     const picked = byFamily.length ? byFamily : all.filter((m) => m.name === n);

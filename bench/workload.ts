@@ -13,12 +13,12 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { freezePids, type FreezeMethod, type Frozen } from './freezer.js';
-import { MANIFEST_SCHEMA, type Manifest, type Scenario } from './manifest.js';
+import { MANIFEST_SCHEMA, workloadBinary, type Manifest, type Scenario } from './manifest.js';
 
 export type { FreezeMethod } from './freezer.js';
+export { workloadBinary } from './manifest.js';
 
 export interface WorkloadOptions {
   scenario: Scenario;
@@ -27,6 +27,8 @@ export interface WorkloadOptions {
   buffers?: number;
   epollItems?: number;
   uringFiles?: number;
+  /** `--criu-compatible`: nothing CRIU refuses (the manifest's cases say what was left out) */
+  criuCompatible?: boolean;
   churn?: boolean;
 }
 
@@ -52,13 +54,6 @@ export interface Workload {
 
 export const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
-
-/** Path of the generator binary; ITERBENCH_WORKLOAD overrides it (tests). */
-export function workloadBinary(): string {
-  const override = process.env.ITERBENCH_WORKLOAD;
-  if (override) return resolve(override);
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'workloads', 'iterbench-workload');
-}
 
 interface Live {
   rootPid: number;
@@ -138,7 +133,8 @@ export function stopAllWorkloads(): void {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** is pid a live (not zombie) process? */
+export function pidAlive(pid: number): boolean {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const st = s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
@@ -154,6 +150,7 @@ function argsFor(o: WorkloadOptions, manifest: string): string[] {
   if (o.buffers !== undefined) a.push('--buffers', String(o.buffers));
   if (o.epollItems !== undefined) a.push('--epoll-items', String(o.epollItems));
   if (o.uringFiles !== undefined) a.push('--uring-files', String(o.uringFiles));
+  if (o.criuCompatible) a.push('--criu-compatible');
   if (o.churn) a.push('--churn');
   return a;
 }

@@ -16,12 +16,16 @@
  * verifier prunes what a method does not use. Links are pid-filtered
  * (bpf_iter_link_info.task.pid): the program only sees the target tasks.
  *
- * Per-descriptor records go through the seq_file (bpf_seq_write). Per-item
- * records (epoll items, io_uring slots) cannot: one iterator step may write
- * at most 8 pages, so they are packed into chunks of TF_CHUNK bytes in .bss
- * and each chunk is copied into a BPF ring buffer with one bpf_ringbuf_output
- * (one reserve/commit per chunk instead of per record). A chunk that does not
- * fit is counted in ndropped; user space reports it and fails the collect.
+ * The program writes the common records of bpf/records.h itself, ready for
+ * user space to hand over unchanged: kinds by the rules of kinds.h, dev in
+ * the userspace encoding, the task's tgid in every header, identity keys
+ * mixed with the load's random keys. Per-descriptor records go through the
+ * seq_file (bpf_seq_write). Per-item records (epoll items, io_uring slots)
+ * cannot: one iterator step may write at most 8 pages, so they are packed
+ * into chunks of TF_CHUNK bytes in .bss and each chunk is copied into a BPF
+ * ring buffer with one bpf_ringbuf_output (one reserve/commit per chunk
+ * instead of per record). A chunk that does not fit is counted in ndropped;
+ * user space reports it and fails the collect.
  *
  * Locking: the epoll tree and the io_uring tables are read without ep->mtx
  * or ctx->uring_lock. The benchmark's workloads are frozen while they are
@@ -41,14 +45,6 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-#define S_IFMT   00170000
-#define S_IFSOCK 0140000
-#define S_IFLNK  0120000
-#define S_IFREG  0100000
-#define S_IFBLK  0060000
-#define S_IFDIR  0040000
-#define S_IFCHR  0020000
-#define S_IFIFO  0010000
 #define O_CLOEXEC 02000000
 
 /* io_uring file slots keep flag bits (FFS_NOWAIT 1, FFS_ISREG 2, older
@@ -60,7 +56,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u64 key0 = 0;         /* identity mix keys (random per load) */
 const volatile __u64 key1 = 1;         /* odd */
 const volatile bool empty = false;     /* floor-empty-iter: return at once */
-const volatile bool emit_files = false; /* a tf_file per descriptor */
+const volatile bool emit_files = false; /* an ib_rec_fd per descriptor */
 const volatile bool walk_epoll = false;
 const volatile bool walk_uring = false;
 const volatile bool emit_items = false; /* false: floor-walk, count only */
@@ -69,6 +65,7 @@ const volatile bool emit_items = false; /* false: floor-walk, count only */
 __u64 nvisit;   /* program runs with a file */
 __u64 nwalked;  /* epoll items + io_uring slots visited */
 __u64 ndropped; /* records lost: the ring buffer was full */
+__s32 cur_pid;  /* tgid of the task being visited: every record's h.pid */
 
 /* learned f_op -> kind for anonymous inodes, so that the dentry name is
  * read once per file type and load, not once per file */
@@ -91,34 +88,40 @@ struct {
 	__uint(max_entries, 8 << 20); /* user space may resize before load */
 } rb SEC(".maps");
 
-/* --- kernel layouts of older kernels, for CO-RE fallbacks --- */
+/* --- kernel layouts of older kernels, for CO-RE fallbacks ---
+ *
+ * preserve_access_index makes every field access of these local flavors a
+ * CO-RE relocation (vmlinux.h gives its own types that attribute; these
+ * come after its pragma ends): without it a read compiles to the local
+ * offset, which is not the kernel's. */
+#define CORE_FLAVOR __attribute__((preserve_access_index))
 
 /* up to 6.12: file slots are struct io_fixed_file { file_ptr } */
 struct io_fixed_file___old {
 	unsigned long file_ptr;
-};
+} CORE_FLAVOR;
 struct io_file_table___old {
 	struct io_fixed_file___old *files;
-};
+} CORE_FLAVOR;
 /* 6.13-6.14ish: buf_table was struct io_buf_table { struct io_rsrc_data data; } */
 struct io_buf_table___v613 {
 	struct io_rsrc_data data;
-};
+} CORE_FLAVOR;
 struct io_ring_ctx___old {
 	struct io_file_table___old file_table;
 	unsigned int nr_user_files;
 	unsigned int nr_user_bufs;
 	struct io_mapped_ubuf **user_bufs;
 	struct io_mapped_ubuf *dummy_ubuf; /* marks an empty buffer slot (<= 6.9) */
-};
+} CORE_FLAVOR;
 struct io_ring_ctx___v613 {
 	struct io_buf_table___v613 buf_table;
-};
+} CORE_FLAVOR;
 /* io_mapped_ubuf: { ubuf, ubuf_end } before { ubuf, len } */
 struct io_mapped_ubuf___old {
 	__u64 ubuf;
 	__u64 ubuf_end;
-};
+} CORE_FLAVOR;
 
 /* --- reading kernel memory ---
  *
@@ -168,47 +171,14 @@ static __always_inline __u64 mix(__u64 p)
 	return x;
 }
 
-static __always_inline __u32 mode_kind(__u32 mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFREG:  return TF_K_REG;
-	case S_IFDIR:  return TF_K_DIR;
-	case S_IFIFO:  return TF_K_PIPE;
-	case S_IFSOCK: return TF_K_SOCKET;
-	case S_IFCHR:  return TF_K_CHR;
-	case S_IFBLK:  return TF_K_BLK;
-	case 0:        return TF_K_ANON; /* anon inode: refined by name */
-	default:       return TF_K_OTHER;
-	}
-}
-
-#define W2(a, b) ((__u64)(a) | (__u64)(b) << 8)
-#define W4(a, b, c, d) (W2(a, b) | W2(c, d) << 16)
-#define W8(a, b, c, d, e, f, g, h) (W4(a, b, c, d) | W4(e, f, g, h) << 32)
-
-/* the anon inode's dentry name: "[eventpoll]", "[io_uring]", ... */
+/* the anon inode's dentry name: "[eventpoll]", "[io_uring]", ... (kinds.h) */
 static __always_inline __u32 name_kind(__u64 name)
 {
 	__u64 w[2] = {};
 
 	if (bpf_probe_read_kernel(w, sizeof(w), (void *)name))
-		return TF_K_ANON;
-	if (w[0] == W8('[', 'e', 'v', 'e', 'n', 't', 'p', 'o') &&
-	    (w[1] & 0xffffffff) == W4('l', 'l', ']', 0))
-		return TF_K_EPOLL;
-	if (w[0] == W8('[', 'e', 'v', 'e', 'n', 't', 'f', 'd') && (w[1] & 0xffff) == ']')
-		return TF_K_EVENTFD;
-	if (w[0] == W8('[', 'i', 'o', '_', 'u', 'r', 'i', 'n') &&
-	    (w[1] & 0xffffff) == W2('g', ']'))
-		return TF_K_IO_URING;
-	if (w[0] == W8('[', 's', 'i', 'g', 'n', 'a', 'l', 'f') &&
-	    (w[1] & 0xffffff) == W2('d', ']'))
-		return TF_K_SIGNALFD;
-	if (w[0] == W8('[', 't', 'i', 'm', 'e', 'r', 'f', 'd') && (w[1] & 0xffff) == ']')
-		return TF_K_TIMERFD;
-	if (w[0] == W8('i', 'n', 'o', 't', 'i', 'f', 'y', 0))
-		return TF_K_INOTIFY;
-	return TF_K_ANON;
+		return IB_K_ANON;
+	return ib_kind_of_anon_words(w[0], w[1]);
 }
 
 /* Kind of an anonymous-inode file: by its f_op if already learned, else by
@@ -269,9 +239,11 @@ static __always_inline void flush(void)
 	scr_n = 0;
 }
 
-static __always_inline void *reserve(__u32 size, __u16 type, __s32 fd)
+/* room for one record of `size` bytes (a multiple of 8) in the chunk, its
+ * header filled; the caller writes every other field */
+static __always_inline void *reserve(__u32 size, __u16 type)
 {
-	struct tf_hdr *h;
+	struct ib_rec_hdr *h;
 	__u32 off = scr_len;
 
 	if (off > TF_CHUNK - size) {
@@ -283,20 +255,29 @@ static __always_inline void *reserve(__u32 size, __u16 type, __s32 fd)
 	h = (void *)&scratch[off];
 	h->type = type;
 	h->size = size;
-	h->fd = fd;
+	h->pid = cur_pid;
 	scr_len = off + size;
 	scr_n++;
 	return h;
 }
 
+static __always_inline void key_ref(struct ib_ref *r, __u64 key)
+{
+	r->key = key;
+	r->holder_pid = 0;
+	r->holder_fd = 0;
+	r->how = IB_ID_KEY;
+	r->_pad = 0;
+}
+
 static __always_inline void note_truncated(__s32 fd, __u64 count)
 {
-	struct tf_note *n = reserve(sizeof(*n), TF_NOTE, fd);
+	struct ib_rec_note *n = reserve(sizeof(*n), IB_REC_NOTE);
 
 	if (!n)
 		return;
-	n->code = TF_NOTE_TRUNCATED;
-	n->_pad = 0;
+	n->code = IB_NOTE_TRUNCATED;
+	n->fd = fd;
 	n->count = count;
 }
 
@@ -341,8 +322,8 @@ static __always_inline void inode_meta(__u64 fp, __u64 ip, struct fmeta *m, bool
 	m->dev = RD(KPTR(struct super_block, sb), s_dev);
 	if (!want_kind)
 		return;
-	m->kind = mode_kind(RD(inode, i_mode));
-	if (m->kind == TF_K_ANON) {
+	m->kind = ib_kind_of_mode(RD(inode, i_mode));
+	if (m->kind == IB_K_ANON) {
 		struct file *f = KPTR(struct file, fp);
 		__u64 fop = RDP(f, f_op);
 		int k = fop_find(fop);
@@ -432,24 +413,25 @@ __noinline int ep_files(__u32 n)
 /* phase 4 (after load_inodes): the record of item k */
 __noinline int ep_emit(struct ep_walk *w, __u32 k)
 {
-	struct tf_epoll_item *r;
+	struct ib_rec_epoll_item *r;
 	struct epitem *epi;
 	struct fmeta m;
 
 	if (!w || k >= BATCH)
 		return 0;
-	r = reserve(sizeof(*r), TF_EPOLL_ITEM, w->epfd);
+	r = reserve(sizeof(*r), IB_REC_EPOLL_ITEM);
 	if (!r)
 		return 0;
 	epi = KPTR(struct epitem, b_item[k]);
 	inode_meta(b_file[k], b_inode[k], &m, false);
+	r->epfd = w->epfd;
 	r->tfd = RD(epi, ffd.fd);
 	r->events = RD(epi, event.events);
+	r->have = IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_EVENT;
 	r->data = RD(epi, event.data);
-	r->key = mix(b_file[k]);
-	r->ino = m.ino;
-	r->dev = m.dev;
-	r->_pad = 0;
+	r->target_dev = ib_kdev_to_dev(m.dev);
+	r->target_ino = m.ino;
+	key_ref(&r->target, mix(b_file[k]));
 	return 0;
 }
 
@@ -517,28 +499,29 @@ __noinline int ur_files(struct ur_walk *w, __u32 n)
 /* phase 4 (after load_inodes): the record of slot base + k, if occupied */
 __noinline int ur_file_emit(struct ur_walk *w, __u32 base, __u32 k)
 {
-	struct tf_uring_file *r;
+	struct ib_rec_uring_file *r;
 	struct fmeta m;
 
 	if (!w || k >= BATCH || !b_file[k])
 		return 0;
-	r = reserve(sizeof(*r), TF_URING_FILE, w->fd);
+	r = reserve(sizeof(*r), IB_REC_URING_FILE);
 	if (!r)
 		return 0;
 	inode_meta(b_file[k], b_inode[k], &m, true);
+	r->ring_fd = w->fd;
 	r->index = base + k;
+	r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO;
 	r->kind = m.kind;
-	r->key = mix(b_file[k]);
+	r->dev = ib_kdev_to_dev(m.dev);
 	r->ino = m.ino;
-	r->dev = m.dev;
-	r->_pad = 0;
+	key_ref(&r->file, mix(b_file[k]));
 	return 0;
 }
 
 __noinline int ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 {
 	struct io_mapped_ubuf *imu;
-	struct tf_uring_buf *r;
+	struct ib_rec_uring_buf *r;
 	__u64 p;
 
 	if (!w || !slot)
@@ -551,12 +534,12 @@ __noinline int ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 	w->n++;
 	if (!emit_items)
 		return 0;
-	r = reserve(sizeof(*r), TF_URING_BUF, w->fd);
+	r = reserve(sizeof(*r), IB_REC_URING_BUF);
 	if (!r)
 		return 0;
 	imu = KPTR(struct io_mapped_ubuf, p);
+	r->ring_fd = w->fd;
 	r->index = idx;
-	r->_pad = 0;
 	r->addr = RD(imu, ubuf);
 	if (bpf_core_field_exists(imu->len)) {
 		r->len = RD(imu, len);
@@ -664,11 +647,13 @@ static __always_inline void walk_ring(__s32 fd, __u64 ctxp)
 		nr_bufs = 0;
 
 	if (emit_items) {
-		struct tf_uring_ring *r = reserve(sizeof(*r), TF_URING_RING, fd);
+		struct ib_rec_uring_ring *r = reserve(sizeof(*r), IB_REC_URING_RING);
 
 		if (r) {
+			r->ring_fd = fd;
 			r->nr_files = nr_files;
 			r->nr_bufs = nr_bufs;
+			r->status = 0;
 		}
 	}
 
@@ -711,19 +696,21 @@ static __always_inline __u32 cloexec(struct task_struct *task, int fd, __u64 seq
 SEC("iter/task_file")
 int task_file(struct bpf_iter__task_file *ctx)
 {
+	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
 	struct inode *inode;
 	__u32 kind;
 
-	if (!file)
+	if (!file || !task)
 		return 0;
 	nvisit++;
 	if (empty)
 		return 0;
 
+	cur_pid = task->tgid;
 	inode = file->f_inode;
-	kind = mode_kind(inode->i_mode);
-	if (kind == TF_K_ANON) {
+	kind = ib_kind_of_mode(inode->i_mode);
+	if (kind == IB_K_ANON) {
 		__u64 fop = ptr_value(file->f_op);
 		int k = fop_find(fop);
 
@@ -731,28 +718,33 @@ int task_file(struct bpf_iter__task_file *ctx)
 	}
 
 	if (emit_files) {
-		struct task_struct *task = ctx->task;
-		struct tf_file r;
+		struct ib_rec_fd r = {};
 
-		if (!task)
-			return 0;
+		r.h.type = IB_REC_FD;
+		r.h.size = sizeof(r);
+		r.h.pid = cur_pid;
 		r.fd = ctx->fd;
 		r.kind = kind;
+		r.have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_POS | IB_HAVE_FLAGS;
 		r.flags = file->f_flags | cloexec(task, ctx->fd, ctx->meta->seq_num);
-		r.dev = inode->i_sb->s_dev;
+		r.dev = ib_kdev_to_dev(inode->i_sb->s_dev);
 		r.ino = inode->i_ino;
 		r.pos = file->f_pos;
-		r.key = mix(ptr_value(file));
-		/* The seq_file is full: this file is shown again at the start of
-		 * the next read(); walking its items now would emit them twice. */
+		r.id.how = IB_ID_KEY;
+		r.id.key = mix(ptr_value(file));
+		/* The only record this program writes to the seq_file: user
+		 * space finds record boundaries in the stream by its size
+		 * (bench/native/bpf.c read_link). The seq_file is full: this
+		 * file is shown again at the start of the next read(); walking
+		 * its items now would emit them twice. */
 		if (bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
 			return 0;
 	}
-	if (walk_epoll && kind == TF_K_EPOLL) {
+	if (walk_epoll && kind == IB_K_EPOLL) {
 		walk_ep(ctx->fd, ptr_value(file->private_data));
 		flush();
 	}
-	if (walk_uring && kind == TF_K_IO_URING) {
+	if (walk_uring && kind == IB_K_IO_URING) {
 		walk_ring(ctx->fd, ptr_value(file->private_data));
 		flush();
 	}

@@ -1,7 +1,7 @@
 /**
  * npm run bench:vm -- --kernel patched|stock [bench flags]
  *
- * Runs the same bench (bench/cli.ts) inside a VM booted from a kernel-lane
+ * Runs the same bench (bench/cli/bench.ts) inside a VM booted from a kernel-lane
  * kernel: `patched` = Linux 6.1 with kernel/patches/ (the io_uring_file,
  * io_uring_buf and epoll iterator targets, so the bpf-iter-* methods run),
  * `stock` = the same 6.1 without them (the emulation's CO-RE fallbacks for
@@ -14,7 +14,7 @@
  *
  * Own flags: --kernel patched|stock (default patched), --vm-timeout SEC
  * (default 7200), --vm-mem MB (default 4096). Everything else is passed to
- * bench/cli.ts.
+ * bench/cli/bench.ts.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
   if (a.bench.includes('--help')) {
     process.stdout.write(
       'usage: npm run bench:vm -- [--kernel patched|stock] [--vm-timeout SEC] [--vm-mem MB] [bench flags]\n' +
-        'Runs bench/cli.ts inside a qemu VM on a kernel-lane kernel (see npm run bench -- --help).\n',
+        'Runs bench/cli/bench.ts inside a qemu VM on a kernel-lane kernel (see npm run bench -- --help).\n',
     );
     return 0;
   }
@@ -151,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
     '--run-dir', runDir,
     ...env.flatMap((e) => ['--env', e]),
     '--',
-    path.join(REPO, 'node_modules/.bin/tsx'), 'bench/cli.ts', ...a.bench, '--out', `/mnt/${id}`,
+    path.join(REPO, 'node_modules/.bin/tsx'), 'bench/cli/bench.ts', ...a.bench, '--out', `/mnt/${id}`,
   ];
   process.stderr.write(`bench:vm: booting ${release} under qemu (software emulation); run dir ${runDir}\n`);
   const v = await run('bash', vmArgs, { passStdout: true });

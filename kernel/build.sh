@@ -14,7 +14,7 @@
 # Products, in $IB_KERNEL_CACHE/<flavor>-<key>/ (the symlink
 # $IB_KERNEL_CACHE/<flavor> points at the last one built):
 #   bzImage, config, release (uname -r), vmlinux.h (from the built BTF),
-#   build.log, and for patched real_iter.bpf.o (kernel/bpf/real_iter.bpf.c
+#   build.log, and for patched real_iter.bpf.o (bpf/real_iter.bpf.c
 #   compiled against that vmlinux.h; rebuilt when its sources change).
 #
 # Usage: kernel/build.sh [--kernel patched|stock|all] [--print-key] [-j N]
@@ -250,14 +250,14 @@ build_flavor() {
 # real_iter.bpf.o against the patched kernel's vmlinux.h, when missing or
 # older than its sources
 build_bpf() { # dir
-	local dir=$1 src=$here/bpf/real_iter.bpf.c hdr=$repo/bench/native/bpf_real.h
+	local dir=$1 src=$repo/bpf/real_iter.bpf.c
 	local obj=$dir/real_iter.bpf.o
-	if [ -f "$obj" ] && [ "$obj" -nt "$src" ] && [ "$obj" -nt "$hdr" ]; then
+	if [ -f "$obj" ] && [ -z "$(find "$src" "$repo"/bpf/*.h -newer "$obj")" ]; then
 		return 0
 	fi
 	log "patched: compiling real_iter.bpf.o"
 	clang -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
-		-I"$dir" -I"$repo/bench/native" \
+		-I"$dir" -I"$repo/bpf" \
 		-idirafter /usr/include -idirafter /usr/include/x86_64-linux-gnu \
 		-c "$src" -o "$obj.tmp" || die "compiling $src failed"
 	mv "$obj.tmp" "$obj"

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { computeStatistics, medianCiIndices, quantileSorted, downsample, MAX_KEPT_SAMPLES } from '../analysis/stats.js';
-import { fitGrowth, fitAll } from '../analysis/fit.js';
-import { ratioOfMedians, computeRatios, floorOf } from '../analysis/speedup.js';
+import { fitGrowth } from '../analysis/fit.js';
 import { computeWarnings, warningText, measureClockResolutionNs } from '../analysis/warnings.js';
 import { mulberry32 } from '../analysis/prng.js';
-import { ratioSpread } from '../analysis/repro.js';
-import { buildResults, sampleNs, work } from './support/results-fixture.js';
+import { ratioSpread, meanMoves } from '../analysis/repro.js';
+import { analyze } from '../analysis/analyze.js';
+import { checkTargets } from '../analysis/targets.js';
+import { bootstrapGroups, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
+import { roundOrder } from '../bench/rounds.js';
+import type { Samples } from '../bench/schema.js';
+import { buildResults, FIXTURE_METHODS, gauss } from './support/results-fixture.js';
 
 /** seeded log-normal draws with a given median */
 function lognormal(rng: () => number, medianNs: number, sigma: number, count: number): number[] {
@@ -82,8 +86,8 @@ describe('statistics', () => {
     expect(computeStatistics([1, 2, 3], { keepSamples: 0 }).samplesNs).toBeUndefined();
   });
 
-  it('statistics of real stat() timings are ordered and bracket the median', () => {
-    const s = computeStatistics(sampleNs(() => work(200), 60));
+  it('statistics of skewed samples are ordered and bracket the median', () => {
+    const s = computeStatistics(lognormal(mulberry32(11), 50_000, 0.4, 60));
     expect(s.minNs).toBeLessThanOrEqual(s.p25Ns);
     expect(s.p25Ns).toBeLessThanOrEqual(s.medianNs);
     expect(s.medianNs).toBeLessThanOrEqual(s.p75Ns);
@@ -100,38 +104,21 @@ describe('statistics', () => {
 });
 
 describe('growth fit', () => {
-  it('gives slope 1 and O(n) for real linear work, slope 2 and O(n^2) for real quadratic work', () => {
+  it('gives slope 1 and O(n) for noisy linear data, slope 2 and O(n^2) for noisy quadratic data', () => {
+    const rng = mulberry32(5);
     const sizes = [200, 400, 800, 1600];
-    // CPU time (getrusage, us): on a loaded 2-CPU machine a long loop is
-    // preempted more often than a short one, and wall time would bend the slope.
-    // Sizes interleaved round by round, so a change of load hits every size alike.
-    const cpuNs = (fn: () => void) => {
-      const a = process.cpuUsage();
-      fn();
-      const d = process.cpuUsage(a);
-      return (d.user + d.system) * 1000;
-    };
-    const sweep = (calls: (n: number) => number, rounds: number) => {
-      const samples = sizes.map(() => [] as number[]);
-      for (let r = 0; r < rounds; r++) sizes.forEach((n, i) => samples[i]!.push(cpuNs(() => work(calls(n)))));
-      return sizes.map((n, i) => ({ n, medianNs: computeStatistics(samples[i]!).medianNs }));
-    };
-    work(2000);
-    const linear = sweep((n) => n, 21);
-    const quadratic = sweep((n) => (n * n) / 400, 11);
-    const fl = fitGrowth(linear);
-    const fq = fitGrowth(quadratic);
+    const noisy = (f: (n: number) => number) => sizes.map((n) => ({ n, medianNs: f(n) * Math.exp(0.03 * gauss(rng)) }));
+    const fl = fitGrowth(noisy((n) => 1000 * n));
+    const fq = fitGrowth(noisy((n) => 3 * n * n));
     expect(fl.ok && fq.ok).toBe(true);
     if (!fl.ok || !fq.ok) return;
-    expect(fl.slope).toBeGreaterThan(0.8);
-    expect(fl.slope).toBeLessThan(1.2);
-    // over an 8x range n and n log n differ by an exponent of ~0.14: either label is honest
+    expect(fl.slope).toBeGreaterThan(0.9);
+    expect(fl.slope).toBeLessThan(1.1);
     expect(['O(n)', 'O(n log n)']).toContain(fl.label);
-    expect(fq.slope).toBeGreaterThan(1.75);
-    expect(fq.slope).toBeLessThan(2.25);
+    expect(fq.slope).toBeGreaterThan(1.9);
+    expect(fq.slope).toBeLessThan(2.1);
     expect(fq.label).toBe('O(n^2)');
-    expect(fq.slope - fl.slope).toBeGreaterThan(0.7);
-    expect(fl.r2).toBeGreaterThan(0.95);
+    expect(fl.r2).toBeGreaterThan(0.98);
   });
 
   it('reports the exact exponent, r² 1 and no label for n^1.5', () => {
@@ -160,74 +147,167 @@ describe('growth fit', () => {
     expect(f.reason).toMatch(/2 size\(s\) measured, a fit needs 3/);
   });
 
-  it('fits every (scenario, method) of a real results file and counts extrapolated points', () => {
-    const r = buildResults({ scenarios: ['files'], sizes: [64, 128, 256, 512], samples: 9 });
-    const fits = fitAll(r);
-    expect(fits.length).toBe(r.config.methods.length);
-    const pw = fits.find((f) => f.method === 'kcmp-pairwise')!.fit;
-    const pf = fits.find((f) => f.method === 'procfs')!.fit;
-    expect(pw.ok && pf.ok).toBe(true);
-    if (!pw.ok || !pf.ok) return;
-    expect(pw.extrapolatedPoints).toBe(1);
-    expect(pw.slope).toBeGreaterThan(pf.slope + 0.5);
+});
+
+/** samples of one unit: k per round, each cost x noise x factor(round) */
+function unit(rng: () => number, rounds: number, k: number, cost: number, factor: (r: number) => number = () => 1, sigma = 0.03): Samples {
+  const s: Samples = { ns: [], round: [], atMs: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < k; i++) {
+      s.ns.push(cost * factor(r) * Math.exp(sigma * gauss(rng)));
+      s.round.push(r);
+      s.atMs.push(r * 100 + i);
+    }
+  }
+  return s;
+}
+
+describe('paired rounds', () => {
+  it('the round scheduler visits every unit once per round, in an order that varies and repeats with the seed', () => {
+    const keys = Array.from({ length: 12 }, (_, i) => `${i % 3}:m${i}`);
+    const orders = Array.from({ length: 20 }, (_, r) => roundOrder(keys, 1, 'bench/all', r));
+    for (const o of orders) expect([...o].sort()).toEqual([...keys].sort());
+    expect(new Set(orders.map((o) => o.join(','))).size).toBe(20);
+    // every unit goes first in some round: no fixed position
+    expect(new Set(orders.map((o) => o[0])).size).toBeGreaterThan(6);
+    expect(roundOrder(keys, 1, 'bench/all', 3)).toEqual(orders[3]);
+    expect(roundOrder(keys, 2, 'bench/all', 3)).not.toEqual(orders[3]);
+  });
+
+  it('a floor slowed 1.3x halfway through a run: independent windows get the ratio wrong, paired rounds get it right', () => {
+    const rng = mulberry32(21);
+    const R = 16;
+    // true ratio method / floor = 1.2; the machine slows 1.3x from round 8 on
+    const slow = (r: number) => (r >= R / 2 ? 1.3 : 1);
+    const method = unit(rng, R, 4, 1.2e6, slow);
+    const floor = unit(rng, R, 4, 1.0e6, slow);
+    // sequential measurement (the old way): the method's window is the first
+    // half, the floor's the second, each median over its own window
+    const med = (xs: number[]) => computeStatistics(xs).medianNs;
+    const first = method.ns.filter((_, i) => method.round[i]! < R / 2);
+    const second = floor.ns.filter((_, i) => floor.round[i]! >= R / 2);
+    const independent = med(first) / med(second);
+    expect(independent).toBeLessThan(1.0); // 1.2 / 1.3: "faster than its floor"
+    const paired = pairedRatio([{ num: method, den: floor }], { seed: 1 });
+    expect(paired.ratio).toBeGreaterThan(1.17);
+    expect(paired.ratio).toBeLessThan(1.23);
+    expect(paired.ciLow).toBeLessThan(1.2);
+    expect(paired.ciHigh).toBeGreaterThan(1.2);
+    expect(paired.ciHigh - paired.ciLow).toBeLessThan(0.05);
+  });
+
+  it('the paired CI resamples instances, then rounds: spread between instances widens it', () => {
+    const rng = mulberry32(8);
+    const same = [1.0, 1.0].map((p) => ({ num: unit(rng, 12, 3, 2e6 * p), den: unit(rng, 12, 3, 1e6) }));
+    const apart = [0.85, 1.15].map((p) => ({ num: unit(rng, 12, 3, 2e6 * p), den: unit(rng, 12, 3, 1e6) }));
+    const a = pairedRatio(same, { seed: 3 });
+    const b = pairedRatio(apart, { seed: 3 });
+    expect(a.instances).toBe(2);
+    expect(a.rounds).toBe(24);
+    expect(b.perInstance[0]).toBeLessThan(b.perInstance[1]!);
+    expect(b.ciHigh - b.ciLow).toBeGreaterThan(3 * (a.ciHigh - a.ciLow));
+    // deterministic: the same data and seed give the same interval
+    expect(pairedRatio(apart, { seed: 3 })).toEqual(b);
+  });
+
+  it('the paired CI covers the true ratio in about 95 % of seeded repetitions', () => {
+    const rng = mulberry32(99);
+    let covered = 0;
+    const reps = 200;
+    for (let i = 0; i < reps; i++) {
+      const r = pairedRatio([{ num: unit(rng, 10, 3, 1.5e6, undefined, 0.1), den: unit(rng, 10, 3, 1e6, undefined, 0.1) }], { seed: i, iterations: 400 });
+      if (r.ciLow <= 1.5 && r.ciHigh >= 1.5) covered++;
+    }
+    expect(covered / reps).toBeGreaterThan(0.85);
+    expect(covered / reps).toBeLessThanOrEqual(1);
+  });
+
+  it('growth from per-round fits is immune to drift over the run; a growth fit over sequential sizes is not', () => {
+    const rng = mulberry32(12);
+    const sizes = [1250, 2500, 5000, 10000];
+    // linear work; the machine slows steadily, 3x over the run
+    const R = 12;
+    const drift = (r: number) => 1 + (2 * r) / (R - 1);
+    const points = sizes.map((n) => ({ n, samples: unit(rng, R, 3, 200 * n, drift) }));
+    const series = roundSlopes(points);
+    expect(series.values.length).toBe(R);
+    const slope = bootstrapGroups([series.values]).value;
+    expect(slope).toBeGreaterThan(0.97);
+    expect(slope).toBeLessThan(1.03);
+    // the same drift with sizes measured one after another (size i in rounds of its own window)
+    const seq = sizes.map((n, i) => ({ n, medianNs: 200 * n * drift(((i + 0.5) * R) / sizes.length) }));
+    const f = fitGrowth(seq);
+    expect(f.ok && f.slope).toBeGreaterThan(1.3);
+  });
+
+  it('rank correlation finds a trend inside blocks and none in shuffled noise', () => {
+    expect(spearman([1, 2, 3, 4, 5], [10, 20, 30, 40, 50])).toBeCloseTo(1, 10);
+    expect(spearman([1, 2, 3, 4, 5], [5, 4, 3, 2, 1])).toBeCloseTo(-1, 10);
+    const rng = mulberry32(2);
+    const warm: Samples = { ns: [], round: [], atMs: [] };
+    const flat: Samples = { ns: [], round: [], atMs: [] };
+    for (let r = 0; r < 20; r++) {
+      for (let i = 0; i < 8; i++) {
+        warm.ns.push(1e6 * (1.5 - 0.1 * i) * Math.exp(0.01 * gauss(rng)));
+        flat.ns.push(1e6 * Math.exp(0.05 * gauss(rng)));
+        for (const s of [warm, flat]) {
+          s.round.push(r);
+          s.atMs.push(r * 10 + i);
+        }
+      }
+    }
+    expect(withinBlockTrend(warm).rho).toBeLessThan(-0.9);
+    // 160 points of noise: |rho| has a standard deviation of about 0.08
+    expect(Math.abs(withinBlockTrend(flat).rho)).toBeLessThan(0.3);
   });
 });
 
-describe('speedup', () => {
-  it('the bootstrap CI of a ratio of medians contains the true ratio', () => {
-    const rng = mulberry32(7);
-    const ref = computeStatistics(lognormal(rng, 3000, 0.2, 200));
-    const fast = computeStatistics(lognormal(rng, 1000, 0.2, 200));
-    const r = ratioOfMedians(ref, fast);
-    expect(r.ci).toBe('bootstrap');
-    expect(r.ciLow).toBeLessThan(3);
-    expect(r.ciHigh).toBeGreaterThan(3);
-    expect(r.ciLow).toBeLessThanOrEqual(r.ratio);
-    expect(r.ciHigh).toBeGreaterThanOrEqual(r.ratio);
-    // not a vacuous interval
-    expect(r.ciHigh / r.ciLow).toBeLessThan(1.3);
+describe('sanity of paired ratios', () => {
+  it('a method measured faster than its own floor is suspect, never a met target', () => {
+    // bpf-all costs less than its floor here: impossible, so a measurement artefact
+    const methods = FIXTURE_METHODS.map((m) => (m.method === 'floor-walk' ? { ...m, cost: (n: number) => 2 * (80_000 + 260 * n) } : m));
+    const r = buildResults({ scenarios: ['all'], methods });
+    const an = analyze(r);
+    const row = an.ratios.find((x) => x.kind === 'vs-floor' && x.method === 'bpf-all' && x.n === 512)!;
+    expect(row.value.ciHigh).toBeLessThan(0.9);
+    expect(row.flags).toEqual(['suspect']);
+    expect(row.why).toMatch(/subset of its method's work/);
+    const t = checkTargets(r, an).find((x) => x.name === 'bpf-all / floor-walk')!;
+    expect(t.verdict).toBe('suspect');
   });
 
-  it('covers the true ratio in most repetitions and is deterministic', () => {
-    const rng = mulberry32(99);
-    let covered = 0;
-    for (let t = 0; t < 40; t++) {
-      const a = computeStatistics(lognormal(rng, 5000, 0.3, 80));
-      const b = computeStatistics(lognormal(rng, 1000, 0.3, 80));
-      const r = ratioOfMedians(a, b, { iterations: 500 });
-      if (r.ciLow <= 5 && 5 <= r.ciHigh) covered++;
-    }
-    expect(covered).toBeGreaterThanOrEqual(34);
-    const a = computeStatistics(lognormal(mulberry32(1), 2000, 0.3, 50));
-    const b = computeStatistics(lognormal(mulberry32(2), 1000, 0.3, 50));
-    expect(ratioOfMedians(a, b)).toEqual(ratioOfMedians(a, b));
+  it('a floor measured slower than a floor that includes it breaks the chain', () => {
+    const methods = FIXTURE_METHODS.map((m) => (m.method === 'floor-empty-iter' ? { ...m, cost: (n: number) => 3 * (60_000 + 160 * n) } : m));
+    const an = analyze(buildResults({ scenarios: ['all'], methods }));
+    const row = an.ratios.find((x) => x.kind === 'chain' && x.method === 'floor-walk' && x.reference === 'floor-empty-iter' && x.n === 512)!;
+    expect(row.flags).toEqual(['chain-break']);
+    const healthy = analyze(buildResults({ scenarios: ['all'] }));
+    expect(healthy.ratios.filter((x) => x.flags.length)).toEqual([]);
   });
 
-  it('falls back to the medians\' own CIs without raw samples', () => {
-    const a = computeStatistics(Array.from({ length: 100 }, (_, i) => 2000 + i), { keepSamples: 0 });
-    const b = computeStatistics(Array.from({ length: 100 }, (_, i) => 1000 + i), { keepSamples: 0 });
-    const r = ratioOfMedians(a, b);
-    expect(r.ci).toBe('median-ci');
-    expect(r.ciLow).toBeLessThan(r.ratio);
-    expect(r.ciHigh).toBeGreaterThan(r.ratio);
+  it('a target is met only when its whole CI is within the limit', () => {
+    const r = buildResults({ scenarios: ['all'] });
+    const t = checkTargets(r).find((x) => x.name === 'bpf-all / floor-walk')!;
+    expect(t.value).toBeGreaterThan(1.3);
+    expect(t.value).toBeLessThan(1.7);
+    expect(t.verdict).toBe('met');
+    // the same data judged against a limit inside the CI
+    const strict = { ...r, methods: r.methods.map((d) => (d.name === 'bpf-all' ? { ...d, floorLimit: t.ciLow! + 0.001 } : d)) };
+    expect(checkTargets(strict).find((x) => x.name === 'bpf-all / floor-walk')!.verdict).toBe('missed');
   });
 
-  it('speedups over procfs and kcmp-tree and floor ratios come out of real results', () => {
-    const r = buildResults({ scenarios: ['files'], sizes: [128, 512], samples: 15 });
-    const rows = computeRatios(r, { onlyLargestN: true, iterations: 300 });
-    const sp = rows.find((x) => x.method === 'bpf-task-file' && x.reference === 'procfs')!;
-    // bpf-task-file does n/8 + 4 stat() calls, procfs n: about 7x at n = 512
-    expect(sp.kind).toBe('speedup');
-    expect(sp.value.ratio).toBeGreaterThan(3);
-    expect(sp.value.ratio).toBeLessThan(16);
-    expect(rows.some((x) => x.method === 'bpf-task-file' && x.reference === 'kcmp-tree')).toBe(true);
-    const fl = rows.find((x) => x.method === 'bpf-all' && x.kind === 'vs-floor')!;
-    expect(fl.reference).toBe('floor-walk');
-    expect(fl.value.ratio).toBeGreaterThan(1);
-    expect(rows.every((x) => x.n === 512)).toBe(true);
-    expect(floorOf('procfs')).toBe('floor-procfs');
-    expect(floorOf('bpf-task-file')).toBe('floor-empty-iter');
-    expect(floorOf('kcmp-tree')).toBeUndefined();
+  it('speedups and floor ratios come from the descriptors, paired per round, with the replicas', () => {
+    const r = buildResults({ scenarios: ['files'], sizes: [128, 512], replicas: 2 });
+    const an = analyze(r);
+    const sp = an.ratios.find((x) => x.kind === 'speedup' && x.method === 'bpf-task-file' && x.reference === 'procfs' && x.n === 512)!;
+    expect(sp.value.ratio).toBeGreaterThan(40);
+    expect(sp.value.instances).toBe(2);
+    const expect512 = (12_000 * 512) / (60_000 + 150 * 512);
+    expect(sp.value.ciLow).toBeLessThan(expect512 * 1.02);
+    expect(sp.value.ciHigh).toBeGreaterThan(expect512 * 0.96);
+    expect(an.ratios.some((x) => x.reference === 'kcmp-tree' && x.kind === 'speedup')).toBe(true);
+    // kcmp-tree names no speedup reference and no floor: no row of its own
+    expect(an.ratios.some((x) => x.method === 'kcmp-tree')).toBe(false);
   });
 });
 
@@ -265,16 +345,22 @@ describe('warnings', () => {
 });
 
 describe('reproducibility', () => {
-  it('gives the coefficient of variation of each speedup over several runs', () => {
-    const runs = [1, 2, 3].map(() => buildResults({ scenarios: ['files'], sizes: [128, 512], samples: 9 }));
-    const spread = ratioSpread(runs, { kind: 'speedup' });
-    const s = spread.find((x) => x.method === 'bpf-task-file' && x.reference === 'procfs')!;
+  it('gives the coefficient of variation of every paired ratio over several runs, and mean moves between sets', () => {
+    const runs = [1, 2, 3].map((seed) => buildResults({ scenarios: ['files'], sizes: [128, 512], seed }));
+    const spread = ratioSpread(runs);
+    const s = spread.find((x) => x.kind === 'speedup' && x.method === 'bpf-task-file' && x.reference === 'procfs')!;
     expect(s.values.length).toBe(3);
     expect(s.n).toBe(512);
     const mean = s.values.reduce((a, b) => a + b, 0) / 3;
     expect(s.mean).toBeCloseTo(mean, 10);
     const sd = Math.sqrt(s.values.reduce((a, b) => a + (b - mean) ** 2, 0) / 2);
     expect(s.cv).toBeCloseTo(sd / mean, 10);
-    expect(spread.every((x) => x.kind === 'speedup')).toBe(true);
+    expect(s.cv).toBeLessThan(0.05);
+    expect(spread.some((x) => x.kind === 'vs-floor')).toBe(true);
+    const busy = [4, 5, 6].map((seed) => buildResults({ scenarios: ['files'], sizes: [128, 512], seed, slow: { 'bpf-task-file': 1.25 } }));
+    const moves = meanMoves(spread, ratioSpread(busy));
+    const mv = moves.find((x) => x.kind === 'speedup' && x.method === 'bpf-task-file' && x.reference === 'procfs')!;
+    expect(mv.move).toBeLessThan(-0.15);
+    expect(Math.abs(moves.find((x) => x.kind === 'vs-floor' && x.method === 'procfs')!.move)).toBeLessThan(0.05);
   });
 });

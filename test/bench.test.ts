@@ -7,13 +7,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CSV_COLUMNS } from '../bench/report/index.js';
-import { SCENARIOS } from '../bench/manifest.js';
-import { KERNEL_LANE_METHODS, REPO_ROOT, listMethods } from '../bench/native.js';
-import { COVERAGE_KINDS, type ResultsFile } from '../bench/types.js';
+import { CSV_COLUMNS } from '../analysis/report/index.js';
+import { defaultScenarios } from '../bench/manifest.js';
+import { REPO_ROOT } from '../bench/native.js';
+import { listDescriptors } from '../bench/descriptors.js';
+import { COVERAGE_KINDS, EXPECTED_SKIPS, type ResultsFile } from '../bench/schema.js';
+
+/** The scenarios a default run takes, as the generator lists them. */
+const SCENARIOS = defaultScenarios();
 
 const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
-const CLI = path.join(REPO_ROOT, 'bench/cli.ts');
+const CLI = path.join(REPO_ROOT, 'bench/cli/bench.ts');
 
 describe('npm run bench at small N', () => {
   let dir: string;
@@ -23,7 +27,7 @@ describe('npm run bench at small N', () => {
 
   beforeAll(async () => {
     dir = path.join(mkdtempSync(path.join(tmpdir(), 'iterbench-e2e-')), 'run');
-    const r = await execa(TSX, [CLI, '--files', '64', '--steps', '3', '--budget', '6', '--out', dir], {
+    const r = await execa(TSX, [CLI, '--files', '64', '--steps', '3', '--budget', '6', '--min-rounds', '3', '--out', dir], {
       cwd: REPO_ROOT,
       reject: false,
       timeout: 300_000,
@@ -40,7 +44,7 @@ describe('npm run bench at small N', () => {
   });
 
   it('writes a complete results.json with the environment a reviewer needs', () => {
-    expect(results.schema).toBe(1);
+    expect(results.schema).toBe(2);
     expect(results.complete).toBe(true);
     const env = results.environment;
     expect(env.kernelRelease).toMatch(/^\d+\.\d+/);
@@ -55,12 +59,25 @@ describe('npm run bench at small N', () => {
     expect(results.overhead?.medianNs).toBeGreaterThan(0);
   });
 
-  it('measures every scenario, method and size of the sweep', () => {
-    const methods = listMethods().map((m) => m.name);
+  it('measures every scenario, method and size of the sweep, all sizes in every round, and a second instance at the largest', () => {
+    const methods = listDescriptors().map((m) => m.name);
     expect(results.config.sizes).toEqual([16, 32, 64]);
-    expect(results.measurements.length).toBe(SCENARIOS.length * 3 * methods.length);
+    expect(results.methods.map((m) => m.name)).toEqual(methods);
     for (const s of SCENARIOS) for (const m of methods) for (const n of [16, 32, 64]) {
-      expect(results.measurements.find((x) => x.scenario === s && x.method === m && x.n === n), `${s} ${m} ${n}`).toBeDefined();
+      expect(results.measurements.find((x) => x.scenario === s && x.method === m && x.n === n && x.replica === 0), `${s} ${m} ${n}`).toBeDefined();
+    }
+    for (const s of SCENARIOS) {
+      expect(results.instances.filter((i) => i.scenario === s).map((i) => `${i.n}#${i.replica}`)).toEqual(['16#0', '32#0', '64#0', '64#1']);
+      const rounds = results.rounds.filter((r) => r.scenario === s);
+      expect(rounds.length).toBeGreaterThanOrEqual(3);
+      for (const r of rounds) {
+        // every unit once per round, sizes interleaved
+        expect(new Set(r.order).size).toBe(r.order.length);
+        expect(new Set(r.order.map((k) => results.instances[Number(k.split(':')[0])]!.n)).size).toBe(3);
+        expect(r.probe.memProbeNs).toBeGreaterThan(0);
+      }
+      // the orders differ between rounds
+      expect(new Set(rounds.map((r) => r.order.join(','))).size).toBe(rounds.length);
     }
   });
 
@@ -68,15 +85,16 @@ describe('npm run bench at small N', () => {
     for (const m of results.measurements) {
       const where = `${m.scenario} ${m.method} n=${m.n}`;
       if (m.state === 'skipped') {
-        const ok = m.reason.startsWith('nothing to recover') || KERNEL_LANE_METHODS.includes(m.method);
-        expect(ok, `${where}: ${m.reason}`).toBe(true);
+        expect(EXPECTED_SKIPS, `${where}: ${m.reason}`).toContain(m.skip);
         continue;
       }
       expect(m.state, `${where}: ${'reason' in m ? m.reason : ''}`).toBe('verified');
       if (m.state !== 'verified') continue;
       for (const k of ['scenario', 'method', 'family', 'n', 'state', 'extrapolated', 'coverage', 'stats'] as const) expect(m[k], `${where} ${k}`).toBeDefined();
       expect(Object.keys(m.coverage).sort()).toEqual([...COVERAGE_KINDS].sort());
-      expect(m.stats.samples).toBeGreaterThanOrEqual(5);
+      expect(new Set(m.samples.round).size, where).toBeGreaterThanOrEqual(3);
+      expect(m.samples.ns.length).toBe(m.samples.atMs.length);
+      expect(m.answers.timed).toBe(m.samples.ns.length);
       expect(m.stats.p25Ns).toBeLessThanOrEqual(m.stats.medianNs);
       expect(m.stats.medianNs).toBeLessThanOrEqual(m.stats.p75Ns);
       if (m.family === 'bpf') expect(m.coldNs, where).toBeGreaterThan(0);

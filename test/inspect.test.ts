@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../bench/native.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
 
 const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
-const INSPECT = path.join(REPO_ROOT, 'bench/inspect.ts');
+const INSPECT = path.join(REPO_ROOT, 'bench/cli/inspect.ts');
 
 function procState(pid: number): string {
   return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];

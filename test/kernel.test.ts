@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Coverage, ResultsFile } from '../bench/types.js';
+import type { Coverage, ResultsFile } from '../bench/schema.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KERNEL = path.join(REPO, 'kernel');

@@ -4,16 +4,35 @@
  * Timing here is minimal: speed is the bench's business, not the tests'.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCENARIOS, type Scenario } from '../bench/manifest.js';
-import { measureMethod, type TimingOptions, DEFAULT_TIMING } from '../bench/measure.js';
-import { KERNEL_LANE_METHODS, listMethods, openMethod } from '../bench/native.js';
-import type { Measurement } from '../bench/types.js';
+import { decodeRecords } from '../bench/decode.js';
+import { defaultScenarios, type Scenario } from '../bench/manifest.js';
+import { rowsForPairs } from '../bench/measure.js';
+import {
+  kernelLaneMethods,
+  listMethods,
+  loadAddon,
+  openMethod,
+  parseMethods,
+  RegistryError,
+  type MethodInfo,
+  type RawMethod,
+} from '../bench/native.js';
+import { listDescriptors } from '../bench/descriptors.js';
+import { COVERAGE_KINDS, type Measurement } from '../bench/schema.js';
+import { verify } from '../bench/verify.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
+import { measureOnce } from './support/measure-once.js';
 
-const FAST: TimingOptions = { ...DEFAULT_TIMING, timeMs: 5, minSamples: 3, warmupIterations: 1 };
+/** The scenarios a default run takes, as the generator lists them. */
+const SCENARIOS = defaultScenarios();
 
 /** Real io_uring / epoll iterators exist only on the patched kernel (kernel/, npm run bench:vm). */
-const KERNEL_LANE = new Set(KERNEL_LANE_METHODS);
+const KERNEL_LANE = new Set(kernelLaneMethods());
+const byName = (n: string): MethodInfo => {
+  const m = listMethods().find((x) => x.name === n);
+  if (!m) throw new Error(`no method ${n}`);
+  return m;
+};
 
 const EXPECTED_METHODS = [
   'procfs', 'kcmp-pairwise', 'kcmp-tree', 'kcmp-epoll', 'bpf-task-file', 'bpf-epoll', 'bpf-io-uring', 'bpf-all',
@@ -27,12 +46,153 @@ function explain(m: Measurement): string {
 }
 
 describe('the method registry', () => {
+  const raw = (): RawMethod[] => structuredClone(loadAddon().methods());
+
   it('lists every recovery method with a family and a coverage declaration', () => {
     const names = listMethods().map((m) => m.name);
     for (const n of EXPECTED_METHODS) expect(names).toContain(n);
+    expect(new Set(names).size).toBe(names.length);
     for (const m of listMethods()) {
       expect(['procfs', 'kcmp', 'bpf', 'floor']).toContain(m.family);
       for (const c of Object.values(m.coverage)) expect(c.level === 'full' || c.why).toBeTruthy();
+    }
+  });
+
+  it('has every method declare every kind of state, with a reason where it is not full', () => {
+    for (const m of raw()) {
+      expect(Object.keys(m.coverage).sort(), m.name).toEqual([...COVERAGE_KINDS].sort());
+      for (const [k, c] of Object.entries(m.coverage)) {
+        expect(['full', 'partial', 'none'], `${m.name} ${k}`).toContain(c.level);
+        if (c.level !== 'full') expect(c.why, `${m.name} ${k}`).toBeTruthy();
+      }
+    }
+  });
+
+  it('refuses a coverage level it does not know, an undeclared kind and a missing reason', () => {
+    const typo = raw();
+    typo[0].coverage['fd.pos'].level = 'ful';
+    expect(() => parseMethods(typo)).toThrow(RegistryError);
+    expect(() => parseMethods(typo)).toThrow(/coverage of fd.pos is "ful"/);
+    const undeclared = raw();
+    undeclared[1].coverage['uring.buf'] = { level: 'undeclared', why: null }; // a C descriptor that left it out
+    expect(() => parseMethods(undeclared)).toThrow(/coverage of uring.buf is "undeclared"/);
+    const missing = raw();
+    delete missing[2].coverage['epoll.item'];
+    expect(() => parseMethods(missing)).toThrow(/coverage of epoll.item missing/);
+    const noReason = raw();
+    noReason[3].coverage['fd.pos'] = { level: 'none', why: null };
+    expect(() => parseMethods(noReason)).toThrow(/without a reason/);
+  });
+
+  it('refuses an unknown family, role, lane, sampling or a name that is not registered', () => {
+    const mutate = (f: (m: RawMethod[]) => void) => {
+      const r = raw();
+      f(r);
+      return () => parseMethods(r);
+    };
+    expect(mutate((r) => (r[0].family = 'bfp'))).toThrow(/family is "bfp"/);
+    expect(mutate((r) => (r[0].role = 'undeclared'))).toThrow(/role is "undeclared"/);
+    expect(mutate((r) => (r[0].lane = 'vm'))).toThrow(/lane is "vm"/);
+    expect(mutate((r) => (r[0].sampling = { how: 'rows', scales: 'kcmp' }))).toThrow(/sampling.scales/);
+    expect(mutate((r) => (r[0].floor = 'floor-procf'))).toThrow(/floor names "floor-procf", not a registered method/);
+    expect(mutate((r) => r[0].speedupOver.push('kcmp-treee'))).toThrow(/speedupOver names "kcmp-treee"/);
+    expect(mutate((r) => r[0].subsetOf.push(r[0].name))).toThrow(/names the method itself/);
+  });
+
+  it('names only registered methods as floors, references and supersets', () => {
+    const names = new Set(listMethods().map((m) => m.name));
+    for (const m of listMethods()) {
+      for (const n of [...(m.floor ? [m.floor] : []), ...m.speedupOver, ...m.subsetOf]) expect(names.has(n), `${m.name} -> ${n}`).toBe(true);
+    }
+  });
+
+  it('gives floors the floor role and methods a floor with the floor role', () => {
+    for (const m of listMethods()) {
+      expect(m.role === 'floor', m.name).toBe(m.family === 'floor');
+      if (m.role === 'floor') {
+        expect(m.floor, m.name).toBeNull();
+        expect(m.speedupOver, m.name).toEqual([]);
+      } else {
+        expect(m.subsetOf, `${m.name}: only floors declare supersets`).toEqual([]);
+      }
+      if (m.floor) expect(byName(m.floor).role, `${m.name}'s floor ${m.floor}`).toBe('floor');
+      // a target ratio needs a floor to be a ratio of
+      if (m.floorLimit > 0) expect(m.floor, m.name).not.toBeNull();
+    }
+    // the bench's targets: bpf methods within 2x of their floors, procfs within 1.2x
+    expect(byName('procfs')).toMatchObject({ floor: 'floor-procfs', floorLimit: 1.2 });
+    for (const n of ['bpf-task-file', 'bpf-epoll', 'bpf-io-uring', 'bpf-all']) expect(byName(n).floorLimit, n).toBe(2);
+  });
+
+  it('has subset chains without cycles that put each floor below its methods', () => {
+    // floor -> the methods whose work includes it: subsetOf, and every method it is the floor of
+    const above = new Map<string, string[]>();
+    for (const m of listMethods()) {
+      above.set(m.name, [...(above.get(m.name) ?? []), ...m.subsetOf]);
+      if (m.floor) above.set(m.floor, [...(above.get(m.floor) ?? []), m.name]);
+    }
+    const reach = (from: string): Set<string> => {
+      const seen = new Set<string>();
+      const stack = [...(above.get(from) ?? [])];
+      while (stack.length) {
+        const x = stack.pop()!;
+        if (seen.has(x)) continue;
+        seen.add(x);
+        stack.push(...(above.get(x) ?? []));
+      }
+      return seen;
+    };
+    for (const m of listMethods()) expect(reach(m.name).has(m.name), `a cycle through ${m.name}`).toBe(false);
+    // the chains the analysis checks
+    expect([...reach('floor-empty-iter')]).toEqual(expect.arrayContaining(['floor-walk-epoll', 'floor-walk-io-uring', 'floor-walk', 'bpf-all', 'bpf-task-file']));
+    expect([...reach('floor-walk-io-uring')]).toEqual(expect.arrayContaining(['floor-walk', 'bpf-all', 'bpf-io-uring']));
+    expect([...reach('floor-walk-epoll')]).toEqual(expect.arrayContaining(['floor-walk', 'bpf-all', 'bpf-epoll']));
+    expect([...reach('floor-procfs')]).toEqual(['procfs']);
+  });
+
+  it('compares the bpf methods with procfs and kcmp-tree, the real iterators also with their emulation', () => {
+    for (const m of listMethods().filter((x) => x.family === 'bpf')) expect(m.speedupOver, m.name).toEqual(expect.arrayContaining(['procfs', 'kcmp-tree']));
+    expect(byName('bpf-iter-epoll').speedupOver).toContain('bpf-epoll');
+    expect(byName('bpf-iter-io-uring-file').speedupOver).toContain('bpf-io-uring');
+    expect(byName('bpf-iter-io-uring-buf').speedupOver).toContain('bpf-io-uring');
+  });
+
+  it('puts the real iterators, and only them, in the kernel lane', () => {
+    expect(kernelLaneMethods().sort()).toEqual(['bpf-iter-epoll', 'bpf-iter-io-uring-buf', 'bpf-iter-io-uring-file']);
+  });
+
+  it('says which method samples its work and which stage scales', () => {
+    const sampling = listMethods().filter((m) => m.sampling.how !== 'none');
+    expect(sampling.map((m) => m.name)).toEqual(['kcmp-pairwise']);
+    expect(byName('kcmp-pairwise').sampling).toEqual({ how: 'rows', scales: 'identity' });
+  });
+
+  it('hands the harness every fact of the descriptors (listDescriptors)', () => {
+    const d = new Map(listDescriptors().map((x) => [x.name, x]));
+    expect([...d.keys()]).toEqual(listMethods().map((m) => m.name));
+    for (const m of listMethods()) {
+      const x = d.get(m.name)!;
+      expect(x, m.name).toMatchObject({ family: m.family, role: m.role, lane: m.lane, speedupOver: m.speedupOver, subsetOf: m.subsetOf, sampling: m.sampling.how });
+      expect(x.floor ?? null, m.name).toBe(m.floor);
+      expect(x.floorLimit ?? 0, m.name).toBe(m.floorLimit);
+      expect(x.scaledStage, m.name).toBe(m.sampling.how === 'rows' ? m.sampling.scales : undefined);
+    }
+    expect(d.get('bpf-all')).toMatchObject({ floor: 'floor-walk', floorLimit: 2, speedupOver: ['procfs', 'kcmp-tree'] });
+    expect(d.get('kcmp-pairwise')).toMatchObject({ sampling: 'rows', scaledStage: 'identity' });
+    expect(d.get('bpf-iter-epoll')).toMatchObject({ lane: 'patched-kernel' });
+  });
+
+  it('refuses open() options it does not know and sampling on a method that does not sample', () => {
+    const a = loadAddon();
+    expect(() => a.open('procfs', Int32Array.from([process.pid]), { maxRows: 3 } as never)).toThrow(/unknown option or wrong type: maxRows/);
+    const o = openMethod(byName('procfs'), [process.pid]);
+    expect(o.state).toBe('open');
+    if (o.state !== 'open') return;
+    try {
+      expect(() => o.collector.setSampling(3, 1)).toThrow(/procfs does not sample/);
+      expect(() => o.collector.setSampling(0, 1)).not.toThrow();
+    } finally {
+      o.collector.close();
     }
   });
 
@@ -72,23 +232,49 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
 
     for (const name of EXPECTED_METHODS) {
       it(`${name} recovers what the workload created, or has nothing to recover`, async () => {
-        const method = listMethods().find((m) => m.name === name)!;
-        const m = await measureMethod(method, { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() }, FAST);
+        const method = listDescriptors().find((m) => m.name === name)!;
+        const m = await measureOnce(method, { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
         results.set(name, m);
         if (m.state === 'skipped') {
+          expect(m.skip, name).toBe('not-applicable');
           expect(m.reason, name).toMatch(/^nothing to recover/);
           return;
         }
+        // every timed answer was checked, not only the first
+        if (m.state === 'verified') expect(m.answers.sameDigest + m.answers.reverified, name).toBeGreaterThanOrEqual(m.answers.timed - m.answers.reverified);
         expect(m.state, explain(m)).toBe('verified');
       });
     }
+
+    it('gives the same answer, byte for byte, on every collect (what block() checks the timed answers by)', () => {
+      for (const m of listMethods().filter((x) => !KERNEL_LANE.has(x.name))) {
+        const o = openMethod(m, w.pids);
+        expect(o.state, m.name).toBe('open');
+        if (o.state !== 'open') continue;
+        try {
+          if (m.sampling.how === 'rows') o.collector.setSampling(5, 11);
+          expect(o.collector.collect().ok, m.name).toBe(true);
+          const d = o.collector.digest();
+          const times = new Float64Array(3);
+          const digests = new BigUint64Array(3);
+          expect(o.collector.block(3, times, digests, BigUint64Array.from([d])), m.name).toBe(3);
+          expect([...digests], m.name).toEqual([d, d, d]);
+          expect(times.every((t) => t > 0), m.name).toBe(true);
+        } finally {
+          o.collector.close();
+        }
+      }
+    });
 
     it('reports the real-iterator lane as skipped on a kernel without the series', () => {
       for (const m of listMethods().filter((x) => KERNEL_LANE.has(x.name))) {
         const o = openMethod(m, w.pids);
         if (o.state === 'open') o.collector.close();
         expect(o.state, m.name).toBe('skipped');
-        if (o.state === 'skipped') expect(o.reason).toMatch(/kernel/);
+        if (o.state === 'skipped') {
+          expect(o.code, m.name).toBe('kernel-lane');
+          expect(o.reason).toMatch(/kernel/);
+        }
       }
     });
 
@@ -113,6 +299,116 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
     });
   });
 }
+
+describe('kcmp-pairwise on a sample of rows', () => {
+  let w: Workload;
+  beforeAll(async () => {
+    const s = await startWorkload({ scenario: 'shared', files: 120, tasks: 3 });
+    if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+    w = s.workload;
+    await w.freeze();
+  });
+  afterAll(async () => {
+    await w?.thaw();
+    await w?.stop();
+  });
+  const F = () => w.manifest.tasks.reduce((a, t) => a + t.fds.length, 0);
+
+  it('compares each sampled row with every other descriptor and says how much of the work it did', () => {
+    const method = byName('kcmp-pairwise');
+    const o = openMethod(method, w.pids);
+    expect(o.state).toBe('open');
+    if (o.state !== 'open') return;
+    try {
+      const f = F();
+      const rows = 7;
+      o.collector.setSampling(rows, 42);
+      const r = o.collector.collect();
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      // 7 rows against all others, the 21 pairs of two sampled rows once
+      expect(r.out.sample).toEqual({ rows, rowsTotal: f, made: rows * (f - 1) - (rows * (rows - 1)) / 2, total: (f * (f - 1)) / 2 });
+      expect(r.out.calls).toBe(r.out.sample!.made);
+      expect(rowsForPairs(f, r.out.sample!.made)).toBe(rows);
+      const rec = decodeRecords(r.out.buffer);
+      expect(rec.fds.length).toBe(f);
+      // sampled rows' classes are complete; the rest carry no identity
+      const complete = rec.fds.filter((x) => x.idClass);
+      expect(complete.length).toBeGreaterThanOrEqual(rows);
+      expect(complete.length).toBeLessThan(f);
+      for (const x of rec.fds) expect(x.id.how, `fd ${x.pid}/${x.fd}`).toBe(x.idClass ? 'key' : 'none');
+      const v = verify(w.manifest, rec, method, { sampled: true, sampleRows: rows });
+      expect(v.mismatches).toEqual([]);
+      expect(v.coverage['fd.identity']).toBe('partial');
+
+      // the same seed, the same rows (every timed answer equals the verified one)
+      const d1 = o.collector.digest();
+      o.collector.collect();
+      expect(o.collector.digest()).toBe(d1);
+      // another seed, other rows
+      o.collector.setSampling(rows, 43);
+      o.collector.collect();
+      expect(o.collector.digest()).not.toBe(d1);
+
+      // rows = 0: the full method, every class complete
+      o.collector.setSampling(0, 42);
+      const full = o.collector.collect();
+      expect(full.ok && full.out.sample).toEqual({ rows: f, rowsTotal: f, made: (f * (f - 1)) / 2, total: (f * (f - 1)) / 2 });
+      if (full.ok) {
+        const fr = decodeRecords(full.out.buffer);
+        expect(fr.fds.every((x) => x.idClass)).toBe(true);
+        expect(verify(w.manifest, fr, method).mismatches).toEqual([]);
+      }
+    } finally {
+      o.collector.close();
+    }
+  });
+
+  it('is caught when a sampled class is split or merged, or a member loses its identity', () => {
+    const method = byName('kcmp-pairwise');
+    const o = openMethod(method, w.pids);
+    expect(o.state).toBe('open');
+    if (o.state !== 'open') return;
+    try {
+      o.collector.setSampling(40, 5);
+      const r = o.collector.collect();
+      if (!r.ok) throw new Error(r.error);
+      const label = new Map(w.manifest.tasks.flatMap((t) => t.fds.map((f) => [`${t.pid}:${f.fd}`, f.file] as const)));
+      const rec = () => decodeRecords(r.out.buffer);
+      // a complete class of two or more descriptors (shared by dup, fork or SCM_RIGHTS)
+      const base = rec();
+      const byKey = new Map<string, typeof base.fds>();
+      for (const x of base.fds) if (x.idClass && x.id.how === 'key') byKey.set(x.id.key, [...(byKey.get(x.id.key) ?? []), x]);
+      const shared = [...byKey.values()].find((c) => c.length >= 2);
+      expect(shared, 'a sampled class with two descriptors').toBeDefined();
+      const at = (rr: ReturnType<typeof rec>, x: { pid: number; fd: number }) => rr.fds.findIndex((y) => y.pid === x.pid && y.fd === x.fd);
+
+      const split = rec(); // one member gets a key of its own: a method that never merged
+      split.fds[at(split, shared![1])].id = { how: 'key', key: 'f00d' };
+      expect(verify(w.manifest, split, method, { sampled: true, sampleRows: 40 }).ok).toBe(false);
+
+      const lost = rec(); // one member without identity although its class is complete
+      const li = at(lost, shared![1]);
+      lost.fds[li] = { ...lost.fds[li], id: { how: 'none' } };
+      delete lost.fds[li].idClass;
+      expect(verify(w.manifest, lost, method, { sampled: true, sampleRows: 40 }).ok).toBe(false);
+
+      const merged = rec(); // another open file's descriptor joins the class
+      const other = merged.fds.findIndex((y) => label.get(`${y.pid}:${y.fd}`) !== label.get(`${shared![0].pid}:${shared![0].fd}`));
+      merged.fds[other] = { ...merged.fds[other], id: { how: 'key', key: (shared![0].id as { key: string }).key }, idClass: true };
+      expect(verify(w.manifest, merged, method, { sampled: true, sampleRows: 40 }).ok).toBe(false);
+
+      const none = rec(); // no complete class at all
+      for (const x of none.fds) {
+        x.id = { how: 'none' };
+        delete x.idClass;
+      }
+      expect(verify(w.manifest, none, method, { sampled: true, sampleRows: 40 }).ok).toBe(false);
+    } finally {
+      o.collector.close();
+    }
+  });
+});
 
 describe('bounded BPF output', () => {
   it('fails loudly, never silently, when the ring buffer is too small for the items', async () => {

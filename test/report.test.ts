@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Measurement, ResultsFile } from '../bench/types.js';
-import { exporters, writeReports, writeCharts, formatTable } from '../bench/report/index.js';
-import { CSV_COLUMNS } from '../bench/report/csv.js';
-import { timeChart, speedupChart, stagesChart } from '../bench/report/charts.js';
-import { formatSummary, SUMMARY_WIDTH } from '../bench/report/summary.js';
-import { buildResults } from './support/results-fixture.js';
+import type { Measurement, ResultsFile } from '../bench/schema.js';
+import { exporters, writeReports, writeCharts, formatTable, toBenchmarkJson } from '../analysis/report/index.js';
+import { CSV_COLUMNS, RATIO_COLUMNS } from '../analysis/report/csv.js';
+import { timeChart, speedupChart, stagesChart, kernelLaneChart } from '../analysis/report/charts.js';
+import { formatSummary, SUMMARY_WIDTH } from '../analysis/report/summary.js';
+import { analyze } from '../analysis/analyze.js';
+import { buildResults, FIXTURE_METHODS } from './support/results-fixture.js';
 
 /** RFC 4180 parsing, enough for csv-stringify's output */
 function parseCsv(text: string): string[][] {
@@ -43,14 +44,14 @@ function parseCsv(text: string): string[][] {
 
 /** a real results file plus one measurement in each non-verified state */
 function withStates(r: ResultsFile): ResultsFile {
-  const base = { scenario: 'files' as const, family: 'bpf' as const, n: 512, fds: 515, tasks: 1, extrapolated: false, warnings: [] };
+  const base = { scenario: 'files' as const, family: 'bpf' as const, role: 'recovery' as const, n: 512, instance: 0, replica: 0, fds: 515, tasks: 1, extrapolated: false, warnings: [] };
   const coverage = Object.fromEntries(
     ['fd', 'fd.meta', 'fd.pos', 'fd.flags', 'fd.identity', 'epoll.item', 'epoll.target', 'uring.file', 'uring.buf'].map((k) => [k, 'recovered']),
   ) as Extract<Measurement, { state: 'wrong' }>['coverage'];
   coverage['fd.pos'] = 'wrong';
   const extra: Measurement[] = [
     { ...base, method: 'bpf-epoll', state: 'wrong', reason: '3 positions differ, e.g. fd 7: pos 0 vs 4096', coverage, mismatchCount: 3, mismatches: [] },
-    { ...base, method: 'bpf-io-uring', state: 'skipped', reason: 'io_uring disabled (kernel.io_uring_disabled=2)' },
+    { ...base, method: 'bpf-io-uring', state: 'skipped', skip: 'missing-feature', reason: 'io_uring disabled (kernel.io_uring_disabled=2)' },
     { ...base, method: 'bpf-iter-epoll', state: 'errored', reason: 'workload died: "killed", signal 9' },
   ];
   return { ...r, config: { ...r.config, methods: [...r.config.methods, 'bpf-epoll', 'bpf-io-uring', 'bpf-iter-epoll'] }, measurements: [...r.measurements, ...extra] };
@@ -60,7 +61,7 @@ let results: ResultsFile;
 let dir: string;
 
 beforeAll(async () => {
-  results = withStates(buildResults({ scenarios: ['files', 'all'], sizes: [64, 128, 256, 512], samples: 15 }));
+  results = withStates(buildResults({ scenarios: ['files', 'all'], sizes: [64, 128, 256, 512] }));
   dir = mkdtempSync(join(tmpdir(), 'iterbench-report-'));
   await writeReports(results, dir, { charts: true });
 });
@@ -69,13 +70,47 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('exporters', () => {
   it('are one list with one name per format', () => {
-    expect(exporters.map((e) => e.name)).toEqual(['json', 'csv', 'summary']);
+    expect(exporters.map((e) => e.name)).toEqual(['json', 'csv', 'ratios-csv', 'summary', 'benchmark']);
   });
 
-  it('results.json parses and round-trips the results object, schema 1', () => {
+  it('results.json parses and round-trips the results object, schema 2, with its samples in time order and the analysis', () => {
     const back = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
-    expect(back.schema).toBe(1);
-    expect(back).toEqual(JSON.parse(JSON.stringify(results)));
+    expect(back.schema).toBe(2);
+    const { analysis, ...raw } = back;
+    expect(raw).toEqual(JSON.parse(JSON.stringify(results)));
+    expect(analysis.ratios.length).toBeGreaterThan(0);
+    const v = raw.measurements.find((m: Measurement) => m.state === 'verified');
+    expect(v.samples.ns.length).toBe(v.samples.round.length);
+    expect(v.samples.atMs).toEqual([...v.samples.atMs].sort((a: number, b: number) => a - b));
+    // sample arrays on one line each: the file stays small and readable
+    expect(readFileSync(join(dir, 'results.json'), 'utf8')).toMatch(/"round": \[0,0,0,1,1,1/);
+  });
+
+  it('ratios.csv has one row per paired ratio under a fixed header', () => {
+    const rows = parseCsv(readFileSync(join(dir, 'ratios.csv'), 'utf8'));
+    expect(rows[0]).toEqual([...RATIO_COLUMNS]);
+    expect(rows.length - 1).toBe(analyze(results).ratios.length);
+    const col = (name: string) => RATIO_COLUMNS.indexOf(name as (typeof RATIO_COLUMNS)[number]);
+    const r = rows.find((x) => x[col('kind')] === 'vs-floor' && x[col('method')] === 'bpf-all' && x[col('n')] === '512')!;
+    expect(Number(r[col('ci_low')])).toBeLessThanOrEqual(Number(r[col('ratio')]));
+    expect(Number(r[col('ci_high')])).toBeGreaterThanOrEqual(Number(r[col('ratio')]));
+  });
+
+  it('benchmark.json is what github-action-benchmark reads as customSmallerIsBetter', () => {
+    const list = JSON.parse(readFileSync(join(dir, 'benchmark.json'), 'utf8')) as { name: string; unit: string; value: number; range?: string; extra?: string }[];
+    expect(Array.isArray(list)).toBe(true);
+    expect(list.length).toBeGreaterThan(10);
+    for (const e of list) {
+      expect(Object.keys(e).every((k) => ['name', 'unit', 'value', 'range', 'extra'].includes(k))).toBe(true);
+      expect(typeof e.name).toBe('string');
+      expect(typeof e.unit).toBe('string');
+      expect(Number.isFinite(e.value) && e.value > 0).toBe(true);
+    }
+    expect(new Set(list.map((e) => e.name)).size).toBe(list.length);
+    // a speedup is written as its inverse (smaller is better)
+    const sp = list.find((e) => e.name === 'all/bpf-all / procfs @N=512')!;
+    expect(sp.value).toBeLessThan(0.1);
+    expect(toBenchmarkJson(results, analyze(results))).toEqual(list);
   });
 
   it('leaves no temporary files behind (atomic writes)', () => {
@@ -108,6 +143,7 @@ describe('exporters', () => {
     expect(files).toEqual(
       ['speedup', 'stages-all', 'stages-files', 'time-all', 'time-files'].flatMap((b) => [`${b}.png`, `${b}.svg`]).sort(),
     );
+    expect(kernelLaneChart(results)).toBeUndefined();
     for (const f of files) {
       const buf = readFileSync(join(dir, 'charts', f));
       expect(statSync(join(dir, 'charts', f)).size).toBeGreaterThan(5000);
@@ -132,6 +168,8 @@ describe('exporters', () => {
     expect((pw.pointBackgroundColor as string[])[0]).not.toBe('#ffffff');
     const floors = ds.filter((d) => String(d.label).startsWith('floor: '));
     expect(floors.length).toBe(3);
+    // one point per size: the median over rounds (and instances)
+    expect((pw.data as { x: number }[]).map((p) => p.x)).toEqual([64, 128, 256, 512]);
     for (const f of floors) expect((f.borderDash as number[]).length).toBeGreaterThan(0);
     const y = cfg.options!.scales!['y'] as { type: string; title: { text: string } };
     expect(y.type).toBe('logarithmic');
@@ -156,7 +194,7 @@ describe('exporters', () => {
 
   it('writeCharts returns the files it wrote', async () => {
     const d2 = mkdtempSync(join(tmpdir(), 'iterbench-charts-'));
-    const one = buildResults({ scenarios: ['files'], sizes: [64, 128, 256], samples: 5, methods: undefined });
+    const one = buildResults({ scenarios: ['files'], sizes: [64, 128, 256], rounds: 5 });
     const files = await writeCharts(one, d2);
     // time-files, speedup, stages-files: PNG and SVG each
     expect(files.map((f) => f.split('/').pop()).sort()).toEqual(
@@ -188,6 +226,9 @@ describe('summary.txt', () => {
     expect(text).toMatch(/scenario files: N = 512/);
     expect(text).toMatch(/^procfs +\d+(\.\d+)? (us|ms) +\d\.\d\d/m);
     expect(text).toMatch(/^bpf-task-file +\d+(\.\d+)? (us|ms) +\d\.\d\d.* +\d+(\.\d+)?x \d/m);
+    expect(text).toMatch(/^ {2}bpf-all \/ floor-walk +\d\.\d\dx \d\.\d\d-\d\.\d\d <= 2 met$/m);
+    expect(text).toMatch(/2 instances at N, 12 rounds; ratios paired by round; speedup over procfs/);
+    expect(text).toMatch(/^targets \(paired ratios/m);
     expect(text).toMatch(/^kcmp-pairwise +~\d/m);
     expect(text).toMatch(/^~ extrapolated: /m);
     expect(text).toMatch(/^bpf-epoll +WRONG: 3 mismatches/m);
@@ -201,6 +242,14 @@ describe('summary.txt', () => {
     const text = formatSummary(r);
     expect(text).toContain('INCOMPLETE RUN: SIGINT');
     for (const l of text.split('\n')) expect(l.length, l).toBeLessThanOrEqual(SUMMARY_WIDTH);
+  });
+
+  it('a suspect figure is marked, never printed as met', () => {
+    const methods = FIXTURE_METHODS.map((m) => (m.method === 'floor-walk' ? { ...m, cost: (n: number) => 2 * (80_000 + 260 * n) } : m));
+    const text = formatSummary(buildResults({ scenarios: ['all'], methods }));
+    expect(text).toMatch(/^ {2}bpf-all \/ floor-walk +0\.\d\dx \d\.\d\d-\d\.\d\d SUSPECT$/m);
+    expect(text).toMatch(/^bpf-all \/ floor-walk +0\.\d\dx <= 2x +SUSPECT$/m);
+    expect(text).not.toMatch(/^bpf-all \/ floor-walk .* met$/m);
   });
 
   it('the terminal table lists warnings with their hints once', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Recovered } from '../bench/decode.js';
 import type { Manifest } from '../bench/manifest.js';
 import type { DeclaredCoverage, MethodInfo } from '../bench/native.js';
-import { COVERAGE_KINDS, type CoverageKind } from '../bench/types.js';
+import { COVERAGE_KINDS, type CoverageKind } from '../bench/schema.js';
 import { verify } from '../bench/verify.js';
 
 const manifest: Manifest = {

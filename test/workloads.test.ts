@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cgroup2Root, freezePids, freezerV1Root, isFrozen, procState, type FreezeMethod } from '../bench/freezer.js';
-import type { Manifest, ManifestFile, Scenario } from '../bench/manifest.js';
+import { scenarioList, type Manifest, type ManifestFile, type Scenario, type ScenarioInfo, type ScenarioList } from '../bench/manifest.js';
 import { startWorkload, stopAllWorkloads, workloadBinary, type Workload, type WorkloadOptions } from '../bench/workload.js';
 
 const BIN = workloadBinary();
@@ -124,8 +124,31 @@ async function kcmp(questions: string[]): Promise<number[]> {
 async function checkManifest(m: Manifest): Promise<string[]> {
   const bad: string[] = [];
   const holders = new Map<string, { pid: number; fd: number }[]>();
+  // threads and tables: /proc/PID/task is `threads`; kcmp(KCMP_FILES) says which tasks share a table
+  const num = (a: number, b: number) => a - b;
+  const tq: string[] = [];
+  const tqWhat: { want: 'same' | 'different'; what: string }[] = [];
+  m.tasks.forEach((t, i) => {
+    const tids = readdirSync(`/proc/${t.pid}/task`).map(Number).sort(num);
+    if (t.threads?.[0] !== t.pid) bad.push(`${t.pid}: threads ${JSON.stringify(t.threads)} do not start with the leader`);
+    if (JSON.stringify(tids) !== JSON.stringify([...(t.threads ?? [])].sort(num))) bad.push(`${t.pid}: threads ${JSON.stringify(t.threads)} vs /proc ${JSON.stringify(tids)}`);
+    if (!m.tasks.some((o) => o.pid === t.table)) bad.push(`${t.pid}: table ${t.table} is not a task of the manifest`);
+    tq.push(`T ${t.pid} ${t.table}`);
+    tqWhat.push({ want: 'same', what: `${t.pid} uses table ${t.table}` });
+    const next = m.tasks[(i + 1) % m.tasks.length]!;
+    if (next.table !== t.table) {
+      tq.push(`T ${t.pid} ${next.pid}`);
+      tqWhat.push({ want: 'different', what: `${t.pid} (table ${t.table}) and ${next.pid} (table ${next.table})` });
+    }
+  });
+  (await kcmp(tq)).forEach((r, i) => {
+    const w = tqWhat[i]!;
+    if ((r === 0) !== (w.want === 'same')) bad.push(`kcmp(KCMP_FILES) ${r}: ${w.what}`);
+  });
+  const kernelByPid = new Map<number, Map<number, KFd>>();
   for (const t of m.tasks) {
     const k = kernelFds(t.pid);
+    kernelByPid.set(t.pid, k);
     const mine = new Set(t.fds.map((x) => x.fd));
     for (const fd of k.keys()) if (!mine.has(fd)) bad.push(`${t.pid}: fd ${fd} (${k.get(fd)!.link}) not in the manifest`);
     for (const { fd, file } of t.fds) {
@@ -224,6 +247,17 @@ async function checkManifest(m: Manifest): Promise<string[]> {
 
   // io_uring: UserFiles / UserBufs tables are exactly the manifest slots
   for (const r of m.io_uring) {
+    if (r.fd === null) {
+      // no descriptor reaches it: its mappings do (each ring has its own inode), and no descriptor of the tree holds it
+      const f = m.files[r.file];
+      const maps = readFileSync(`/proc/${r.pid}/maps`, 'utf8');
+      if (!f) bad.push(`ring ${r.pid}/${r.registeredIndex}: label ${r.file} has no file entry`);
+      else if (!new RegExp(` ${f.ino} +anon_inode:\\[io_uring\\]$`, 'm').test(maps)) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: no [io_uring] mapping of inode ${f.ino}`);
+      if (holders.has(r.file)) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: a descriptor holds it`);
+      for (const [pid, k] of kernelByPid) for (const kf of k.values()) if (f && kf.ino === f.ino && kf.dev === f.dev) bad.push(`ring ${r.pid}/registered ${r.registeredIndex}: ${pid}/${kf.fd} is it`);
+      if (typeof r.registeredIndex !== 'number' || r.tid !== r.pid) bad.push(`ring ${r.pid}: fd null without registeredIndex/tid`);
+      continue;
+    }
     const info = readFileSync(`/proc/${r.pid}/fdinfo/${r.fd}`, 'utf8');
     const files = /^UserFiles:\s+(\d+)\n((?: *\d+: .*\n)*)/m.exec(info);
     const bufs = /^UserBufs:\s+(\d+)\n((?: *\d+: .*\n)*)/m.exec(info);
@@ -262,15 +296,25 @@ async function checkManifest(m: Manifest): Promise<string[]> {
   return bad;
 }
 
+/** Small sizes per scenario; a scenario not named here runs with SMALL_DEFAULT. */
+const SMALL: Record<string, Omit<WorkloadOptions, 'scenario'>> = {
+  files: { files: 120 },
+  shared: { files: 160, tasks: 3 },
+  epoll: { files: 60 },
+  io_uring: { files: 60, buffers: 20 },
+  all: { files: 160, tasks: 3, buffers: 16 },
+};
+const SMALL_DEFAULT = { files: 120, buffers: 16 };
+
+function smallOptions(s: ScenarioInfo): WorkloadOptions {
+  return { scenario: s.name, ...SMALL_DEFAULT, ...(s.spreadsOverTasks ? { tasks: Math.max(3, s.minTasks) } : {}), ...SMALL[s.name] };
+}
+
 describe('the generator scenarios', () => {
-  const cases: [Scenario, WorkloadOptions][] = [
-    ['files', { scenario: 'files', files: 120 }],
-    ['shared', { scenario: 'shared', files: 160, tasks: 3 }],
-    ['epoll', { scenario: 'epoll', files: 60 }],
-    ['io_uring', { scenario: 'io_uring', files: 60, buffers: 20 }],
-    ['all', { scenario: 'all', files: 160, tasks: 3, buffers: 16 }],
-  ];
-  for (const [name, o] of cases) {
+  // every scenario the generator lists, the new ones included
+  for (const info of scenarioList().scenarios) {
+    const name = info.name;
+    const o = smallOptions(info);
     it(`the ${name} scenario writes a manifest that matches the kernel's view of every task`, async () => {
       const w = await start(o);
       const m = w.manifest;
@@ -278,6 +322,7 @@ describe('the generator scenarios', () => {
       expect(w.pids).toContain(w.rootPid);
       expect(new Set(w.pids).size).toBe(w.pids.length);
       expect(m.cases.length).toBeGreaterThan(0);
+      for (const c of m.cases) expect(info.hardCases, c).toContain(c);
       for (const t of m.tasks) expect(t.fds.slice(0, 3).map((x) => x.fd)).toEqual([0, 1, 2]);
       expect(m.params.tasks).toBe(m.tasks.length);
       expect(m.params.files).toBe(o.files);
@@ -394,11 +439,106 @@ describe('the generator scenarios', () => {
     await w.stop();
   });
 
+  it('the threads scenario shows one descriptor table from several tasks: threads, clone(CLONE_FILES), and a forked copy apart', async () => {
+    const w = await start({ scenario: 'threads', files: 80 });
+    const m = w.manifest;
+    expect(m.schema).toBe(2);
+    const root = m.tasks.find((t) => t.role === 'root')!;
+    const sharer = m.tasks.find((t) => t.role === 'clone-files')!;
+    const copy = m.tasks.find((t) => t.role === 'fork-copy')!;
+    expect(root.threads!.length).toBeGreaterThanOrEqual(4); // the leader and three threads
+    expect(root.table).toBe(root.pid);
+    expect(sharer.table).toBe(root.pid);
+    expect(sharer.pid).not.toBe(root.pid);
+    expect(copy.table).toBe(copy.pid);
+    // one table: the same descriptors, N of them besides 0, 1, 2
+    expect(sharer.fds).toEqual(root.fds);
+    expect(root.fds.length).toBe(83);
+    // the forked copy: the same numbers and open files, in its own table
+    expect(copy.fds).toEqual(root.fds);
+    // files made by threads other than the leader, and by the clone(CLONE_FILES) process
+    const notes = root.fds.map((x) => m.files[x.file]!.note ?? '');
+    expect(notes.filter((n) => /opened by thread \d of the root/.test(n)).length).toBe(3);
+    expect(notes.some((n) => /clone\(CLONE_FILES\) process/.test(n))).toBe(true);
+    for (const c of ['multi-threaded', 'clone\\(CLONE_FILES\\)', 'forked from']) expect(m.cases.join('\n')).toMatch(new RegExp(c));
+    expect(await checkManifest(m)).toEqual([]);
+    await w.stop();
+    expect(w.pids.filter(alive)).toEqual([]);
+  });
+
+  it('the manifest check notices a wrong table or thread list', async () => {
+    const w = await start({ scenario: 'threads', files: 40 });
+    const clone = () => JSON.parse(JSON.stringify(w.manifest)) as Manifest;
+    const m1 = clone();
+    m1.tasks.find((t) => t.role === 'fork-copy')!.table = m1.rootPid;
+    expect((await checkManifest(m1)).join('\n')).toMatch(/KCMP_FILES/);
+    const m2 = clone();
+    m2.tasks.find((t) => t.role === 'clone-files')!.table = m2.tasks.find((t) => t.role === 'clone-files')!.pid;
+    expect((await checkManifest(m2)).join('\n')).toMatch(/KCMP_FILES|not a task/);
+    const m3 = clone();
+    m3.tasks[0]!.threads!.pop();
+    expect((await checkManifest(m3)).join('\n')).toMatch(/threads/);
+    await w.stop();
+  });
+
+  it('the tree scenario holds exactly N descriptors over K tasks in a fork tree of several levels, most of them few', async () => {
+    const w = await start({ scenario: 'tree', files: 1500, tasks: 300 });
+    const m = w.manifest;
+    expect(m.tasks.length).toBe(300);
+    expect(m.params.tasks).toBe(300);
+    expect(m.tasks.reduce((a, t) => a + t.fds.length - 3, 0)).toBe(1500);
+    // levels, from the kernel's parent links
+    const ppid = new Map(m.tasks.map((t) => [t.pid, Number(readFileSync(`/proc/${t.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1])]));
+    const parentOf = (pid: number) => ppid.get(pid)!;
+    const depth = (pid: number) => {
+      let d = 0;
+      for (let p = pid; p !== m.rootPid; p = parentOf(p)) d++;
+      return d;
+    };
+    expect(Math.max(...m.tasks.map((t) => depth(t.pid)))).toBeGreaterThanOrEqual(3);
+    // most tasks hold few descriptors, a few hold many
+    const counts = m.tasks.map((t) => t.fds.length - 3).sort((a, b) => a - b);
+    expect(counts[150]).toBeLessThanOrEqual(4);
+    expect(counts.at(-1)).toBeGreaterThan(200);
+    // inherited over two levels: a task holding an open file of its grandparent's
+    const labels = new Map(m.tasks.map((t) => [t.pid, new Set(t.fds.slice(3).map((x) => x.file))]));
+    const grand = m.tasks.filter((t) => depth(t.pid) >= 2).some((t) => {
+      const g = labels.get(parentOf(parentOf(t.pid)))!;
+      return [...labels.get(t.pid)!].some((l) => g.has(l));
+    });
+    expect(grand).toBe(true);
+    const notes = Object.values(m.files).map((f) => f.note ?? '');
+    for (const n of ['inherited down the fork tree', 'only the parent holds it', 'the sender kept it', "dup'd in a task of the fork tree"]) {
+      expect(notes.some((x) => x.includes(n)), n).toBe(true);
+    }
+    expect(await checkManifest(m)).toEqual([]);
+    await w.stop();
+    expect(w.pids.filter(alive)).toEqual([]);
+  });
+
+  it('the all scenario spreads its epoll items and registered files over every task when the root cannot hold them', async () => {
+    const w = await start({ scenario: 'all', files: 2000, tasks: 2, epollItems: 30000, uringFiles: 30000, buffers: 8 });
+    const m = w.manifest;
+    expect(m.tasks.length).toBeGreaterThanOrEqual(3);
+    expect(m.params.tasks).toBe(m.tasks.length);
+    expect(new Set(m.epoll.map((e) => e.pid)).size).toBe(m.tasks.length);
+    expect(new Set(m.io_uring.map((r) => r.pid)).size).toBe(m.tasks.length);
+    expect(m.epoll.reduce((a, e) => a + e.items.length, 0)).toBe(30000);
+    expect(m.io_uring.reduce((a, r) => a + r.files.length, 0)).toBe(30000);
+    expect(m.io_uring.reduce((a, r) => a + r.buffers.length, 0)).toBe(8);
+    for (const t of m.tasks) expect(t.fds.length).toBeLessThan(20000);
+    expect(m.cases.some((c) => /spread over the tasks/.test(c))).toBe(true);
+    // the hard cases stay in the root
+    expect(m.epoll.filter((e) => e.items.some((it) => /^\(a\)/.test(it.note ?? ''))).map((e) => e.pid)).toEqual([m.rootPid]);
+    expect(await checkManifest(m)).toEqual([]);
+    await w.stop();
+  });
+
   it('the io_uring scenario has empty slots, descriptorless files and unmapped buffers', async () => {
     const w = await start({ scenario: 'io_uring', files: 50, buffers: 30 });
-    const r = w.manifest.io_uring[0]!;
-    expect(r.files.length).toBe(50);
-    expect(r.buffers.length).toBe(30);
+    const r = w.manifest.io_uring.find((x) => x.fd !== null)!;
+    expect(w.manifest.io_uring.reduce((a, x) => a + x.files.length, 0)).toBe(50);
+    expect(w.manifest.io_uring.reduce((a, x) => a + x.buffers.length, 0)).toBe(30);
     expect(r.files).toContain(null);
     expect(r.buffers).toContain(null);
     const held = new Set(w.manifest.tasks.flatMap((t) => t.fds.map((x) => x.file)));
@@ -408,6 +548,145 @@ describe('the generator scenarios', () => {
     expect(r.buffers.some((b) => /munmap/.test(b?.note ?? ''))).toBe(true);
     expect(new Set(r.buffers.map((b) => b?.len)).size).toBeGreaterThan(4);
     await w.stop();
+  });
+
+  for (const scenario of ['io_uring', 'all']) {
+    it(`the ${scenario} scenario has a ring no descriptor reaches, with files only it holds`, async () => {
+      const w = await start({ scenario, files: 80, tasks: 2, buffers: 8 });
+      const m = w.manifest;
+      const hidden = m.io_uring.filter((x) => x.fd === null);
+      expect(hidden.length).toBe(1);
+      const h = hidden[0]!;
+      expect(h.pid).toBe(m.rootPid);
+      expect(h.tid).toBe(m.rootPid);
+      expect(h.registeredIndex).toBeGreaterThanOrEqual(0);
+      expect(m.files[h.file]!.kind).toBe('io_uring');
+      expect(h.files.length).toBe(8);
+      expect(h.buffers.length).toBe(2);
+      const held = new Set(m.tasks.flatMap((t) => t.fds.map((x) => x.file)));
+      expect(held.has(h.file)).toBe(false);
+      expect(h.files.filter((l) => l !== null && !held.has(l)).length).toBeGreaterThan(2);
+      expect(m.cases.some((c) => /reachable by no descriptor/.test(c))).toBe(true);
+      // the checker fails a hidden ring it cannot find in the task's mappings
+      const doctored = JSON.parse(JSON.stringify(m)) as Manifest;
+      doctored.files[h.file]!.ino += 1;
+      expect((await checkManifest(doctored)).join('\n')).toMatch(/no \[io_uring\] mapping/);
+      expect(await checkManifest(m)).toEqual([]);
+      await w.stop();
+    });
+  }
+});
+
+/** A CRIU that passed `criu check` (PATH, or the cache npm run criu:build fills), if any. */
+function findCriu(): string | undefined {
+  const cache = '/var/cache/iterbench/criu';
+  const found: string[] = [];
+  try {
+    for (const d of readdirSync(cache)) if (existsSync(join(cache, d, 'ok')) && existsSync(join(cache, d, 'bin/criu'))) found.push(join(cache, d, 'bin/criu'));
+  } catch {
+    /* no cache */
+  }
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'criu'))) found.push(join(dir, 'criu'));
+  return found[0];
+}
+
+describe('--criu-compatible', () => {
+  const O_DIRECT = 0o40000;
+  const list = scenarioList();
+  for (const info of list.scenarios.filter((s) => s.criu.compatible)) {
+    it(`the ${info.name} scenario's CRIU-compatible variant matches the kernel, with no O_DIRECT pipe and no io_uring`, async () => {
+      const w = await start({ ...smallOptions(info), criuCompatible: true });
+      const m = w.manifest;
+      expect(m.params.criuCompatible).toBe(true);
+      expect(m.io_uring).toEqual([]);
+      expect(Object.values(m.files).filter((f) => f.kind === 'io_uring')).toEqual([]);
+      expect(Object.values(m.files).filter((f) => f.kind === 'pipe' && f.flags & O_DIRECT)).toEqual([]);
+      const leftOut = info.criu.compatible ? info.criu.leftOut : [];
+      for (const c of m.cases) expect([...info.hardCases, ...leftOut], c).toContain(c);
+      expect(m.cases.some((c) => c.startsWith('left out for CRIU'))).toBe(true);
+      expect(await checkManifest(m)).toEqual([]);
+      await w.stop();
+    });
+  }
+
+  it('keeps the sizes: the same tasks, descriptors and epoll items as the full variant', async () => {
+    for (const o of [{ scenario: 'shared', files: 300, tasks: 3 }, { scenario: 'epoll', files: 200 }, { scenario: 'tree', files: 300, tasks: 20 }] as WorkloadOptions[]) {
+      const full = await start(o);
+      const crit = await start({ ...o, criuCompatible: true });
+      const count = (m: Manifest) => Object.fromEntries(m.tasks.map((t) => [t.role, t.fds.length]));
+      const want = count(full.manifest);
+      // epoll case (d) without CRIU's refusal: the epoll's task keeps the target too
+      if (o.scenario === 'epoll') want.root! += 1;
+      expect(count(crit.manifest), o.scenario).toEqual(want);
+      expect({ ...crit.manifest.params, criuCompatible: false }, o.scenario).toEqual(full.manifest.params);
+      expect(crit.manifest.epoll.map((e) => e.items.length), o.scenario).toEqual(full.manifest.epoll.map((e) => e.items.length));
+      await full.stop();
+      await crit.stop();
+    }
+  });
+
+  it('all leaves out its io_uring part and says so; io_uring has no variant (exit 2, one line)', async () => {
+    const w = await start({ scenario: 'all', files: 200, tasks: 2, criuCompatible: true });
+    expect(w.manifest.params.uringFiles).toBe(0);
+    expect(w.manifest.cases.some((c) => /left out for CRIU: the io_uring part/.test(c))).toBe(true);
+    await w.stop();
+    const r = await execa(BIN, ['io_uring', '--criu-compatible', '--manifest', join(tmpdir(), 'iterbench-never.json')], { reject: false, stdin: 'ignore' });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split('\n').length).toBe(1);
+    expect(r.stderr).toMatch(/no CRIU-compatible variant: CRIU 4\.2 cannot dump io_uring/);
+    expect(list.scenarios.find((s) => s.name === 'io_uring')!.criu.compatible).toBe(false);
+  });
+
+  it('past 1000 pipes in the tree, the variant makes socket pairs instead (CRIU dumps at most 1024 pipes)', async () => {
+    const w = await start({ scenario: 'files', files: 10000, criuCompatible: true });
+    const pipes = new Set(Object.values(w.manifest.files).filter((f) => f.kind === 'pipe').map((f) => f.ino));
+    expect(pipes.size).toBeLessThanOrEqual(1000);
+    expect(pipes.size).toBeGreaterThan(900);
+    expect(w.manifest.cases.some((c) => /pipes past the first 1000/.test(c))).toBe(true);
+    expect(w.manifest.tasks[0]!.fds.length).toBe(10003);
+    await w.stop();
+  });
+
+  const criu = findCriu();
+  it.skipIf(!criu)(`criu dump takes every CRIU-compatible variant and refuses the full files scenario${criu ? '' : ' (skipped: no CRIU built; npm run criu:build)'}`, async () => {
+    // The generator's stdio are pipes here (through sh and cat): the harness's own stdio are
+    // libuv socket pairs, and CRIU refuses half of an external stream unix connection.
+    const dump = async (o: WorkloadOptions) => {
+      const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'iterbench-criu-'));
+      const args = [o.scenario, '--files', String(o.files), '--manifest', join(dir, 'manifest.json')];
+      if (o.tasks) args.push('--tasks', String(o.tasks));
+      if (o.buffers !== undefined) args.push('--buffers', String(o.buffers));
+      if (o.criuCompatible) args.push('--criu-compatible');
+      const sh = execa('sh', ['-c', 'cat | "$0" "$@" 2>&1 | cat', BIN, ...args], { reject: false, buffer: false, stdin: 'pipe', stdout: 'pipe' });
+      try {
+        const pid = await new Promise<number>((res, rej) => {
+          let out = '';
+          sh.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /ready (\d+)/.exec(out);
+            if (m) res(Number(m[1]));
+          });
+          setTimeout(() => rej(new Error(`not ready: ${out}`)), 20000);
+        });
+        const images = join(dir, 'images');
+        mkdirSync(images);
+        const r = await execa(criu!, ['dump', '--leave-running', '-t', String(pid), '-D', images, '--shell-job', '-v2', '-o', 'dump.log'], { reject: false, stdin: 'ignore' });
+        const log = existsSync(join(images, 'dump.log')) ? readFileSync(join(images, 'dump.log'), 'utf8') : '';
+        expect(alive(pid)).toBe(true); // --leave-running
+        return { code: r.exitCode, log };
+      } finally {
+        sh.stdin.end('exit\n');
+        await sh;
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    for (const info of list.scenarios.filter((s) => s.criu.compatible)) {
+      const r = await dump({ ...smallOptions(info), criuCompatible: true });
+      expect(r.code, `${info.name}: ${r.log.split('\n').filter((l) => /Error/.test(l)).join('\n')}`).toBe(0);
+    }
+    const full = await dump({ scenario: 'files', files: 200 });
+    expect(full.code).not.toBe(0);
+    expect(full.log).toMatch(/packetized mode for pipes is not supported/);
   });
 });
 
@@ -425,6 +704,8 @@ describe('sizes and arguments', () => {
     ['epoll', '--manifest', 'MANIFEST', '--epoll-items', '3'],
     ['files', '--manifest', 'MANIFEST', '--files'],
     ['files', '--manifest', 'MANIFEST', 'extra'],
+    ['--list', '--bogus'],
+    ['--list', '--files', 'ten'],
   ];
   for (const args of bad) {
     it(`bad arguments (${args.join(' ') || 'none'}) give one line on stderr, exit 2 and no process`, async () => {
@@ -439,11 +720,48 @@ describe('sizes and arguments', () => {
     });
   }
 
+  it('--list describes every scenario as JSON: name, summary, hard cases, needs and the largest N that fits here', async () => {
+    const r = await execa(BIN, ['--list'], { reject: false, stdin: 'ignore' });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe('');
+    const list = JSON.parse(r.stdout) as ScenarioList;
+    expect(list.rlimitNofile).toBeGreaterThan(list.fdMargin);
+    const names = list.scenarios.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const s of ['files', 'shared', 'epoll', 'io_uring', 'all']) expect(names).toContain(s);
+    for (const s of list.scenarios) {
+      expect(s.name).toMatch(/^[a-z][a-z0-9_-]*$/);
+      expect(s.summary.length, s.name).toBeGreaterThan(10);
+      expect(s.hardCases.length, s.name).toBeGreaterThan(0);
+      expect(new Set(s.hardCases).size, s.name).toBe(s.hardCases.length);
+      expect(s.minTasks).toBeGreaterThanOrEqual(1);
+      expect(s.maxTasks).toBeGreaterThanOrEqual(s.minTasks);
+      expect(s.maxFilesReason.length, s.name).toBeGreaterThan(0);
+      // a single task (or table, or ring) cannot pass the descriptor limit; spreading scenarios can
+      if (s.spreadsOverTasks) expect(s.maxFiles, s.name).toBeGreaterThan(list.rlimitNofile);
+      else expect(s.maxFiles, s.name).toBeLessThanOrEqual(list.rlimitNofile);
+      // the largest N it names fits, one more does not (same defaults as --list)
+      if (s.maxFiles < list.maxSize) {
+        expect((await execa(BIN, [s.name, '--check', '--files', String(s.maxFiles)], { reject: false })).exitCode, s.name).toBe(0);
+        expect((await execa(BIN, [s.name, '--check', '--files', String(s.maxFiles + 1)], { reject: false })).exitCode, s.name).toBe(2);
+      }
+    }
+    expect(list.scenarios.find((s) => s.name === 'io_uring')!.needs).toEqual(['io_uring']);
+    expect(list.scenarios.find((s) => s.name === 'files')!.needs).toEqual([]);
+    // one scenario alone, and the sizes --list is given change its largest N
+    const one = JSON.parse((await execa(BIN, ['io_uring', '--list', '--buffers', '16'])).stdout) as ScenarioList;
+    expect(one.scenarios.map((s) => s.name)).toEqual(['io_uring']);
+    // and TypeScript reads the same list (asked once, cached)
+    expect(scenarioList()).toEqual(list);
+    expect(scenarioList()).toBe(scenarioList());
+  });
+
   it('--help prints the usage with the size defaults and exits 0', async () => {
     const r = await execa(BIN, ['--help'], { reject: false });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/--files N/);
     expect(r.stdout).toMatch(/min\(1024, N\)/);
+    for (const s of scenarioList().scenarios) expect(r.stdout).toContain(s.name);
   });
 
   it('a size that cannot fit RLIMIT_NOFILE fails before creating anything and names the largest N that fits', async () => {

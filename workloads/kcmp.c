@@ -2,11 +2,14 @@
 /*
  * iterbench-kcmp - a test helper: answers kcmp(2) questions read from stdin,
  * one per line, so tests can check that a manifest's labels say which
- * descriptors share an open file. Not used by any recovery method.
+ * descriptors share an open file and which tasks share a descriptor table.
+ * Not used by any recovery method.
  *
  *   F pid1 fd1 pid2 fd2              kcmp(KCMP_FILE)
  *   E pid1 fd1 pid2 epfd tfd toff    kcmp(KCMP_EPOLL_TFD): file fd1 of pid1 vs
  *                                    the target of item (tfd, toff) of epfd
+ *   T pid1 pid2                      kcmp(KCMP_FILES): do they use one
+ *                                    descriptor table
  * prints one line per question: 0 equal, 1 less, 2 greater, or -errno.
  *
  *   printf 'F 1 0 1 0\n' | build/workloads/iterbench-kcmp
@@ -36,6 +39,8 @@ int main(void)
 			};
 
 			r = syscall(SYS_kcmp, p1, p2, KCMP_EPOLL_TFD, f1, (unsigned long)&slot);
+		} else if (sscanf(line, "T %ld %ld", &p1, &p2) == 2) {
+			r = syscall(SYS_kcmp, p1, p2, KCMP_FILES, 0, 0);
 		} else {
 			fprintf(stderr, "iterbench-kcmp: bad line: %s", line);
 			return 2;

@@ -11,59 +11,83 @@
  *
  * How to run it:
  *   make -C workloads O=$PWD/build/workloads
+ *   build/workloads/iterbench-workload --list        (the scenarios, as JSON)
  *   build/workloads/iterbench-workload shared --files 1000 --manifest /tmp/m.json
  *   -> prints "ready <rootpid>" once the manifest is written and every task
  *      is in its final state; send "exit" (or EOF, or SIGTERM) to stop it.
  *
- * Sizes: --files N is the one knob; the others default from it:
- *   files     N descriptors in one task
- *   shared    K tasks (default 4, raised when one task would pass
- *             RLIMIT_NOFILE) holding N descriptors in total
- *   epoll     E = N items (at least 8) over 2 + E/2048 instances; the root
- *             plus one task holding the target of case (d)
- *   io_uring  U = N registered file slots, B = min(1024, N) buffers
- *   all       the shared tree with N files, plus in the root E = N/2 epoll
- *             items, U = N/2 registered files and B buffers
- * Regular files go to a private directory under $ITERBENCH_TMPDIR, else
- * /dev/shm (tmpfs), else $TMPDIR or /tmp, removed at exit.
- * Exit: 0 ok, 1 failure, 2 usage or size does not fit RLIMIT_NOFILE,
- * 77 io_uring unavailable.
+ * This file is generic: options, the limits check, --list and the life
+ * cycle. What a scenario builds is in scenarios/<name>.c (one descriptor
+ * each, listed in scenarios/list.h).
+ * Exit: 0 ok, 1 failure, 2 usage, a size that does not fit RLIMIT_NOFILE or
+ * a scenario with no --criu-compatible variant, 77 a kernel feature is
+ * missing (io_uring).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <dirent.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "lifecycle.h"
+#include "manifest.h"
+#include "model.h"
+#include "scenario.h"
+#include "tasks.h"
+#include "makers.h"
+#include "parts/parts.h"
 
-#define URING_TRANSIENT 260 /* a registration batch and its extra ends */
-#define EPOLL_MIN_ITEMS 8
-#define MAX_REG_BUFFERS 16384
+#define MAX_SIZE 100000000L /* the largest value any size option takes */
 
-static const char usage_text[] =
-	"usage: iterbench-workload <files|shared|epoll|io_uring|all> --manifest PATH\n"
+static const char usage_head[] =
+	"usage: iterbench-workload <scenario> --manifest PATH\n"
 	"         [--files N] [--tasks K] [--buffers B] [--epoll-items E]\n"
-	"         [--uring-files U] [--churn] [--check]\n"
+	"         [--uring-files U] [--criu-compatible] [--churn] [--check]\n"
+	"       iterbench-workload --list [size options]\n";
+static const char usage_opts[] =
 	"  --files N        size knob (default 1000); other sizes default from it:\n"
-	"  --tasks K        shared/all: tasks incl. the root (default 4; raised so no\n"
-	"                   task holds more than RLIMIT_NOFILE - 300 descriptors)\n"
+	"  --tasks K        scenarios that spread over tasks: tasks incl. the root\n"
+	"                   (shared/all: default 4, raised so no task holds more than\n"
+	"                   RLIMIT_NOFILE - 300 descriptors)\n"
 	"  --epoll-items E  epoll: N, all: N/2 (at least 8)\n"
-	"  --uring-files U  io_uring: N, all: N/2 (at most RLIMIT_NOFILE)\n"
+	"  --uring-files U  io_uring: N, all: N/2 (at most RLIMIT_NOFILE per ring)\n"
 	"  --buffers B      io_uring/all: min(1024, N) registered buffers (max 16384)\n"
+	"  --criu-compatible  make nothing CRIU 4.2 refuses to dump (no O_DIRECT pipes,\n"
+	"                   no io_uring); the manifest's cases say what was left out\n"
 	"  --churn          after ready, keep changing the root's descriptors\n"
 	"  --check          only validate the sizes against the limits (exit 0 or 2),\n"
 	"                   create nothing; --manifest is not needed\n"
+	"  --list           print the scenarios as JSON (name, summary, hard cases,\n"
+	"                   needs, largest N that fits here) and exit\n"
 	"prints \"ready <rootpid>\" when the manifest is written; exits on \"exit\",\n"
 	"EOF on stdin or SIGTERM. exit codes: 0 ok, 1 failure, 2 usage/limits,\n"
-	"77 io_uring unavailable.\n";
+	"77 a kernel feature is missing (io_uring).\n";
+
+static void print_usage(FILE *f)
+{
+	fputs(usage_head, f);
+	fputs("scenarios:\n", f);
+	for (int i = 0; scenarios[i]; i++)
+		fprintf(f, "  %-14s %s\n", scenarios[i]->name, scenarios[i]->summary);
+	fputs(usage_opts, f);
+}
+
+/* "files, shared, epoll, io_uring or all" */
+static const char *scenario_names(void)
+{
+	static char buf[1024];
+	size_t len = 0;
+
+	for (int i = 0; scenarios[i] && len < sizeof(buf); i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%s", scenarios[i]->name,
+				!scenarios[i + 1] ? "" : !scenarios[i + 2] ? " or " : ", ");
+	return buf;
+}
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
@@ -89,7 +113,7 @@ static long parse_num(const char *opt, const char *s, long min)
 		usage_error("%s: not a number: '%s'", opt, s);
 	if (v < min)
 		usage_error("%s must be at least %ld, got %ld", opt, min, v);
-	if (v > 100000000)
+	if (v > MAX_SIZE)
 		usage_error("%s too large: %ld", opt, v);
 	return v;
 }
@@ -104,27 +128,28 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "epoll-items", required_argument, NULL, 'e' },
 		{ "uring-files", required_argument, NULL, 'u' },
 		{ "churn", no_argument, NULL, 'c' },
+		{ "criu-compatible", no_argument, NULL, 'R' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "list", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static const char *names[] = { "files", "shared", "epoll", "io_uring", "all" };
-	int c, i;
+	const struct scenario *sc;
+	int c;
 
 	*o = (struct opts){ .files = 1000, .buffers = -1, .epoll_items = -1, .uring_files = -1 };
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(usage_text, stdout);
+		print_usage(stdout);
 		exit(0);
 	}
-	if (argc < 2 || argv[1][0] == '-')
-		usage_error("missing scenario (files, shared, epoll, io_uring or all)");
-	for (i = 0; i < 5 && strcmp(argv[1], names[i]); i++)
-		;
-	if (i == 5)
-		usage_error("unknown scenario '%s'", argv[1]);
-	o->scenario = i;
+	optind = 1;
+	if (argc >= 2 && argv[1][0] != '-') {
+		o->sc = scenario_find(argv[1]);
+		if (!o->sc)
+			usage_error("unknown scenario '%s' (%s)", argv[1], scenario_names());
+		optind = 2;
+	}
 	opterr = 0;
-	optind = 2;
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->manifest = optarg; break;
@@ -134,130 +159,98 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'e': o->epoll_items = parse_num("--epoll-items", optarg, EPOLL_MIN_ITEMS); break;
 		case 'u': o->uring_files = parse_num("--uring-files", optarg, 1); break;
 		case 'c': o->churn = true; break;
+		case 'R': o->criu = true; break;
 		case 'C': o->check = true; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'L': o->list = true; break;
+		case 'h': print_usage(stdout); exit(0);
 		case ':': usage_error("option %s needs a value", argv[optind - 1]);
 		default: usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->list)
+		return;
+	if (!o->sc)
+		usage_error("missing scenario (%s)", scenario_names());
+	sc = o->sc;
 	if (!o->check && (!o->manifest || !o->manifest[0]))
 		usage_error("--manifest PATH is required");
 	if (o->tasks > MAX_TASKS)
 		usage_error("--tasks must be at most %d, got %ld", MAX_TASKS, o->tasks);
-	if (o->scenario == SC_SHARED && o->tasks == 1)
-		usage_error("shared needs at least 2 tasks");
-}
+	if (o->tasks && sc->max_tasks && o->tasks > sc->max_tasks)
+		usage_error("%s takes at most %ld tasks, got %ld", sc->name, sc->max_tasks, o->tasks);
+	if (o->tasks && o->tasks < sc->min_tasks)
+		usage_error("%s needs at least %ld tasks", sc->name, sc->min_tasks);
+	if (o->criu && sc->no_criu)
+		usage_error("%s has no CRIU-compatible variant: %s", sc->name, sc->no_criu);
+	if (sc->check) {
+		const char *why = sc->check(o);
 
-static long ceil_div(long a, long b)
-{
-	return (a + b - 1) / b;
+		if (why)
+			usage_error("%s", why);
+	}
 }
 
 /*
- * Fill the plan for size n and return the most descriptors one task will
- * hold (margin excluded), or -1 when no number of tasks fits.
+ * Why size n does not fit a task limit of `limit` descriptors (a static
+ * string), or NULL when it fits; p is filled either way.
  */
-static long fill(const struct opts *o, long n, long limit, struct plan *p)
+static const char *misfit(const struct opts *o, long n, long limit, struct plan *p)
 {
-	long cap = limit - FD_MARGIN, root = 0, child = 0, share;
+	long need;
 
-	*p = (struct plan){ .scenario = o->scenario, .files = n, .tasks = 1 };
-	p->epoll_items = o->epoll_items;
-	p->uring_files = o->uring_files;
-	p->buffers = o->buffers;
-	/* sizes that do not apply to a scenario are 0 in the manifest */
-	if (o->scenario == SC_FILES || o->scenario == SC_SHARED)
-		p->epoll_items = p->uring_files = p->buffers = 0;
-	else if (o->scenario == SC_EPOLL)
-		p->uring_files = p->buffers = 0;
-	else if (o->scenario == SC_URING)
-		p->epoll_items = 0;
-	switch (o->scenario) {
-	case SC_FILES:
-		return 3 + n;
-	case SC_EPOLL:
-		p->tasks = 2;
-		if (p->epoll_items < 0)
-			p->epoll_items = n > EPOLL_MIN_ITEMS ? n : EPOLL_MIN_ITEMS;
-		p->epolls = 2 + p->epoll_items / 2048;
-		return 3 + p->epolls + p->epoll_items + 8;
-	case SC_URING:
-		if (p->uring_files < 0)
-			p->uring_files = n;
-		if (p->buffers < 0)
-			p->buffers = n < 1024 ? n : 1024;
-		return 3 + 1 + p->uring_files / 4 + 1 + URING_TRANSIENT;
-	case SC_SHARED:
-	case SC_ALL:
-		p->tasks = o->tasks ? o->tasks : 4;
-		if (p->tasks < 2)
-			p->tasks = 2;
-		if (o->scenario == SC_ALL) {
-			if (p->epoll_items < 0)
-				p->epoll_items = n / 2 > EPOLL_MIN_ITEMS ? n / 2 : EPOLL_MIN_ITEMS;
-			if (p->uring_files < 0)
-				p->uring_files = n / 2 > 1 ? n / 2 : 1;
-			if (p->buffers < 0)
-				p->buffers = n < 1024 ? n : 1024;
-			p->epolls = 2 + p->epoll_items / 2048;
-		} else {
-			p->epoll_items = p->uring_files = p->buffers = 0;
-		}
-		for (;;) {
-			share = ceil_div(n, p->tasks) + 8;
-			child = 3 + 2 + share + 1;
-			root = child;
-			if (o->scenario == SC_ALL)
-				root += p->epolls + p->epoll_items + 8 +
-					1 + p->uring_files / 4 + 1 + URING_TRANSIENT;
-			if (child <= cap || p->tasks >= MAX_TASKS)
-				break;
-			p->tasks++;
-		}
-		p->per_task = share;
-		return root > child ? root : child;
-	}
-	return -1;
+	*p = (struct plan){
+		.sc = o->sc, .files = n, .tasks = 1, .buffers = o->buffers,
+		.epoll_items = o->epoll_items, .uring_files = o->uring_files, .criu = o->criu,
+	};
+	need = o->sc->plan(o, n, limit - FD_MARGIN, p);
+	if (p->buffers > MAX_REG_BUFFERS)
+		return "too many registered buffers";
+	if (p->ring_files_max > limit)
+		return "one io_uring instance would register more files than RLIMIT_NOFILE";
+	if (need < 0)
+		return o->sc->spreads ? "one of its tasks would hold too many descriptors (--tasks spreads them)"
+				      : "the scenario cannot hold it";
+	if (need + FD_MARGIN > limit)
+		return "one task would hold too many descriptors";
+	return NULL;
 }
 
-static bool fits(const struct opts *o, long n, long limit, struct plan *p)
-{
-	long need = fill(o, n, limit, p);
-
-	if (need < 0 || need + FD_MARGIN > limit)
-		return false;
-	if (p->uring_files > limit || p->buffers > MAX_REG_BUFFERS)
-		return false;
-	return true;
-}
-
-int plan_make(const struct opts *o, struct plan *p, long limit)
+/* The largest n that fits (misfit() is monotonic in n), 0 when none does. */
+static long largest_fit(const struct opts *o, long limit)
 {
 	struct plan q;
-	long lo = 0, hi = 100000000;
+	long lo = 0, hi = MAX_SIZE;
 
-	if (fits(o, o->files, limit, p))
+	while (lo < hi) {
+		long mid = lo + (hi - lo + 1) / 2;
+
+		if (!misfit(o, mid, limit, &q))
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+static int plan_make(const struct opts *o, struct plan *p, long limit)
+{
+	long lo;
+
+	if (!misfit(o, o->files, limit, p))
 		return 0;
 	if (p->buffers > MAX_REG_BUFFERS) {
 		fprintf(stderr, "%s: %ld registered buffers requested, io_uring takes at most %d\n",
 			prog, p->buffers, MAX_REG_BUFFERS);
 		return 2;
 	}
-	while (lo < hi) { /* largest n that fits (fits() is monotonic in n) */
-		long mid = lo + (hi - lo + 1) / 2;
-
-		if (fits(o, mid, limit, &q))
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
+	lo = largest_fit(o, limit);
 	if (lo > 0)
 		fprintf(stderr, "%s: --files %ld does not fit RLIMIT_NOFILE %ld (one task holds < %ld "
 			"descriptors%s): the largest N that fits is %ld\n", prog, o->files, limit,
 			limit - FD_MARGIN,
-			p->uring_files > limit ? "; io_uring_register_files is bounded by it too" : "",
+			p->ring_files_max > limit ? "; io_uring_register_files is bounded by it too" : "",
 			lo);
 	else
 		fprintf(stderr, "%s: these sizes do not fit RLIMIT_NOFILE %ld for any N (one task holds "
@@ -267,28 +260,102 @@ int plan_make(const struct opts *o, struct plan *p, long limit)
 }
 
 /*
- * A generator killed by SIGKILL cannot remove its directory: remove those
- * whose generator (the pid in the name) is gone.
+ * The descriptor limit a run gets: lifecycle_init() raises the soft limit
+ * to the hard one, --check and --list assume the same.
  */
-static void remove_stale_dirs(const char *base)
+static long fd_limit(bool raise)
 {
-	char path[PATH_MAX + 300];
-	struct dirent *de;
-	DIR *d = opendir(base);
+	struct rlimit rl;
 
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		int pid;
-
-		if (sscanf(de->d_name, "iterbench-wl-%d-", &pid) != 1 || pid <= 0)
-			continue;
-		if (kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
-		remove_tree(path);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		fprintf(stderr, "%s: getrlimit: %s\n", prog, strerror(errno));
+		exit(1);
 	}
-	closedir(d);
+	if (raise && rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = { rl.rlim_max, rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur > 1 << 20)
+		rl.rlim_cur = 1 << 20;
+	return (long)rl.rlim_cur;
+}
+
+/* --list: every scenario as JSON, with the largest N that fits this limit. */
+static int list_json(const struct opts *given)
+{
+	long limit = fd_limit(true);
+	int shown = 0;
+
+	printf("{\"rlimitNofile\":%ld,\"fdMargin\":%d,\"maxTasks\":%d,\"maxSize\":%ld,\"scenarios\":[",
+	       limit, FD_MARGIN, MAX_TASKS, MAX_SIZE);
+	for (int i = 0; scenarios[i]; i++) {
+		const struct scenario *sc = scenarios[i];
+		struct opts o = *given;
+		struct plan q;
+		const char *why;
+		bool first = true;
+		long max;
+
+		o.sc = sc;
+		if (given->sc && given->sc != sc)
+			continue;
+		printf("%s{\"name\":", shown++ ? "," : "");
+		json_str(stdout, sc->name);
+		fputs(",\"summary\":", stdout);
+		json_str(stdout, sc->summary);
+		fputs(",\"hardCases\":[", stdout);
+		for (int l = 0; sc->cases && sc->cases[l]; l++)
+			for (int k = 0; sc->cases[l][k]; k++) {
+				bool dup = false;
+
+				/* a case listed by two parts is printed once */
+				for (int l2 = 0; l2 <= l && !dup; l2++)
+					for (int k2 = 0; sc->cases[l2][k2] && !(l2 == l && k2 >= k); k2++)
+						dup |= !strcmp(sc->cases[l2][k2], sc->cases[l][k]);
+				if (dup)
+					continue;
+				if (!first)
+					putchar(',');
+				json_str(stdout, sc->cases[l][k]);
+				first = false;
+			}
+		printf("],\"spreadsOverTasks\":%s,\"minTasks\":%ld,\"maxTasks\":%ld,\"needs\":[%s],"
+		       "\"defaultRun\":%s,", sc->spreads ? "true" : "false", sc->min_tasks,
+		       sc->max_tasks ? sc->max_tasks : (long)MAX_TASKS,
+		       sc->needs & NEEDS_IO_URING ? "\"io_uring\"" : "",
+		       sc->default_run ? "true" : "false");
+		fputs("\"criu\":{", stdout);
+		if (sc->no_criu) {
+			fputs("\"compatible\":false,\"reason\":", stdout);
+			json_str(stdout, sc->no_criu);
+		} else {
+			fputs("\"compatible\":true,\"leftOut\":[", stdout);
+			for (int k = 0; sc->criu_left_out && sc->criu_left_out[k]; k++) {
+				if (k)
+					putchar(',');
+				json_str(stdout, sc->criu_left_out[k]);
+			}
+			putchar(']');
+		}
+		fputs("},", stdout);
+		max = largest_fit(&o, limit);
+		why = max < MAX_SIZE ? misfit(&o, max + 1, limit, &q) : NULL;
+		printf("\"maxFiles\":%ld,\"maxFilesReason\":", max);
+		if (why) {
+			char buf[512];
+
+			snprintf(buf, sizeof(buf), "%s at --files %ld (RLIMIT_NOFILE %ld: one task "
+				 "holds < %ld descriptors)", why, max + 1, limit, limit - FD_MARGIN);
+			json_str(stdout, buf);
+		} else {
+			fputs("\"every size --files takes fits\"", stdout);
+		}
+		putchar('}');
+	}
+	puts("]}");
+	return fflush(stdout) ? 1 : 0;
 }
 
 /*
@@ -315,106 +382,48 @@ static int manifest_dir_check(const char *path)
 	return 0;
 }
 
-/*
- * --check: the same plan as a real run (the same raised descriptor limit),
- * nothing created. Lets a harness reject a size before it starts anything.
- */
-static int check_only(const struct opts *o)
-{
-	struct rlimit rl;
-	struct plan p;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		fprintf(stderr, "%s: getrlimit: %s\n", prog, strerror(errno));
-		return 1;
-	}
-	if (rl.rlim_cur < rl.rlim_max) { /* lifecycle_init() raises it like this */
-		struct rlimit up = { rl.rlim_max, rl.rlim_max };
-
-		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
-			rl = up;
-	}
-	if (rl.rlim_cur > 1 << 20)
-		rl.rlim_cur = 1 << 20;
-	return plan_make(o, &p, (long)rl.rlim_cur);
-}
-
 int main(int argc, char **argv)
 {
-	struct rlimit rl;
 	struct opts o;
 	struct plan p;
-	const char *tmp;
+	long limit;
 	int ret;
 
 	parse(argc, argv, &o);
-	if (o.check)
-		return check_only(&o);
+	if (o.list)
+		return list_json(&o);
+	if (o.check) /* the same plan as a real run, nothing created */
+		return plan_make(&o, &p, fd_limit(true));
 	ret = manifest_dir_check(o.manifest);
 	if (ret)
 		return ret;
 	lifecycle_init();
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		fprintf(stderr, "%s: getrlimit: %s\n", prog, strerror(errno));
-		return 1;
-	}
-	if (rl.rlim_cur > 1 << 20)
-		rl.rlim_cur = 1 << 20;
-	ret = plan_make(&o, &p, (long)rl.rlim_cur);
+	limit = fd_limit(false);
+	ret = plan_make(&o, &p, limit);
 	if (ret)
 		return ret;
-	if (o.scenario == SC_URING || o.scenario == SC_ALL) {
+	criu_compat = o.criu;
+	if ((o.sc->needs & NEEDS_IO_URING) && p.uring_files > 0) {
 		ret = uring_probe();
 		if (ret)
 			return ret;
 	}
-	ret = arena_init(p.tasks * (long)rl.rlim_cur + p.uring_files + 2 * p.epoll_items + 1024,
-			 (long)rl.rlim_cur);
+	ret = arena_init(2 * p.files + 2 * p.epoll_items + 3 * p.uring_files + 8 * p.tasks + 4096,
+			 p.tasks + 16, limit);
 	if (ret) {
 		fprintf(stderr, "%s: model arena: %s\n", prog, strerror(-ret));
 		return 1;
 	}
-	/* regular files live in memory when possible: creating thousands of
-	 * inodes on a disk filesystem costs seconds */
-	tmp = getenv("ITERBENCH_TMPDIR");
-	if (!tmp || !tmp[0])
-		tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-	if (!tmp || !tmp[0])
-		tmp = "/tmp";
-	remove_stale_dirs(tmp);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/iterbench-wl-%d-XXXXXX", tmp, (int)getpid());
-	if (!mkdtemp(tmpdir)) {
-		fprintf(stderr, "%s: mkdtemp %s: %s\n", prog, tmpdir, strerror(errno));
-		tmpdir[0] = 0;
+	if (tmpdir_init())
 		return 1;
-	}
-	self = task_new("root", NULL);
+	self = task_new("root", NULL, false);
 	self->pid = getpid();
+	self->table->owner = self->pid;
 	for (int fd = 0; fd < 3; fd++)
 		file_new(fd, -1, NULL, "inherited from the harness");
 
-	switch (o.scenario) {
-	case SC_FILES:
-		build_mix(p.files, 0);
-		break;
-	case SC_SHARED:
-		shared_build(&p, false);
-		break;
-	case SC_EPOLL:
-		epoll_pre_fork(&p);
-		if (fork_task("holder", NULL) == 0) {
-			epoll_post_fork_child();
-			child_done();
-		}
-		epoll_build(&p, p.epoll_items);
-		break;
-	case SC_URING:
-		uring_build(&p);
-		break;
-	case SC_ALL:
-		shared_build(&p, true);
-		break;
-	}
+	o.sc->build(&p);
+
 	if (wait_children(60) < 0) {
 		cleanup_tree();
 		return 1;
@@ -425,7 +434,7 @@ int main(int argc, char **argv)
 		cleanup_tree();
 		return 1;
 	}
-	ret = serve(&p, o.churn);
+	ret = serve(o.churn);
 	cleanup_tree();
 	return ret < 0 ? 1 : 0;
 }

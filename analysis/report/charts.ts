@@ -13,13 +13,12 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { ChartConfiguration, Plugin } from 'chart.js';
-import { STAGES, type Measurement, type ResultsFile } from '../types.js';
-import type { Scenario } from '../manifest.js';
+import { STAGES, type Measurement, type ResultsFile } from '../../bench/schema.js';
+import type { Scenario } from '../../bench/manifest.js';
 import type { Exporter } from './exporter.js';
 import { writeFileAtomic } from './atomic.js';
-import { computeRatios, SPEEDUP_REFERENCES } from '../../analysis/speedup.js';
-import { formatNs } from '../../analysis/units.js';
-import { kernelLaneRows, LANE_REFERENCES } from '../../analysis/kernel-lane.js';
+import { analyze, largestN, type Analysis } from '../analyze.js';
+import { formatNs } from '../units.js';
 
 export const CHARTS_DIR = 'charts';
 const WIDTH = 1100;
@@ -108,19 +107,20 @@ function logTick(value: number | string): string {
 }
 
 /** (a) time vs N per method, one chart per scenario */
-export function timeChart(results: ResultsFile, scenario: Scenario): ChartConfiguration<'line'> {
+export function timeChart(results: ResultsFile, scenario: Scenario, an: Analysis = analyze(results)): ChartConfiguration<'line'> {
   const methods = allMethods(results);
-  const ms = verified(results).filter((m) => m.scenario === scenario);
-  const sizes = [...new Set(ms.map((m) => m.n))].sort((a, b) => a - b);
+  const role = new Map(results.methods.map((d) => [d.name, d.role]));
+  const ts = an.times.filter((t) => t.scenario === scenario);
+  const sizes = [...new Set(ts.map((t) => t.n))].sort((a, b) => a - b);
   const datasets: ChartConfiguration<'line'>['data']['datasets'] = [];
   let floorIdx = 0;
   for (const method of methods) {
-    const pts = ms.filter((m) => m.method === method).sort((a, b) => a.n - b.n);
+    const pts = ts.filter((t) => t.method === method).sort((a, b) => a.n - b.n);
     if (pts.length === 0) continue;
-    const isFloor = pts[0]!.family === 'floor';
+    const isFloor = role.get(method) === 'floor';
     const fs = FLOOR_STYLES[floorIdx % FLOOR_STYLES.length]!;
     if (isFloor) floorIdx++;
-    const colour = isFloor ? fs.colour : colourFor(method, methods.filter((m) => !m.startsWith('floor')));
+    const colour = isFloor ? fs.colour : colourFor(method, methods.filter((m) => role.get(m) !== 'floor'));
     const extra = pts.filter((p) => p.extrapolated);
     const label = isFloor
       ? `floor: ${method} (reference)`
@@ -130,7 +130,7 @@ export function timeChart(results: ResultsFile, scenario: Scenario): ChartConfig
     const flags = pts.map((p) => p.extrapolated);
     datasets.push({
       label,
-      data: pts.map((p) => ({ x: p.n, y: p.stats.medianNs / 1e6 })),
+      data: pts.map((p) => ({ x: p.n, y: p.medianNs / 1e6 })),
       borderColor: colour,
       backgroundColor: isFloor ? 'rgba(0,0,0,0)' : colour,
       borderDash: isFloor ? fs.dash : [],
@@ -159,7 +159,7 @@ export function timeChart(results: ResultsFile, scenario: Scenario): ChartConfig
         subtitle: {
           display: true,
           color: '#333333',
-          text: `median per point, lower is better; dashed grey: floors (cost of the bare mechanism); kernel ${env?.kernelRelease ?? '?'}, ${env?.cpuModel ?? '?'}`,
+          text: `median over rounds per point (all sizes measured in every round), lower is better; dashed grey: floors; kernel ${env?.kernelRelease ?? '?'}, ${env?.cpuModel ?? '?'}`,
           font: { ...FONT, size: 12 },
         },
         legend: { position: 'bottom', labels: { color: '#000000', font: { ...FONT, size: 12 }, boxWidth: 30 } },
@@ -224,10 +224,13 @@ const whiskers: Plugin<'bar'> = {
   },
 };
 
-/** (b) speedup of the BPF methods over procfs and kcmp-tree at the largest N */
-export function speedupChart(results: ResultsFile): ChartConfiguration<'bar'> | undefined {
-  const rows = computeRatios(results, { onlyLargestN: true }).filter((r) => r.kind === 'speedup');
+/** (b) speedup of each method over the references its descriptor names, at the largest N (host lane) */
+export function speedupChart(results: ResultsFile, an: Analysis = analyze(results)): ChartConfiguration<'bar'> | undefined {
+  const host = new Set(results.methods.filter((d) => d.lane === 'host').map((d) => d.name));
+  const nMax = largestN(results);
+  const rows = an.ratios.filter((r) => r.kind === 'speedup' && host.has(r.method) && nMax.get(r.scenario) === r.n);
   if (rows.length === 0) return undefined;
+  const refs = [...new Set(rows.map((r) => r.reference))];
   const cats: string[] = [];
   const catKey: string[] = [];
   for (const r of rows) {
@@ -238,7 +241,9 @@ export function speedupChart(results: ResultsFile): ChartConfiguration<'bar'> | 
     }
   }
   let anyExtrapolated = false;
-  const datasets = SPEEDUP_REFERENCES.map((ref, i) => {
+  const solid = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd'];
+  const pale = ['rgba(31,119,180,0.35)', 'rgba(255,127,14,0.35)', 'rgba(44,160,44,0.35)', 'rgba(148,103,189,0.35)'];
+  const datasets = refs.map((ref, i) => {
     const data: (number | null)[] = [];
     const ci: ([number, number] | null)[] = [];
     catKey.forEach((k) => {
@@ -249,14 +254,14 @@ export function speedupChart(results: ResultsFile): ChartConfiguration<'bar'> | 
     });
     const extrapolatedRef = rows.some((r) => r.reference === ref && r.extrapolated);
     return {
-      label: `over ${ref}${extrapolatedRef ? ' (extrapolated reference: hatched)' : ''}`,
+      label: `over ${ref}${extrapolatedRef ? ' (extrapolated reference: pale)' : ''}`,
       data,
       ci,
       backgroundColor: catKey.map((k) => {
         const r = rows.find((x) => `${x.scenario}\0${x.method}` === k && x.reference === ref);
-        return r?.extrapolated ? (i === 0 ? 'rgba(31,119,180,0.35)' : 'rgba(255,127,14,0.35)') : i === 0 ? '#1f77b4' : '#ff7f0e';
+        return r?.extrapolated ? pale[i % pale.length]! : solid[i % solid.length]!;
       }),
-      borderColor: i === 0 ? '#1f77b4' : '#ff7f0e',
+      borderColor: solid[i % solid.length]!,
       borderWidth: 1,
       borderDash: [],
     };
@@ -271,10 +276,10 @@ export function speedupChart(results: ResultsFile): ChartConfiguration<'bar'> | 
     data: { labels: cats, datasets: datasets as never },
     options: {
       plugins: {
-        title: { display: true, color: '#000000', text: 'Speedup of the BPF iterator methods at the largest N (higher is better)', font: { ...FONT, size: 17 } },
+        title: { display: true, color: '#000000', text: 'Speedup at the largest N: reference time / method time, paired by round (higher is better)', font: { ...FONT, size: 17 } },
         subtitle: {
           display: true,
-          text: `reference median / method median; whiskers: 95 % bootstrap CI${anyExtrapolated ? '; pale bars: the reference time is extrapolated' : ''}`,
+          text: `median over rounds of the per-round ratio; whiskers: 95 % bootstrap CI over instances and rounds${anyExtrapolated ? '; pale bars: extrapolated' : ''}`,
           font: { ...FONT, size: 12 },
         },
         legend: { position: 'bottom', labels: { color: '#000000', font: FONT } },
@@ -300,7 +305,7 @@ export function speedupChart(results: ResultsFile): ChartConfiguration<'bar'> | 
  * and a 400 ms kcmp pass are both readable); the label carries the total.
  */
 export function stagesChart(results: ResultsFile, scenario: Scenario): ChartConfiguration<'bar'> | undefined {
-  const ms = verified(results).filter((m) => m.scenario === scenario);
+  const ms = verified(results).filter((m) => m.scenario === scenario && m.replica === 0);
   const nMax = Math.max(0, ...ms.map((m) => m.n));
   const withStages = ms.filter((m) => m.n === nMax && m.stagesNs && Object.values(m.stagesNs).some((v) => (v ?? 0) > 0));
   if (withStages.length === 0) return undefined;
@@ -331,36 +336,40 @@ export function stagesChart(results: ResultsFile, scenario: Scenario): ChartConf
 }
 
 /** Render every chart into <dir>/charts/; returns the files written. */
-/** (d) the kernel lane: real iterators vs emulation, procfs and kcmp on one kernel */
-export function kernelLaneChart(results: ResultsFile): ChartConfiguration<'bar'> | undefined {
-  const rows = kernelLaneRows(results);
+/** (d) the kernel lane: how much faster the real iterators are than what they replace, on one kernel */
+export function kernelLaneChart(results: ResultsFile, an: Analysis = analyze(results)): ChartConfiguration<'bar'> | undefined {
+  const lane = new Set(results.methods.filter((d) => d.lane === 'patched-kernel').map((d) => d.name));
+  const nMax = largestN(results);
+  const rows = an.ratios.filter((r) => r.kind === 'speedup' && lane.has(r.method) && nMax.get(r.scenario) === r.n);
   if (rows.length === 0) return undefined;
-  const colours = ['#2ca02c', '#1f77b4', '#ff7f0e', '#9467bd'];
-  const datasets = LANE_REFERENCES.map((ref, i) => ({
-    label: `real / ${ref}`,
-    data: rows.map((r) => r.ratios.find((x) => x.reference === ref)?.value.ratio ?? null),
-    ci: rows.map((r) => {
-      const v = r.ratios.find((x) => x.reference === ref)?.value;
+  const refs = [...new Set(rows.map((r) => r.reference))];
+  const cats = [...new Set(rows.map((r) => `${r.scenario}: ${r.method} (N=${r.n})`))];
+  const colours = ['#2ca02c', '#1f77b4', '#ff7f0e', '#9467bd', '#8c564b'];
+  const datasets = refs.map((ref, i) => ({
+    label: `x faster than ${ref}`,
+    data: cats.map((c) => rows.find((r) => `${r.scenario}: ${r.method} (N=${r.n})` === c && r.reference === ref)?.value.ratio ?? null),
+    ci: cats.map((c) => {
+      const v = rows.find((r) => `${r.scenario}: ${r.method} (N=${r.n})` === c && r.reference === ref)?.value;
       return v ? ([v.ciLow, v.ciHigh] as [number, number]) : null;
     }),
-    backgroundColor: colours[i],
-    borderColor: colours[i],
+    backgroundColor: colours[i % colours.length],
+    borderColor: colours[i % colours.length],
     borderWidth: 1,
   }));
-  const vals = rows.flatMap((r) => r.ratios.flatMap((x) => [x.value.ciLow, x.value.ciHigh])).filter((v) => v > 0 && Number.isFinite(v));
+  const vals = rows.flatMap((r) => [r.value.ciLow, r.value.ciHigh]).filter((v) => v > 0 && Number.isFinite(v));
   const yMin = 10 ** Math.floor(Math.log10(Math.min(1, ...vals) / 1.5));
   const yMax = 10 ** Math.ceil(Math.log10(Math.max(1, ...vals) * 1.6));
   const env = results.environment;
   return {
     type: 'bar',
-    data: { labels: rows.map((r) => `${r.scenario}: ${r.label} (N=${r.n})`), datasets: datasets as never },
+    data: { labels: cats, datasets: datasets as never },
     options: {
       plugins: {
-        title: { display: true, color: '#000000', text: 'Kernel lane: the series\' real iterators vs the alternatives, same kernel (lower is better)', font: { ...FONT, size: 17 } },
+        title: { display: true, color: '#000000', text: "Kernel lane: the series' real iterators vs the alternatives, same kernel (higher is better)", font: { ...FONT, size: 17 } },
         subtitle: {
           display: true,
           color: '#333333',
-          text: `real iterator median / other median; whiskers: 95 % bootstrap CI; ${env.machine}: compare ratios, not times`,
+          text: `x faster = other time / real iterator time, paired by round; whiskers: 95 % bootstrap CI; ${env.machine}: compare ratios, not times`,
           font: { ...FONT, size: 12 },
         },
         legend: { position: 'bottom', labels: { color: '#000000', font: FONT } },
@@ -371,7 +380,7 @@ export function kernelLaneChart(results: ResultsFile): ChartConfiguration<'bar'>
           type: 'logarithmic',
           min: yMin,
           max: yMax,
-          title: { display: true, color: '#000000', text: 'time ratio (real / other), log scale; < 1: real iterator faster', font: FONT },
+          title: { display: true, color: '#000000', text: 'x faster (other / real), log scale; > 1: real iterator faster', font: FONT },
           ticks: { color: '#000000', callback: (v) => logTick(v) },
         },
       },
@@ -380,23 +389,23 @@ export function kernelLaneChart(results: ResultsFile): ChartConfiguration<'bar'>
   };
 }
 
-export async function writeCharts(results: ResultsFile, dir: string): Promise<string[]> {
+export async function writeCharts(results: ResultsFile, dir: string, an: Analysis = analyze(results)): Promise<string[]> {
   const out = join(dir, CHARTS_DIR);
   await mkdir(out, { recursive: true });
   const files: string[] = [];
   const scenarios = [...new Set(verified(results).map((m) => m.scenario))];
-  for (const s of scenarios) files.push(...(await render(() => timeChart(results, s), out, `time-${s}`)));
-  if (speedupChart(results)) files.push(...(await render(() => speedupChart(results)!, out, 'speedup')));
+  for (const s of scenarios) files.push(...(await render(() => timeChart(results, s, an), out, `time-${s}`)));
+  if (speedupChart(results, an)) files.push(...(await render(() => speedupChart(results, an)!, out, 'speedup')));
   for (const s of scenarios) {
     if (stagesChart(results, s)) files.push(...(await render(() => stagesChart(results, s)!, out, `stages-${s}`)));
   }
-  if (kernelLaneChart(results)) files.push(...(await render(() => kernelLaneChart(results)!, out, 'kernel-lane')));
+  if (kernelLaneChart(results, an)) files.push(...(await render(() => kernelLaneChart(results, an)!, out, 'kernel-lane')));
   return files;
 }
 
 export const chartsExporter: Exporter = {
   name: 'charts',
-  async write(results, dir) {
-    await writeCharts(results, dir);
+  async write(results, dir, ctx) {
+    await writeCharts(results, dir, ctx.analysis());
   },
 };

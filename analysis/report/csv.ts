@@ -1,11 +1,16 @@
-/** results.csv: one row per measurement, fixed columns, atomically. */
+/**
+ * results.csv: one row per measurement (an instance x a method), fixed
+ * columns; ratios.csv: one row per paired ratio. Both atomically.
+ */
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { COVERAGE_KINDS, type Measurement, type ResultsFile } from '../types.js';
+import { COVERAGE_KINDS, type Measurement, type ResultsFile } from '../../bench/schema.js';
+import type { RatioRow } from '../analyze.js';
 import type { Exporter } from './exporter.js';
 import { writeFileAtomic } from './atomic.js';
 
 export const CSV_FILE = 'results.csv';
+export const RATIOS_FILE = 'ratios.csv';
 
 /** The columns, in order. Never reorder; add at the end. */
 export const CSV_COLUMNS = [
@@ -28,6 +33,12 @@ export const CSV_COLUMNS = [
   'calls',
   'warnings',
   'coverage',
+  'role',
+  'instance',
+  'replica',
+  'rounds',
+  'block',
+  'skip',
 ] as const;
 
 type Row = Record<(typeof CSV_COLUMNS)[number], string | number | boolean>;
@@ -35,11 +46,9 @@ type Row = Record<(typeof CSV_COLUMNS)[number], string | number | boolean>;
 const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : Math.round(x * 1000) / 1000);
 
 export function csvRow(m: Measurement): Row {
-  const stats = m.state === 'verified' ? m.stats : undefined;
-  const coverage =
-    m.state === 'verified' || m.state === 'wrong'
-      ? COVERAGE_KINDS.map((k) => `${k}=${m.coverage[k]}`).join(';')
-      : '';
+  const v = m.state === 'verified' ? m : undefined;
+  const stats = v?.stats;
+  const coverage = m.state === 'verified' || m.state === 'wrong' ? COVERAGE_KINDS.map((k) => `${k}=${m.coverage[k]}`).join(';') : '';
   return {
     scenario: m.scenario,
     method: m.method,
@@ -56,10 +65,16 @@ export function csvRow(m: Measurement): Row {
     ci_low_ns: num(stats?.ciLowNs),
     ci_high_ns: num(stats?.ciHighNs),
     samples: stats ? stats.samples : '',
-    cold_ns: m.state === 'verified' ? num(m.coldNs) : '',
-    calls: m.state === 'verified' ? num(m.calls) : '',
+    cold_ns: v ? num(v.coldNs) : '',
+    calls: v ? num(v.calls) : '',
     warnings: m.warnings.join(';'),
     coverage,
+    role: m.role,
+    instance: m.instance,
+    replica: m.replica,
+    rounds: v ? new Set(v.samples.round).size : '',
+    block: v ? v.block : '',
+    skip: m.state === 'skipped' ? m.skip : '',
   };
 }
 
@@ -71,9 +86,39 @@ export function toCsv(results: ResultsFile): string {
   });
 }
 
+/** The columns of ratios.csv, in order. Never reorder; add at the end. */
+export const RATIO_COLUMNS = ['scenario', 'n', 'kind', 'method', 'reference', 'ratio', 'ci_low', 'ci_high', 'rounds', 'instances', 'extrapolated', 'flags'] as const;
+
+export function ratiosToCsv(rows: RatioRow[]): string {
+  return stringify(
+    rows.map((r) => ({
+      scenario: r.scenario,
+      n: r.n,
+      kind: r.kind,
+      method: r.method,
+      reference: r.reference,
+      ratio: Number(r.value.ratio.toPrecision(6)),
+      ci_low: Number(r.value.ciLow.toPrecision(6)),
+      ci_high: Number(r.value.ciHigh.toPrecision(6)),
+      rounds: r.value.rounds,
+      instances: r.value.instances,
+      extrapolated: r.extrapolated,
+      flags: r.flags.join(';'),
+    })),
+    { header: true, columns: [...RATIO_COLUMNS], cast: { boolean: (b) => (b ? 'true' : 'false') } },
+  );
+}
+
 export const csvExporter: Exporter = {
   name: 'csv',
   async write(results: ResultsFile, dir: string) {
     await writeFileAtomic(join(dir, CSV_FILE), toCsv(results));
+  },
+};
+
+export const ratiosCsvExporter: Exporter = {
+  name: 'ratios-csv',
+  async write(_results: ResultsFile, dir: string, ctx) {
+    await writeFileAtomic(join(dir, RATIOS_FILE), ratiosToCsv(ctx.analysis().ratios));
   },
 };

@@ -2,19 +2,19 @@
  * summary.txt: a fixed-width plain-text table, no line wider than 72
  * columns, to paste into a mailing-list cover letter; and formatTable(), the
  * same table plus warnings with hints, for the terminal.
+ *
+ * Every ratio printed is paired by round (analysis/paired.ts) with its 95 %
+ * CI; a figure flagged suspect says so instead of being printed as a result.
  */
 import { join } from 'node:path';
-import { checkTargets, formatTargets } from '../../analysis/targets.js';
-import { kernelLaneRows } from '../../analysis/kernel-lane.js';
-import { KERNEL_LANE_METHODS, type Measurement, type ResultsFile, type WarningCode } from '../types.js';
-import type { Scenario } from '../manifest.js';
+import { checkTargets, formatTargets } from '../targets.js';
+import { analyze, largestN, scenariosOf, type Analysis, type RatioRow } from '../analyze.js';
+import type { Measurement, ResultsFile, WarningCode } from '../../bench/schema.js';
+import type { Scenario } from '../../bench/manifest.js';
 import type { Exporter } from './exporter.js';
 import { writeFileAtomic } from './atomic.js';
-import { fitAll, type GrowthFit, type NoFit } from '../../analysis/fit.js';
-import { ratioOfMedians } from '../../analysis/speedup.js';
-import { seedFrom } from '../../analysis/prng.js';
-import { formatNs, formatRatio, sig3 } from '../../analysis/units.js';
-import { WARNING_HINTS, warningShort } from '../../analysis/warnings.js';
+import { formatNs, formatRatio, sig3 } from '../units.js';
+import { WARNING_HINTS, warningShort } from '../warnings.js';
 
 export const SUMMARY_FILE = 'summary.txt';
 export const SUMMARY_WIDTH = 72;
@@ -43,13 +43,6 @@ export function wrap(text: string, width = SUMMARY_WIDTH, indent = '  '): string
   return out.map((l) => fit72(l, width));
 }
 
-function scenariosOf(results: ResultsFile): Scenario[] {
-  const seen: Scenario[] = [];
-  for (const s of results.config?.scenarios ?? []) if (!seen.includes(s)) seen.push(s);
-  for (const m of results.measurements) if (!seen.includes(m.scenario)) seen.push(m.scenario);
-  return seen.filter((s) => results.measurements.some((m) => m.scenario === s));
-}
-
 /** methods in config order, then any others in the order measured */
 function methodsOf(results: ResultsFile, scenario: Scenario): string[] {
   const present = new Set(results.measurements.filter((m) => m.scenario === scenario).map((m) => m.method));
@@ -64,7 +57,7 @@ function stateText(m: Measurement): string {
     case 'verified':
       return '';
     case 'wrong':
-      return `WRONG: ${m.mismatchCount} mismatch${m.mismatchCount === 1 ? '' : 'es'}`;
+      return `WRONG: ${m.mismatchCount} mismatch${m.mismatchCount === 1 ? '' : 'es'}${m.round !== undefined ? ` (answer changed in round ${m.round})` : ''}`;
     case 'skipped':
       return `skipped: ${m.reason}`;
     case 'errored':
@@ -72,19 +65,15 @@ function stateText(m: Measurement): string {
   }
 }
 
-function growthText(fit: GrowthFit | NoFit | undefined): string {
-  if (!fit || !fit.ok) return 'n/a';
-  return fit.label ? `${fit.slope.toFixed(2)} ${fit.label}` : fit.slope.toFixed(2);
+/** the reference of the speedup column: the first speedupOver entry most methods share */
+export function speedupReference(results: ResultsFile): string | undefined {
+  const counts = new Map<string, number>();
+  for (const d of results.methods) if (d.speedupOver[0]) counts.set(d.speedupOver[0], (counts.get(d.speedupOver[0]) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
-interface Layout {
-  method: number;
-  median: number;
-  growth: number;
-  speed: number;
-}
-
-const NARROW: Layout = { method: 22, median: 9, growth: 15, speed: 7 };
+const ratioText = (r: RatioRow) => `${r.extrapolated ? '~' : ''}${formatRatio(r.value.ratio)}`;
+const ciText = (r: RatioRow) => `${sig3(r.value.ciLow)}-${sig3(r.value.ciHigh)}`;
 
 function headerLines(results: ResultsFile): string[] {
   const env = results.environment;
@@ -94,6 +83,7 @@ function headerLines(results: ResultsFile): string[] {
     ...wrap(`kernel ${env?.kernelRelease ?? '?'}, ${env?.cpuModel ?? '?'} (${env?.nproc ?? '?'} CPUs), ${date}`),
   ];
   if (env?.machine && env.machine !== 'host') lines.push(...wrap(`machine: ${env.machine}`));
+  if (env?.slowdown) lines.push(...wrap(`TEST RUN: ITERBENCH_SLOWDOWN=${env.slowdown} slowed methods on purpose; not data`));
   if (results.overhead) {
     lines.push(`harness overhead: ${formatNs(results.overhead.medianNs)} per call (median of ${results.overhead.samples})`);
   } else {
@@ -105,62 +95,83 @@ function headerLines(results: ResultsFile): string[] {
   return lines;
 }
 
-function scenarioLines(results: ResultsFile, scenario: Scenario, fits: Map<string, GrowthFit | NoFit>, L: Layout, marks: Set<string>): string[] {
+interface Marks {
+  extrapolated: boolean;
+  below: boolean;
+  suspect: boolean;
+}
+
+function scenarioLines(results: ResultsFile, an: Analysis, scenario: Scenario, ref: string | undefined, marks: Marks, wide: boolean): string[] {
   const ms = results.measurements.filter((m) => m.scenario === scenario);
-  const nMax = Math.max(...ms.map((m) => m.n));
-  const atMax = ms.filter((m) => m.n === nMax);
-  const sample = atMax.find((m) => m.fds > 0) ?? atMax[0];
+  const nMax = largestN(results).get(scenario) ?? Math.max(...ms.map((m) => m.n));
   const lines: string[] = [];
-  const fdsText = sample ? `, ${sample.fds} fds in ${sample.tasks} task${sample.tasks === 1 ? '' : 's'}` : '';
-  lines.push(`scenario ${scenario}: N = ${nMax}${fdsText}`);
-  lines.push(
-    `${pad('method', L.method)} ${lpad('median', L.median)}  ${pad('growth', L.growth)} ${lpad('speedup', L.speed)} 95% CI`,
-  );
+  const inst = results.instances.filter((i) => i.scenario === scenario && i.n === nMax);
+  const first = inst[0];
+  const rounds = an.machine.find((x) => x.scenario === scenario)?.rounds ?? 0;
+  lines.push(`scenario ${scenario}: N = ${nMax}${first ? `, ${first.fds} fds in ${first.tasks} task${first.tasks === 1 ? '' : 's'}` : ''}`);
+  lines.push(...wrap(`${inst.length} instance${inst.length === 1 ? '' : 's'} at N, ${rounds} rounds; ratios paired by round${ref ? `; speedup over ${ref}` : ''}`));
+  const W = wide ? 24 : 22;
+  lines.push(`${pad('method', W)} ${lpad('median', 9)}  ${pad('growth', 15)} ${lpad('speedup', 7)} 95% CI`);
+  const byName = new Map(results.methods.map((d) => [d.name, d]));
   const notApplicable: string[] = [];
   const kernelLane: string[] = [];
-  const procfs = atMax.find(
-    (m): m is Extract<Measurement, { state: 'verified' }> => m.method === 'procfs' && m.state === 'verified',
-  );
+  const tooLarge: string[] = [];
   for (const method of methodsOf(results, scenario)) {
-    // the method at the largest N it has, else its largest measurement in any state
     const own = ms.filter((m) => m.method === method).sort((a, b) => b.n - a.n);
-    const m = own.find((x) => x.n === nMax) ?? own[0]!;
-    let name = method;
-    if (m.n !== nMax) {
-      name = `${method}@${m.n}`;
-      marks.add('@');
-    }
-    if (m.state === 'skipped' && m.reason.startsWith('nothing to recover')) {
+    const atMax = own.filter((m) => m.n === nMax);
+    const m = atMax.find((x) => x.state === 'verified') ?? atMax.find((x) => x.state !== 'skipped') ?? atMax[0] ?? own[0]!;
+    if (m.state === 'skipped' && m.skip === 'not-applicable') {
       notApplicable.push(method);
       continue;
     }
-    if (m.state === 'skipped' && KERNEL_LANE_METHODS.includes(method)) {
+    if (m.state === 'skipped' && m.skip === 'kernel-lane') {
       kernelLane.push(method);
       continue;
     }
-    if (m.state !== 'verified') {
-      // the state and its reason, wrapped under the figures' columns
-      const [first, ...rest] = wrap(stateText(m), SUMMARY_WIDTH - L.method - 1, '');
-      lines.push(`${pad(name, L.method)} ${first}`);
-      for (const r of rest.slice(0, 2)) lines.push(`${' '.repeat(L.method + 1)}${r}`);
+    let name = method;
+    const t = an.times.find((x) => x.scenario === scenario && x.method === method && x.n === nMax);
+    if (!t && m.state === 'skipped' && m.skip === 'too-large') {
+      tooLarge.push(method);
       continue;
     }
-    const x = m.extrapolated ? '~' : '';
-    if (m.extrapolated) marks.add('~');
-    const median = `${x}${formatNs(m.stats.medianNs)}`;
-    const fit = fits.get(`${scenario}\0${method}`);
-    const fitMark = fit && fit.ok && fit.extrapolatedPoints > 0 ? '~' : '';
-    const growth = `${fitMark}${growthText(fit)}`;
+    if (m.state !== 'verified' || !t) {
+      const [first, ...rest] = wrap(stateText(m), SUMMARY_WIDTH - W - 1, '');
+      lines.push(`${pad(name, W)} ${first ?? ''}`);
+      for (const r of rest.slice(0, 2)) lines.push(`${' '.repeat(W + 1)}${r}`);
+      continue;
+    }
+    if (t.extrapolated) marks.extrapolated = true;
+    const median = `${t.extrapolated ? '~' : ''}${formatNs(t.medianNs)}`;
+    const sl = an.slopes.find((x) => x.scenario === scenario && x.method === method);
+    const growth = sl ? `${sl.extrapolated ? '~' : ''}${sl.slope.toFixed(2)}${sl.label ? ` ${sl.label}` : ''}` : 'n/a';
     let speed = '';
     let ci = '';
-    if (procfs && m.n === nMax && method !== 'procfs') {
-      const r = ratioOfMedians(procfs.stats, m.stats, { seed: seedFrom(`${scenario}/${method}/procfs/${nMax}`) });
-      const rx = m.extrapolated || procfs.extrapolated ? '~' : '';
-      speed = `${rx}${formatRatio(r.ratio)}`;
-      ci = `${sig3(r.ciLow)}-${sig3(r.ciHigh)}`;
+    const d = byName.get(method);
+    const sp = ref && d?.speedupOver.includes(ref) ? an.ratios.find((r) => r.kind === 'speedup' && r.scenario === scenario && r.n === nMax && r.method === method && r.reference === ref) : undefined;
+    if (sp) {
+      speed = ratioText(sp);
+      ci = ciText(sp);
+      if (sp.extrapolated) marks.extrapolated = true;
     }
-    lines.push(fit72(`${pad(name, L.method)} ${lpad(median, L.median)}  ${pad(growth, L.growth)} ${lpad(speed, L.speed)} ${ci}`.trimEnd()));
+    lines.push(fit72(`${pad(name, W)} ${lpad(median, 9)}  ${pad(growth, 15)} ${lpad(speed, 7)} ${ci}`.trimEnd()));
   }
+  // method / floor and subset chains, paired by round
+  const vs = an.ratios.filter((r) => (r.kind === 'vs-floor' || r.kind === 'chain') && r.scenario === scenario && r.n === nMax);
+  if (vs.length) {
+    lines.push('vs floor (method / floor time; a floor is part of its method)');
+    for (const r of vs) {
+      const lim = byName.get(r.method)?.floor === r.reference ? byName.get(r.method)?.floorLimit : undefined;
+      const what = `${r.method} / ${r.reference}`;
+      let tail = ciText(r);
+      if (r.flags.length) {
+        marks.suspect = true;
+        tail += ` ${r.flags[0]!.toUpperCase()}`;
+      } else if (lim) tail += r.value.ciHigh <= lim ? ` <= ${lim} met` : ` > ${lim} MISSED`;
+      if (r.value.ratio < 1 && !r.flags.length) marks.below = true;
+      lines.push(fit72(`  ${pad(what, 36)} ${lpad(ratioText(r), 7)} ${tail}`));
+    }
+  }
+  if (tooLarge.length > 0) lines.push(...wrap(`(N = ${nMax} does not fit this scenario here: ${tooLarge.join(', ')}; see results.json)`));
   if (notApplicable.length > 0) lines.push(...wrap(`(nothing to recover for: ${notApplicable.join(', ')})`));
   if (kernelLane.length > 0) {
     lines.push(...wrap(`(kernel lane, needs the patched kernel (npm run bench:vm): ${kernelLane.join(', ')})`));
@@ -168,61 +179,79 @@ function scenarioLines(results: ResultsFile, scenario: Scenario, fits: Map<strin
   return lines;
 }
 
-function footnotes(results: ResultsFile, marks: Set<string>): string[] {
+function laneLines(results: ResultsFile, an: Analysis): string[] {
+  const lane = new Set(results.methods.filter((d) => d.lane === 'patched-kernel').map((d) => d.name));
+  const rows = an.ratios.filter((r) => r.kind === 'speedup' && lane.has(r.method) && largestN(results).get(r.scenario) === r.n);
+  if (!rows.length) return [];
+  const lines = ['', 'kernel lane: the real iterators, x faster than (paired by round)'];
+  for (const r of rows) lines.push(...wrap(`  ${r.scenario}: ${r.method} over ${r.reference}: ${ratioText(r)} (${ciText(r)})`, SUMMARY_WIDTH, '    '));
+  return lines;
+}
+
+function machineLines(an: Analysis): string[] {
+  if (!an.machine.length) return [];
+  const lines = ['', 'machine during the rounds (busy: load > CPUs, steal > 5 %,', 'or CPU pressure > 20 %)'];
+  for (const m of an.machine) {
+    const drift = m.memProbeDrift >= 1.15 || m.memProbeDrift <= 0.87 ? ` (${m.memProbeDrift.toFixed(2)}x over the run)` : '';
+    lines.push(
+      ...wrap(
+        `  ${m.scenario}: ${m.busyRounds} of ${m.rounds} rounds busy, load <= ${m.load1Max.toFixed(1)}, steal <= ${m.stealPctMax.toFixed(1)} %${m.cpuPressurePctMax !== undefined ? `, CPU pressure <= ${m.cpuPressurePctMax.toFixed(0)} %` : ''}; memory probe ${formatNs(m.memProbeMedianNs)}${drift}`,
+        SUMMARY_WIDTH,
+        '    ',
+      ),
+    );
+  }
+  return lines;
+}
+
+function footnotes(results: ResultsFile, marks: Marks): string[] {
   const sizes = [...new Set(results.measurements.map((m) => m.n))].sort((a, b) => a - b);
   const notes: string[] = [];
   notes.push(
     ...wrap(
-      `median: time per recovery at the largest N. growth: slope of log(median) vs log(N) over N = ${sizes.join(', ')} (1 = linear, 2 = quadratic). speedup: procfs median / method median at the same N; 95% CI by bootstrap.`,
+      `median: time per recovery at the largest N (median over rounds, geometric mean over instances). growth: median over rounds of the slope of log(time) vs log(N), N = ${sizes.join(', ')}, all sizes measured in every round (1 = linear, 2 = quadratic). ratios: per round, then the median; 95% CI by bootstrap over instances, then rounds.`,
     ),
   );
-  if (marks.has('~')) {
-    notes.push(...wrap('~ extrapolated: timed on a sample of the work and scaled up (see results.json, "extrapolation").'));
+  if (marks.extrapolated) notes.push(...wrap('~ extrapolated: timed on a sample of the work and scaled up (see results.json, "extrapolation").'));
+  if (marks.suspect) {
+    notes.push(...wrap('SUSPECT / CHAIN-BREAK: a floor measured slower than work that includes it (the CI lies below 0.9): a measurement artefact, not a result; rerun on a quiet machine.'));
   }
-  if (marks.has('@')) notes.push(...wrap('method@N: not run at the largest N; its largest N is shown.'));
+  if (marks.below) notes.push(...wrap('a method/floor ratio below 1 whose CI reaches 0.9 or above is within noise of 1.'));
   const warned = results.measurements.filter((m) => m.warnings.some((w) => w !== 'extrapolated'));
   if (warned.length > 0) {
     const counts = new Map<string, number>();
     for (const m of warned) for (const w of m.warnings) if (w !== 'extrapolated') counts.set(w, (counts.get(w) ?? 0) + 1);
-    const list = [...counts].map(([w, c]) => `${w} ${c}`).join(', ');
-    notes.push(...wrap(`warnings: ${list} (measurements; see results.json).`));
+    notes.push(...wrap(`warnings: ${[...counts].map(([w, c]) => `${w} ${c}`).join(', ')} (measurements; see results.json).`));
   }
   return notes;
 }
 
-function body(results: ResultsFile, L: Layout): { lines: string[]; marks: Set<string> } {
-  const fits = new Map<string, GrowthFit | NoFit>();
-  for (const f of fitAll(results)) fits.set(`${f.scenario}\0${f.method}`, f.fit);
-  const marks = new Set<string>();
+function body(results: ResultsFile, wide: boolean, an: Analysis = analyze(results)): string[] {
+  const marks: Marks = { extrapolated: false, below: false, suspect: false };
   const lines = headerLines(results);
+  const ref = speedupReference(results);
   for (const scenario of scenariosOf(results)) {
     lines.push('');
-    lines.push(...scenarioLines(results, scenario, fits, L, marks));
+    lines.push(...scenarioLines(results, an, scenario, ref, marks, wide));
   }
   if (results.measurements.length === 0) lines.push('', 'no measurements yet');
+  lines.push(...laneLines(results, an));
+  lines.push(...machineLines(an));
+  const targets = checkTargets(results, an);
+  if (targets.length) lines.push('', 'targets (paired ratios within this run; met = whole 95% CI within):', ...formatTargets(targets));
   lines.push('');
   lines.push(...footnotes(results, marks));
-  const lane = kernelLaneRows(results);
-  if (lane.length) {
-    lines.push('', 'kernel lane: the real iterators vs the rest on this kernel', '(time ratio real / other at N; < 1: the real iterator is faster)');
-    for (const r of lane) {
-      const parts = r.ratios.map((x) => `/${x.reference} ${sig3(x.value.ratio)}`);
-      lines.push(...wrap(`${r.scenario}, ${r.label}, N=${r.n}: real ${formatNs(r.realNs)}; ${parts.join(', ')}`));
-    }
-  }
-  const targets = checkTargets(results);
-  if (targets.length) lines.push('', 'targets (ratios within this run):', ...formatTargets(targets));
-  return { lines, marks };
+  return lines;
 }
 
 /** summary.txt content; every line at most 72 columns */
-export function formatSummary(results: ResultsFile): string {
-  return `${body(results, NARROW).lines.map((l) => fit72(l)).join('\n')}\n`;
+export function formatSummary(results: ResultsFile, an?: Analysis): string {
+  return `${body(results, false, an).map((l) => fit72(l)).join('\n')}\n`;
 }
 
 /** the table the CLI prints at the end: the summary, then warnings (one line per measurement) and their hints */
-export function formatTable(results: ResultsFile): string {
-  const lines = body(results, { ...NARROW, method: 24 }).lines;
+export function formatTable(results: ResultsFile, an?: Analysis): string {
+  const lines = body(results, true, an);
   const ctx = { overheadNs: results.overhead?.medianNs };
   const warned = results.measurements.filter((m) => m.warnings.some((w) => w !== 'extrapolated'));
   if (warned.length > 0) {
@@ -232,7 +261,7 @@ export function formatTable(results: ResultsFile): string {
       const stats = m.state === 'verified' ? m.stats : undefined;
       const ws = m.warnings.filter((w) => w !== 'extrapolated');
       ws.forEach((w) => codes.add(w));
-      lines.push(`  ${m.scenario}/${m.method} N=${m.n}: ${ws.map((w) => warningShort(w, stats, ctx)).join(', ')}`);
+      lines.push(`  ${m.scenario}/${m.method} N=${m.n}${m.replica ? `#${m.replica + 1}` : ''}: ${ws.map((w) => warningShort(w, stats, ctx)).join(', ')}`);
     }
     lines.push('hints:');
     for (const c of codes) lines.push(`  ${WARNING_HINTS[c]}`);
@@ -242,7 +271,7 @@ export function formatTable(results: ResultsFile): string {
 
 export const summaryExporter: Exporter = {
   name: 'summary',
-  async write(results: ResultsFile, dir: string) {
-    await writeFileAtomic(join(dir, SUMMARY_FILE), formatSummary(results));
+  async write(results: ResultsFile, dir: string, ctx) {
+    await writeFileAtomic(join(dir, SUMMARY_FILE), formatSummary(results, ctx.analysis()));
   },
 };

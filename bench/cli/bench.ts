@@ -20,11 +20,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { SCENARIOS, type Scenario } from './manifest.js';
-import { REPO_ROOT, listMethods } from './native.js';
-import { UsageError, helpText, parseOptions, type OptionTable } from './options.js';
-import type { Progress, Run } from './run.js';
-import { releaseCgroupsOf } from './freezer.js';
+import { defaultScenarios, scenarioNames, type Scenario } from '../manifest.js';
+import { REPO_ROOT } from '../native.js';
+import { listDescriptors } from '../descriptors.js';
+import { UsageError, helpText, parseOptions, type OptionTable } from '../options.js';
+import type { Progress, Run } from '../run.js';
+import { releaseCgroupsOf } from '../freezer.js';
 
 /** Set in the worker's environment by the supervisor. */
 const WORKER_ENV = 'ITERBENCH_BENCH_WORKER';
@@ -34,8 +35,16 @@ const MAX_FILES = 1_000_000;
 
 const methodChoices = () => {
   try {
-    const ms = listMethods();
+    const ms = listDescriptors();
     return [...new Set([...ms.map((m) => m.name), ...ms.map((m) => m.family)])];
+  } catch {
+    return [];
+  }
+};
+
+const scenarioChoices = () => {
+  try {
+    return scenarioNames();
   } catch {
     return [];
   }
@@ -43,14 +52,17 @@ const methodChoices = () => {
 
 export const BENCH_OPTIONS = {
   files: { type: 'int', min: 1, max: MAX_FILES, placeholder: 'N', description: 'largest size of the sweep: descriptors per workload (default 10000)' },
-  scenarios: { type: 'list', placeholder: 'a,b', choices: () => SCENARIOS, description: `scenarios to run (default all: ${SCENARIOS.join(', ')})` },
+  scenarios: { type: 'list', placeholder: 'a,b', choices: scenarioChoices, description: 'scenarios to run (default: every scenario the generator runs by default; iterbench-workload --list)' },
   methods: { type: 'list', placeholder: 'm,f', choices: methodChoices, description: 'methods or families (procfs, kcmp, bpf, floor) to run (default all)' },
   sizes: { type: 'list', placeholder: 'n1,n2', description: 'explicit sizes instead of the sweep' },
   steps: { type: 'int', min: 1, max: 12, placeholder: 'K', description: 'sizes in the geometric sweep, halving from --files (default 4)' },
   tasks: { type: 'int', min: 1, max: 64, placeholder: 'K', description: 'tasks in the shared and all scenarios (default 4)' },
   buffers: { type: 'int', min: 0, max: 16384, placeholder: 'B', description: 'io_uring registered buffers (default min(1024, N))' },
-  budget: { type: 'number', min: 1, max: 86400, placeholder: 'S', description: 'wall-time target in seconds; sets samples per measurement (default 75)' },
-  'time-ms': { type: 'int', min: 1, max: 60000, placeholder: 'MS', description: 'sampling time per measurement, overrides --budget' },
+  budget: { type: 'number', min: 1, max: 86400, placeholder: 'S', description: 'wall-time target in seconds; sets how many rounds fit (default 75)' },
+  replicas: { type: 'int', min: 1, max: 8, placeholder: 'R', description: 'workload instances at the largest size of each scenario (default 2)' },
+  rounds: { type: 'int', min: 1, max: 1000, placeholder: 'K', description: 'at most K rounds per scenario (default 40; the budget usually stops first)' },
+  'min-rounds': { type: 'int', min: 1, max: 1000, placeholder: 'K', description: 'at least K rounds per scenario, whatever the budget (default 8)' },
+  seed: { type: 'int', min: 0, max: 2 ** 31 - 1, placeholder: 'S', description: 'seed of the round orders and of sampling (default 1)' },
   out: { type: 'string', placeholder: 'DIR', description: 'output directory (default results/<run-id>)' },
   'no-charts': { type: 'boolean', description: 'skip the PNG/SVG charts' },
   json: { type: 'boolean', description: 'print results.json on stdout (one line) before the directory' },
@@ -83,16 +95,18 @@ function progressPrinter(quiet: boolean): (p: Progress) => void {
   const tty = process.stderr.isTTY;
   return (p) => {
     const m = p.measurement;
-    let line = `[${p.done}/${p.total}] ${p.text}`;
+    let line = m ? `  ${p.text}` : `[${p.done}/${p.total} scenarios] ${p.text}`;
     // without a terminal: one line per measurement, plus the phases (set-up,
-    // each workload start, the final reports) so a log shows where a run was
+    // each workload start, each round, the final reports) so a log shows
+    // where a run was
+    if (!tty && !m && p.phase === 'open') return;
     if (!tty && !m && p.phase !== 'measure') {
       process.stderr.write(line + '\n');
       return;
     }
     if (m) {
       line += `: ${m.state}`;
-      if (m.state === 'verified') line += ` ${(m.stats.medianNs / 1e6).toFixed(3)} ms${m.extrapolated ? ' (extrapolated)' : ''}`;
+      if (m.state === 'verified') line += ` ${(m.stats.medianNs / 1e6).toFixed(3)} ms${m.replica ? ` (instance ${m.replica + 1})` : ''}${m.extrapolated ? ' (extrapolated)' : ''}`;
       else line += ` (${m.reason.slice(0, 120)})`;
     }
     if (tty) {
@@ -100,7 +114,7 @@ function progressPrinter(quiet: boolean): (p: Progress) => void {
       const fill = Math.round((p.done / Math.max(1, p.total)) * width);
       const bar = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}]`;
       process.stderr.write(`\r\x1b[2K${bar} ${line}`.slice(0, (process.stderr.columns ?? 120) + 8));
-      if (m && m.state !== 'verified' && !(m.state === 'skipped' && m.reason.startsWith('nothing to recover'))) process.stderr.write('\n');
+      if (m && m.state !== 'verified' && !(m.state === 'skipped' && m.skip === 'not-applicable')) process.stderr.write('\n');
     } else if (m) {
       process.stderr.write(line + '\n');
     }
@@ -170,8 +184,8 @@ async function main(argv: string[]): Promise<number> {
     // passed the signal on) names the stop: let it run first
     process.on('disconnect', () => setTimeout(() => onStopSignal('disconnect'), 50));
   }
-  const { Run, ensureWritableDir, exitCodeFor, makeRunId, removeEmptyDirs, resolveMethods, sweepSizes } = await import('./run.js');
-  const { checkWorkload } = await import('./workload.js');
+  const { Run, RUN_DEFAULTS, ensureWritableDir, exitCodeFor, makeRunId, removeEmptyDirs, resolveMethods, sweepSizes } = await import('../run.js');
+  const { checkWorkload } = await import('../workload.js');
   removeEmptyDirsLazy = removeEmptyDirs;
   const opts = checkArgs(argv);
   if (opts.help) {
@@ -179,19 +193,24 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const sizes = sizesFrom(opts, sweepSizes);
-  const scenarios = (opts.scenarios ?? [...SCENARIOS]) as Scenario[];
-  const methods = resolveMethods(opts.methods);
+  const scenarios = (opts.scenarios ?? defaultScenarios()) as Scenario[];
+  const methods = resolveMethods(listDescriptors(), opts.methods);
   if (methods.length === 0) throw new UsageError('no method is built: run npm run setup');
-  // every scenario's largest size must fit this machine's limits before
-  // anything is written or started
-  const largest = Math.max(...sizes);
+  if ((opts['min-rounds'] ?? 0) > (opts.rounds ?? Infinity)) throw new UsageError('--min-rounds is larger than --rounds');
+  // A size a scenario cannot hold here (RLIMIT_NOFILE) is skipped with the
+  // reason when the run measures; a request nothing of which fits is refused
+  // before anything is written or started.
+  const refusals: string[] = [];
+  let fitsSomewhere = false;
   for (const scenario of scenarios) {
-    const c = checkWorkload({ scenario, files: largest, tasks: opts.tasks ?? 4, buffers: opts.buffers });
-    if (!c.ok) {
-      const msg = `scenario ${scenario}, N=${largest}: ${c.reason}`;
-      throw c.state === 'usage' ? new UsageError(msg) : new Error(msg);
+    for (const n of sizes) {
+      const c = checkWorkload({ scenario, files: n, tasks: opts.tasks ?? 4, buffers: opts.buffers });
+      if (c.ok) fitsSomewhere = true;
+      else if (c.state === 'usage') refusals.push(`scenario ${scenario}, N=${n}: ${c.reason}`);
+      else throw new Error(`scenario ${scenario}, N=${n}: ${c.reason}`);
     }
   }
+  if (!fitsSomewhere) throw new UsageError(refusals[0] ?? 'nothing to measure');
   const runId = makeRunId();
   const outDir = path.resolve(opts.out ?? path.join(REPO_ROOT, 'results', runId));
   if (opts.out !== undefined && isNonEmptyDir(outDir) && !existsSync(path.join(outDir, 'results.json'))) {
@@ -214,7 +233,11 @@ async function main(argv: string[]): Promise<number> {
     tasks: opts.tasks ?? 4,
     buffers: opts.buffers,
     timeBudgetS: opts.budget ?? 75,
-    timeMs: opts['time-ms'],
+    replicas: opts.replicas ?? RUN_DEFAULTS.replicas,
+    minRounds: opts['min-rounds'] ?? RUN_DEFAULTS.minRounds,
+    maxRounds: opts.rounds ?? RUN_DEFAULTS.maxRounds,
+    seed: opts.seed ?? RUN_DEFAULTS.seed,
+    replicaMaxNs: RUN_DEFAULTS.replicaMaxNs,
     outDir,
     commandLine: ['npm run bench --', ...argv].join(' '),
     freeze: !opts['no-freeze'],
@@ -231,7 +254,7 @@ async function main(argv: string[]): Promise<number> {
   const results = await run.execute();
   if (stop.stopping) return new Promise<number>(() => undefined); // the signal handler exits
   if (!opts.quiet && process.stderr.isTTY) process.stderr.write('\n');
-  if (!opts.quiet && !opts.json) process.stdout.write((await import('./report/index.js')).formatTable(results) + '\n');
+  if (!opts.quiet && !opts.json) process.stdout.write((await import('../../analysis/report/index.js')).formatTable(results) + '\n');
   if (!opts.quiet) process.stderr.write(`bench: ${results.measurements.length} measurements in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
   process.stdout.write(outDir + '\n');
@@ -300,7 +323,7 @@ if (process.env[WORKER_ENV] !== '1') {
     process.exitCode = code;
   })
   .catch(async (e: unknown) => {
-    (await import('./workload.js')).stopAllWorkloads();
+    (await import('../workload.js')).stopAllWorkloads();
     if (e instanceof UsageError) {
       process.stderr.write(`bench: ${e.message}\n`);
       process.exitCode = 2;

@@ -7,10 +7,10 @@
  * them, also on error or signal.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { decodeRecords, type FileRef, type Recovered } from './decode.js';
-import { freezePids, type Frozen } from './freezer.js';
-import { listMethods, openMethod, type MethodInfo } from './native.js';
-import { UsageError, helpText, parseOptions, type OptionTable } from './options.js';
+import { decodeRecords, type FileRef, type Recovered } from '../decode.js';
+import { freezePids, type Frozen } from '../freezer.js';
+import { listMethods, openMethod, type MethodInfo } from '../native.js';
+import { UsageError, helpText, parseOptions, type OptionTable } from '../options.js';
 
 const OPTIONS = {
   pid: { type: 'list', placeholder: 'PID,..', description: 'processes to inspect (tgids; tasks that share files go together)' },

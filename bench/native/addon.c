@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * addon.c - N-API face of the collectors. JavaScript calls:
- *   methods()                        -> [{name, family, summary, coverage[]}]
- *   open(name, Int32Array pids, {maxRows, ringbufBytes, btfPath})
- *        -> {ok: true, handle, coldNs} | {ok: false, errno, error, skipped}
+ * addon.c - N-API face of the collectors (typed in bench/native.ts, which
+ * parses what comes back strictly). JavaScript calls:
+ *   methods() -> [{name, family, role, lane, summary, needs[], floor,
+ *                  floorLimit, speedupOver[], subsetOf[], sampling: {how,
+ *                  scales}, coverage: {<kind>: {level, why}}}]
+ *        every fact of each descriptor (method.h), in registry order; enums
+ *        as lowercase names ("undeclared" where a descriptor left one 0)
+ *   open(name, Int32Array pids, {ringbufBytes?, btfPath?})
+ *        -> {ok: 1, handle, coldNs} | {ok: 0, errno, error, skip}
+ *        skip: "missing-feature" | "kernel-lane" | "privilege" | null
  *   collect(handle)                  -> bytes of records (>= 0) or -errno
  *                                       (the measured call: nothing else)
- *   result(handle) -> {buffer: ArrayBuffer, stagesNs: number[], calls, error}
+ *   result(handle) -> {buffer: ArrayBuffer, stagesNs: number[], calls, ret,
+ *                      error, sample: {rows, rowsTotal, made, total} | null}
  *   block(handle, k, Float64Array timesNs[k], BigUint64Array digests[k],
  *         BigUint64Array known) -> collects done (<= k) or -errno: up to k
  *           collects, each timed here in C around the method's collect()
@@ -15,7 +22,11 @@
  *           `known` (the digests of answers already verified), leaving that
  *           answer in the result buffer for the caller to verify in full: so
  *           every timed answer is checked, not only the first
- *   setRows(handle, n), close(handle), noop(), slowdown() -> active hooks
+ *   digest(handle) -> bigint: the digest of the last answer
+ *   setSampling(handle, rows, seed): a sampling method (sampling.how "rows")
+ *        compares `rows` rows chosen with a PRNG seeded by `seed` (a number
+ *        or bigint) with all others; rows = 0: the full method
+ *   close(handle), noop(), slowdown() -> active hooks
  *
  * ITERBENCH_SLOWDOWN=method:factor[,method:factor] (test-only) makes each
  * collect of that method cost `factor` times its own time: after the
@@ -24,6 +35,7 @@
  * records it in its environment so such a run is never mistaken for data.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
@@ -133,35 +145,105 @@ static const struct ib_method *find(const char *name)
 	return NULL;
 }
 
+static napi_value null_value(napi_env env)
+{
+	napi_value v;
+
+	napi_get_null(env, &v);
+	return v;
+}
+
+/* an enum value's name; "undeclared" for 0 where 0 is not a value, and
+ * "unknown(N)" out of range: the TypeScript side refuses both */
+static napi_value enum_name(napi_env env, unsigned int v, const char *const *names, size_t n)
+{
+	char buf[32];
+
+	if (v < n && names[v])
+		return str(env, names[v]);
+	if (v == 0)
+		return str(env, "undeclared");
+	snprintf(buf, sizeof(buf), "unknown(%u)", v);
+	return str(env, buf);
+}
+
+static const char *const family_names[] = {
+	[IB_FAMILY_PROCFS] = "procfs", [IB_FAMILY_KCMP] = "kcmp",
+	[IB_FAMILY_BPF] = "bpf", [IB_FAMILY_FLOOR] = "floor",
+};
+static const char *const role_names[] = {
+	[IB_ROLE_RECOVERY] = "recovery", [IB_ROLE_FLOOR] = "floor",
+};
+static const char *const lane_names[] = {
+	[IB_LANE_HOST] = "host", [IB_LANE_PATCHED_KERNEL] = "patched-kernel",
+};
+static const char *const level_names[] = {
+	[IB_LEVEL_FULL] = "full", [IB_LEVEL_PARTIAL] = "partial", [IB_LEVEL_NONE] = "none",
+};
+static const char *const sampling_names[] = {
+	[IB_SAMPLING_NONE] = "none", [IB_SAMPLING_ROWS] = "rows",
+};
+static const char *const skip_names[] = {
+	[IB_SKIP_MISSING_FEATURE] = "missing-feature", [IB_SKIP_KERNEL_LANE] = "kernel-lane",
+	[IB_SKIP_PRIVILEGE] = "privilege",
+};
+static const char *const cov_names[IB_COV__N] = IB_COV_NAMES;
+static const char *const stage_names[IB_STAGE__N] = IB_STAGE_NAMES;
+
+#define ENUM_NAME(env, v, names) enum_name(env, (unsigned int)(v), names, sizeof(names) / sizeof(names[0]))
+
+/* a NULL-terminated list of methods as an array of names ("(null)" for a
+ * NULL entry cannot happen: the list ends there) */
+static napi_value method_names(napi_env env, const struct ib_method *const *list)
+{
+	napi_value arr;
+	uint32_t k = 0;
+
+	if (napi_create_array(env, &arr) != napi_ok)
+		return NULL;
+	for (; list && list[k]; k++)
+		napi_set_element(env, arr, k, str(env, list[k]->name));
+	return arr;
+}
+
 static napi_value js_methods(napi_env env, napi_callback_info info)
 {
-	napi_value arr, o, cov;
+	napi_value arr, o, cov, c, needs, smp;
 	uint32_t n = 0;
 
 	CHECK(napi_create_array(env, &arr));
 	for (size_t i = 0; i < ib_nmethods; i++) {
 		const struct ib_method *m = ib_methods[i];
+		uint32_t k = 0;
 
-		if (!m)
-			continue;
 		CHECK(napi_create_object(env, &o));
 		set(env, o, "name", str(env, m->name));
-		set(env, o, "family", str(env, m->family));
+		set(env, o, "family", ENUM_NAME(env, m->family, family_names));
+		set(env, o, "role", ENUM_NAME(env, m->role, role_names));
+		set(env, o, "lane", ENUM_NAME(env, m->lane, lane_names));
 		set(env, o, "summary", str(env, m->summary));
-		{
-			napi_value needs;
-			uint32_t k = 0;
-
-			CHECK(napi_create_array(env, &needs));
-			if (m->needs & IB_NEEDS_EPOLL)
-				napi_set_element(env, needs, k++, str(env, "epoll"));
-			if (m->needs & IB_NEEDS_URING)
-				napi_set_element(env, needs, k++, str(env, "io_uring"));
-			set(env, o, "needs", needs);
+		CHECK(napi_create_array(env, &needs));
+		if (m->needs & IB_NEEDS_EPOLL)
+			napi_set_element(env, needs, k++, str(env, "epoll"));
+		if (m->needs & IB_NEEDS_URING)
+			napi_set_element(env, needs, k++, str(env, "io_uring"));
+		set(env, o, "needs", needs);
+		set(env, o, "floor", m->floor ? str(env, m->floor->name) : null_value(env));
+		set(env, o, "floorLimit", num(env, m->floor_limit));
+		set(env, o, "speedupOver", method_names(env, m->speedup_over));
+		set(env, o, "subsetOf", method_names(env, m->subset_of));
+		CHECK(napi_create_object(env, &smp));
+		set(env, smp, "how", ENUM_NAME(env, m->sampling.how, sampling_names));
+		set(env, smp, "scales", m->sampling.how == IB_SAMPLING_NONE ? null_value(env) :
+					ENUM_NAME(env, m->sampling.scales, stage_names));
+		set(env, o, "sampling", smp);
+		CHECK(napi_create_object(env, &cov));
+		for (k = 0; k < IB_COV__N; k++) {
+			CHECK(napi_create_object(env, &c));
+			set(env, c, "level", ENUM_NAME(env, m->coverage[k].level, level_names));
+			set(env, c, "why", m->coverage[k].why ? str(env, m->coverage[k].why) : null_value(env));
+			set(env, cov, cov_names[k], c);
 		}
-		CHECK(napi_create_array_with_length(env, IB_COV__N, &cov));
-		for (uint32_t k = 0; k < IB_COV__N; k++)
-			napi_set_element(env, cov, k, str(env, m->coverage[k] ? m->coverage[k] : "none: not declared"));
 		set(env, o, "coverage", cov);
 		napi_set_element(env, arr, n++, o);
 	}
@@ -184,19 +266,52 @@ static void finalize(napi_env env, void *data, void *hint)
 	handle_free(data);
 }
 
-static int get_u32_prop(napi_env env, napi_value obj, const char *k, uint32_t *out)
+/*
+ * open()'s options: {ringbufBytes?: number, btfPath?: string}. Anything
+ * else, or a value of the wrong type, is a TypeError (returns -1 with it
+ * thrown): a caller still passing an option that went away must hear it.
+ */
+static int get_opts(napi_env env, napi_value obj, struct handle *h)
 {
-	napi_value v;
+	napi_value keys, k, v;
 	napi_valuetype t;
-	bool has = false;
+	uint32_t n, i;
+	char key[64], buf[4096];
+	size_t len;
 
-	if (napi_has_named_property(env, obj, k, &has) != napi_ok || !has)
-		return 0;
-	napi_get_named_property(env, obj, k, &v);
-	napi_typeof(env, v, &t);
-	if (t != napi_number)
-		return 0;
-	return napi_get_value_uint32(env, v, out) == napi_ok;
+	if (napi_get_property_names(env, obj, &keys) != napi_ok ||
+	    napi_get_array_length(env, keys, &n) != napi_ok)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		if (napi_get_element(env, keys, i, &k) != napi_ok ||
+		    napi_get_value_string_utf8(env, k, key, sizeof(key), &len) != napi_ok ||
+		    napi_get_property(env, obj, k, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+			goto bad;
+		if (t == napi_undefined)
+			continue;
+		if (!strcmp(key, "ringbufBytes") && t == napi_number) {
+			if (napi_get_value_uint32(env, v, &h->o.ringbuf_bytes) != napi_ok)
+				goto bad;
+		} else if (!strcmp(key, "btfPath") && t == napi_string) {
+			if (napi_get_value_string_utf8(env, v, buf, sizeof(buf), &len) != napi_ok)
+				goto bad;
+			if (len) {
+				free(h->btf_path);
+				h->btf_path = strdup(buf);
+				h->o.btf_path = h->btf_path;
+			}
+		} else {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "open(): unknown option or wrong type: %s", key);
+			napi_throw_type_error(env, NULL, msg);
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	napi_throw_type_error(env, NULL, "open(): options must be {ringbufBytes?, btfPath?}");
+	return -1;
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info)
@@ -223,6 +338,7 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 		set(env, res, "ok", num(env, 0));
 		set(env, res, "errno", num(env, ENOENT));
 		set(env, res, "error", str(env, "unknown method"));
+		set(env, res, "skip", null_value(env));
 		return res;
 	}
 	if (napi_get_typedarray_info(env, argv[1], &tt, &n, &data, NULL, NULL) != napi_ok ||
@@ -244,32 +360,31 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 		napi_valuetype t;
 
 		napi_typeof(env, argv[2], &t);
-		if (t == napi_object) {
-			napi_value v;
-			bool has = false;
-
-			get_u32_prop(env, argv[2], "maxRows", &h->o.max_rows);
-			get_u32_prop(env, argv[2], "ringbufBytes", &h->o.ringbuf_bytes);
-			napi_has_named_property(env, argv[2], "btfPath", &has);
-			if (has) {
-				char buf[4096];
-
-				napi_get_named_property(env, argv[2], "btfPath", &v);
-				if (napi_get_value_string_utf8(env, v, buf, sizeof(buf), &len) == napi_ok && len) {
-					h->btf_path = strdup(buf);
-					h->o.btf_path = h->btf_path;
-				}
-			}
+		if (t == napi_object && get_opts(env, argv[2], h) < 0) {
+			handle_free(h);
+			return NULL;
+		} else if (t != napi_object && t != napi_undefined) {
+			handle_free(h);
+			napi_throw_type_error(env, NULL, "open(): options must be an object");
+			return NULL;
 		}
 	}
 	ib_out_reset(&h->out);
 	t0 = ib_now_ns();
 	ret = h->m->open ? h->m->open(&h->state, &h->t, &h->o, &h->out) : 0;
 	if (ret < 0) {
+		enum ib_skip skip = h->out.skip;
+
+		/* a lane that cannot run here, by the method's word or its errno */
+		if (skip == IB_SKIP_NONE && (ret == -EPERM || ret == -EACCES))
+			skip = IB_SKIP_PRIVILEGE;
+		else if (skip == IB_SKIP_NONE && ret == -EOPNOTSUPP)
+			skip = IB_SKIP_MISSING_FEATURE;
 		set(env, res, "ok", num(env, 0));
 		set(env, res, "errno", num(env, -ret));
 		set(env, res, "error", str(env, h->out.err[0] ? h->out.err : strerror(-ret)));
-		set(env, res, "skipped", num(env, ret == -EOPNOTSUPP));
+		set(env, res, "skip", skip == IB_SKIP_NONE ? null_value(env) :
+				      ENUM_NAME(env, skip, skip_names));
 		handle_free(h);
 		return res;
 	}
@@ -396,21 +511,67 @@ static napi_value js_result(napi_env env, napi_callback_info info)
 		napi_set_element(env, stages, i, num(env, (double)h->out.stage_ns[i]));
 	set(env, res, "stagesNs", stages);
 	set(env, res, "calls", num(env, (double)h->out.calls));
+	if (h->m->sampling.how == IB_SAMPLING_NONE) {
+		set(env, res, "sample", null_value(env));
+	} else {
+		napi_value smp;
+
+		CHECK(napi_create_object(env, &smp));
+		set(env, smp, "rows", num(env, (double)h->out.sample.rows));
+		set(env, smp, "rowsTotal", num(env, (double)h->out.sample.rows_total));
+		set(env, smp, "made", num(env, (double)h->out.sample.made));
+		set(env, smp, "total", num(env, (double)h->out.sample.total));
+		set(env, res, "sample", smp);
+	}
 	set(env, res, "ret", num(env, h->last_ret));
 	set(env, res, "error", str(env, h->last_ret < 0 ? (h->out.err[0] ? h->out.err : strerror(-h->last_ret)) : ""));
 	return res;
 }
 
-static napi_value js_set_rows(napi_env env, napi_callback_info info)
+static napi_value js_set_sampling(napi_env env, napi_callback_info info)
 {
-	napi_value rest[1];
-	struct handle *h = get_handle(env, info, rest, 1);
+	napi_value rest[2] = { 0 };
+	struct handle *h = get_handle(env, info, rest, 2);
+	napi_valuetype tr = napi_undefined, ts = napi_undefined;
 	uint32_t rows = 0;
+	uint64_t seed = 0;
+	double d = 0;
+	bool lossless = true;
 
 	if (!h)
 		return NULL;
-	napi_get_value_uint32(env, rest[0], &rows);
-	h->o.max_rows = rows;
+	if (rest[0])
+		napi_typeof(env, rest[0], &tr);
+	if (rest[1])
+		napi_typeof(env, rest[1], &ts);
+	if (tr != napi_number || napi_get_value_double(env, rest[0], &d) != napi_ok || d < 0 ||
+	    d > UINT32_MAX || d != (double)(uint32_t)d) {
+		napi_throw_type_error(env, NULL, "setSampling(handle, rows: integer >= 0, seed)");
+		return NULL;
+	}
+	rows = (uint32_t)d;
+	if (ts == napi_bigint) {
+		if (napi_get_value_bigint_uint64(env, rest[1], &seed, &lossless) != napi_ok || !lossless) {
+			napi_throw_type_error(env, NULL, "setSampling(): seed must fit 64 bits");
+			return NULL;
+		}
+	} else if (ts == napi_number && napi_get_value_double(env, rest[1], &d) == napi_ok &&
+		   d >= 0 && d <= 9007199254740991.0 && d == (double)(uint64_t)d) {
+		seed = (uint64_t)d;
+	} else {
+		napi_throw_type_error(env, NULL, "setSampling(): seed must be an integer >= 0 or a bigint");
+		return NULL;
+	}
+	if (rows && h->m->sampling.how == IB_SAMPLING_NONE) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "setSampling(): %s does not sample (sampling.how is none)",
+			 h->m->name);
+		napi_throw_error(env, NULL, msg);
+		return NULL;
+	}
+	h->o.sample_rows = rows;
+	h->o.sample_seed = seed;
 	return NULL;
 }
 
@@ -442,7 +603,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "digest", NULL, js_digest, NULL, NULL, NULL, napi_default, NULL },
 		{ "slowdown", NULL, js_slowdown, NULL, NULL, NULL, napi_default, NULL },
 		{ "result", NULL, js_result, NULL, NULL, NULL, napi_default, NULL },
-		{ "setRows", NULL, js_set_rows, NULL, NULL, NULL, napi_default, NULL },
+		{ "setSampling", NULL, js_set_sampling, NULL, NULL, NULL, napi_default, NULL },
 		{ "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
 		{ "noop", NULL, js_noop, NULL, NULL, NULL, napi_default, NULL },
 	};

@@ -4,7 +4,7 @@
  * program (bpf/task_file.bpf.c, a task_file iterator) loaded with different
  * rodata switches:
  *
- *   bpf-task-file     one tf_file record per descriptor (seq_file)
+ *   bpf-task-file     one ib_rec_fd per descriptor (seq_file)
  *   bpf-epoll         every epoll instance's items (ring buffer)
  *   bpf-io-uring      every io_uring ring's file and buffer slots (ring buffer)
  *   bpf-all           all of the above in one pass
@@ -15,7 +15,10 @@
  * __load) and creates one pid-filtered iterator link per target process.
  * collect() creates an iterator from each link and reads it to EOF with large
  * reads; after each read it drains the ring buffer, so the ring only needs
- * to hold what one read produced.
+ * to hold what one read produced. The program writes the records of
+ * bpf/records.h itself: the iterator is read straight into the result
+ * buffer and ring buffer chunks are appended to it as they are, after a
+ * check that they are whole records. Nothing is translated.
  *
  * The program is built twice: task_file (reads kernel objects through
  * bpf_rdonly_cast, Linux 6.2+) and task_file_compat (bpf_probe_read_kernel,
@@ -44,14 +47,10 @@
 #include "task_file.skel.h"
 #include "task_file_compat.skel.h"
 
-_Static_assert((int)TF_K_INOTIFY == (int)IB_K_INOTIFY && (int)TF_K_OTHER == (int)IB_K_OTHER &&
-	       (int)TF_K_EPOLL == (int)IB_K_EPOLL && (int)TF_K_IO_URING == (int)IB_K_IO_URING,
-	       "tf_kind and ib_kind differ");
 /* both objects are built from one source: the same globals */
 _Static_assert(sizeof(struct task_file_bpf__bss) == sizeof(struct task_file_compat_bpf__bss) &&
 	       sizeof(struct task_file_bpf__rodata) ==
 	       sizeof(struct task_file_compat_bpf__rodata), "task_file objects differ");
-_Static_assert(TF_NOTE_TRUNCATED == IB_NOTE_TRUNCATED, "note codes differ");
 
 /*
  * libbpf prints its diagnostics to stderr by default; the harness reports
@@ -87,6 +86,8 @@ enum bpf_mode {
 };
 
 #define READ_BUF (256u << 10)
+/* the seq_file carries ib_rec_fd records only: an unfinished one is shorter */
+#define MAX_TAIL sizeof(struct ib_rec_fd)
 #define DEFAULT_RINGBUF (8u << 20)
 
 struct bpf_state {
@@ -100,10 +101,9 @@ struct bpf_state {
 	int32_t *pids;
 	uint32_t nlinks;
 	struct ring_buffer *rb;
-	uint8_t *buf;
-	/* ring buffer decoding context */
+	uint8_t tail[MAX_TAIL]; /* an unfinished record of the seq_file, while chunks are appended */
+	/* ring buffer context */
 	struct ib_out *out;
-	int32_t pid;
 	int err;
 };
 
@@ -126,118 +126,37 @@ static void bpf_close(void *p)
 	task_file_compat_bpf__destroy(st->cskel);
 	free(st->links);
 	free(st->pids);
-	free(st->buf);
 	free(st);
 }
 
-/* One ring buffer sample = a chunk of tf records of one instance. */
+/* One ring buffer sample = a chunk of whole records of one instance. */
 static int on_chunk(void *ctx, void *data, size_t size)
 {
 	struct bpf_state *st = ctx;
 	struct ib_out *out = st->out;
-	uint8_t *p = data, *end = p + size;
+	const struct ib_rec_hdr *h = data;
 	uint64_t t0 = ib_now_ns();
 	int stage = -1;
 
-	while (p + sizeof(struct tf_hdr) <= end) {
-		const struct tf_hdr *h = (const void *)p;
-
-		if (h->size < sizeof(*h) || p + h->size > end) {
-			st->err = ib_out_error(out, -EPROTO, "bpf: malformed ring buffer record "
-					       "(type %u size %u)", h->type, h->size);
-			return st->err;
-		}
-		switch (h->type) {
-		case TF_EPOLL_ITEM: {
-			const struct tf_epoll_item *s = (const void *)p;
-			struct ib_rec_epoll_item *r;
-
-			r = ib_out_rec(out, IB_REC_EPOLL_ITEM, st->pid, sizeof(*r), NULL, 0);
-			if (!r)
-				goto nomem;
-			r->epfd = h->fd;
-			r->tfd = s->tfd;
-			r->events = s->events;
-			r->data = s->data;
-			r->have = IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_EVENT;
-			r->target_dev = ib_kdev_to_dev(s->dev);
-			r->target_ino = s->ino;
-			r->target.how = IB_ID_KEY;
-			r->target.key = s->key;
+	if (ib_whole_records(data, size) != (ssize_t)size) {
+		st->err = ib_out_error(out, -EPROTO, "bpf: malformed ring buffer chunk of %zu bytes "
+				       "(first record type %u size %u)", size,
+				       size >= sizeof(*h) ? h->type : 0, size >= sizeof(*h) ? h->size : 0);
+		return st->err;
+	}
+	if (size >= sizeof(*h)) {
+		if (h->type == IB_REC_EPOLL_ITEM)
 			stage = IB_STAGE_EPOLL;
-			break;
-		}
-		case TF_URING_RING: {
-			const struct tf_uring_ring *s = (const void *)p;
-			struct ib_rec_uring_ring *r;
-
-			r = ib_out_rec(out, IB_REC_URING_RING, st->pid, sizeof(*r), NULL, 0);
-			if (!r)
-				goto nomem;
-			r->ring_fd = h->fd;
-			r->nr_files = s->nr_files;
-			r->nr_bufs = s->nr_bufs;
+		else if (h->type != IB_REC_NOTE)
 			stage = IB_STAGE_IO_URING;
-			break;
-		}
-		case TF_URING_FILE: {
-			const struct tf_uring_file *s = (const void *)p;
-			struct ib_rec_uring_file *r;
-
-			r = ib_out_rec(out, IB_REC_URING_FILE, st->pid, sizeof(*r), NULL, 0);
-			if (!r)
-				goto nomem;
-			r->ring_fd = h->fd;
-			r->index = s->index;
-			r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO;
-			r->kind = s->kind;
-			r->dev = ib_kdev_to_dev(s->dev);
-			r->ino = s->ino;
-			r->file.how = IB_ID_KEY;
-			r->file.key = s->key;
-			stage = IB_STAGE_IO_URING;
-			break;
-		}
-		case TF_URING_BUF: {
-			const struct tf_uring_buf *s = (const void *)p;
-			struct ib_rec_uring_buf *r;
-
-			r = ib_out_rec(out, IB_REC_URING_BUF, st->pid, sizeof(*r), NULL, 0);
-			if (!r)
-				goto nomem;
-			r->ring_fd = h->fd;
-			r->index = s->index;
-			r->addr = s->addr;
-			r->len = s->len;
-			stage = IB_STAGE_IO_URING;
-			break;
-		}
-		case TF_NOTE: {
-			static const char text[] = "walk stopped at its bound: items missing";
-			const struct tf_note *s = (const void *)p;
-			struct ib_rec_note *r;
-
-			r = ib_out_rec(out, IB_REC_NOTE, st->pid, sizeof(*r), text, sizeof(text) - 1);
-			if (!r)
-				goto nomem;
-			r->code = s->code;
-			r->fd = h->fd;
-			r->count = s->count;
-			break;
-		}
-		default:
-			st->err = ib_out_error(out, -EPROTO, "bpf: unknown ring buffer record type %u",
-					       h->type);
-			return st->err;
-		}
-		p += h->size;
+	}
+	if (ib_out_append(out, data, size)) {
+		st->err = ib_out_error(out, -ENOMEM, "bpf: out of memory for records");
+		return st->err;
 	}
 	if (stage >= 0)
 		out->stage_ns[stage] += ib_now_ns() - t0;
 	return 0;
-nomem:
-	st->err = ib_out_error(out, -ENOMEM, "bpf: out of memory for records");
-	return st->err;
 }
 
 static int pid_check(int32_t pid, struct ib_out *out)
@@ -384,8 +303,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	st->mode = mode;
 	st->links = calloc(t->npids, sizeof(*st->links));
 	st->pids = calloc(t->npids, sizeof(*st->pids));
-	st->buf = malloc(READ_BUF);
-	if (!st->links || !st->pids || !st->buf) {
+	if (!st->links || !st->pids) {
 		err = ib_out_error(out, -ENOMEM, "bpf: out of memory");
 		goto fail;
 	}
@@ -396,15 +314,16 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 
 		if (!btf) {
 			err = -errno;
-			err = ib_out_error(out, -EOPNOTSUPP, "bpf: BTF %s unusable: %s", o->btf_path,
-					   strerror(-err));
+			err = ib_out_skip(out, IB_SKIP_MISSING_FEATURE, "bpf: BTF %s unusable: %s",
+					  o->btf_path, strerror(-err));
 			goto fail;
 		}
 		btf__free(btf);
 		oo.btf_custom_path = o->btf_path;
 	} else if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		err = ib_out_error(out, -EOPNOTSUPP, "bpf: no kernel BTF at /sys/kernel/btf/vmlinux "
-				   "(needs CONFIG_DEBUG_INFO_BTF): %s", strerror(errno));
+		err = ib_out_skip(out, IB_SKIP_MISSING_FEATURE, "bpf: no kernel BTF at "
+				  "/sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF): %s",
+				  strerror(errno));
 		goto fail;
 	}
 	rb_bytes = getpagesize();
@@ -470,34 +389,19 @@ fail:
 	return err;
 }
 
-static int decode_files(struct bpf_state *st, const uint8_t *p, size_t n, struct ib_out *out)
-{
-	const struct tf_file *f = (const void *)p;
-	size_t i, cnt = n / sizeof(*f);
-
-	for (i = 0; i < cnt; i++, f++) {
-		struct ib_rec_fd *r;
-
-		r = ib_out_rec(out, IB_REC_FD, st->pid, sizeof(*r), NULL, 0);
-		if (!r)
-			return ib_out_error(out, -ENOMEM, "bpf: out of memory for records");
-		r->fd = f->fd;
-		r->kind = f->kind;
-		r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_POS | IB_HAVE_FLAGS;
-		r->flags = f->flags;
-		r->dev = ib_kdev_to_dev(f->dev);
-		r->ino = f->ino;
-		r->pos = f->pos;
-		r->id.how = IB_ID_KEY;
-		r->id.key = f->key;
-	}
-	return 0;
-}
-
-/* read one pid's iterator to EOF */
+/*
+ * Read one pid's iterator to EOF, straight into out. The program writes
+ * nothing but ib_rec_fd records to the seq_file (task_file.bpf.c), so the
+ * stream's record boundaries are multiples of their size; one read() may
+ * end inside a record. The ring buffer is drained after each read: its
+ * chunks (whole records, checked in on_chunk) are appended after the whole
+ * records of the stream, the unfinished one is set aside meanwhile and put
+ * back after them. decode.ts checks every record again.
+ */
 static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 {
-	size_t have = 0;
+	const size_t rec = sizeof(struct ib_rec_fd);
+	size_t seq = 0; /* bytes of the seq_file stream read so far */
 	uint64_t t0;
 	int fd, err = 0;
 
@@ -507,10 +411,15 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 				    st->pids[li], strerror(errno));
 	for (;;) {
 		ssize_t n;
-		size_t used;
+		size_t tail;
+		int r;
 
+		if (ib_out_room(out, READ_BUF)) {
+			err = ib_out_error(out, -ENOMEM, "bpf: out of memory for records");
+			break;
+		}
 		t0 = ib_now_ns();
-		n = read(fd, st->buf + have, READ_BUF - have);
+		n = read(fd, out->buf + out->len, READ_BUF);
 		out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
 		if (n < 0) {
 			if (errno == EINTR)
@@ -519,9 +428,13 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 					   st->pids[li], strerror(errno));
 			break;
 		}
+		out->len += n;
+		seq += n;
 		if (st->rb) {
-			int r = ring_buffer__consume(st->rb);
-
+			tail = seq % rec;
+			memcpy(st->tail, out->buf + out->len - tail, tail);
+			out->len -= tail;
+			r = ring_buffer__consume(st->rb);
 			if (st->err) {
 				err = st->err;
 				break;
@@ -531,24 +444,18 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 						   strerror(-r));
 				break;
 			}
+			if (ib_out_append(out, st->tail, tail)) {
+				err = ib_out_error(out, -ENOMEM, "bpf: out of memory for records");
+				break;
+			}
 		}
 		if (n == 0)
 			break;
-		have += n;
-		/* records may straddle two reads: keep the tail */
-		used = have - have % sizeof(struct tf_file);
-		if (st->mode == M_TASK_FILE || st->mode == M_ALL) {
-			err = decode_files(st, st->buf, used, out);
-			if (err)
-				break;
-		}
-		memmove(st->buf, st->buf + used, have - used);
-		have -= used;
 	}
 	close(fd);
-	if (!err && have)
-		err = ib_out_error(out, -EPROTO, "bpf: iterator of pid %d ended inside a record",
-				   st->pids[li]);
+	if (!err && seq % rec)
+		err = ib_out_error(out, -EPROTO, "bpf: iterator of pid %d ended inside a record "
+				   "(%zu bytes, records of %zu)", st->pids[li], seq, rec);
 	return err;
 }
 
@@ -569,7 +476,6 @@ static int bpf_collect(void *state, const struct ib_target *t, const struct ib_o
 	for (i = 0; i < st->nlinks; i++) {
 		uint64_t before = bss->nvisit;
 
-		st->pid = st->pids[i];
 		err = read_link(st, i, out);
 		if (err)
 			return err;
@@ -615,20 +521,28 @@ OPEN(open_walk, M_WALK)
 OPEN(open_walk_epoll, M_WALK_EPOLL)
 OPEN(open_walk_uring, M_WALK_URING)
 
-#define NO_EPOLL "none: the task_file iterator alone does not walk epoll items"
-#define NO_URING "none: the task_file iterator alone does not walk io_uring tables"
-#define NO_FD(m) "none: " m " reports only per-item records"
+#define NO_EPOLL IB_NONE("the task_file iterator alone does not walk epoll items")
+#define NO_URING IB_NONE("the task_file iterator alone does not walk io_uring tables")
+#define NO_FD(m) IB_NONE(m " reports only per-item records")
+/* what the bench reports every bpf method's speedup against */
+#define BPF_SPEEDUP_OVER IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree)
+/* a bpf method within this factor of the floor that visits the same things */
+#define BPF_FLOOR_LIMIT 2.0
 
 const struct ib_method ib_method_bpf_task_file = {
 	.name = "bpf-task-file",
-	.family = "bpf",
+	.family = IB_FAMILY_BPF,
+	.role = IB_ROLE_RECOVERY,
 	.summary = "one task_file iterator pass, one record per descriptor (seq_file)",
+	.floor = &ib_method_floor_empty_iter,
+	.floor_limit = BPF_FLOOR_LIMIT,
+	.speedup_over = BPF_SPEEDUP_OVER,
 	.coverage = {
-		[IB_COV_FD] = "full",
-		[IB_COV_FD_META] = "full",
-		[IB_COV_FD_POS] = "full",
-		[IB_COV_FD_FLAGS] = "full",
-		[IB_COV_FD_IDENTITY] = "full",
+		[IB_COV_FD] = IB_FULL,
+		[IB_COV_FD_META] = IB_FULL,
+		[IB_COV_FD_POS] = IB_FULL,
+		[IB_COV_FD_FLAGS] = IB_FULL,
+		[IB_COV_FD_IDENTITY] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = NO_EPOLL,
 		[IB_COV_EPOLL_TARGET] = NO_EPOLL,
 		[IB_COV_URING_FILE] = NO_URING,
@@ -641,20 +555,24 @@ const struct ib_method ib_method_bpf_task_file = {
 
 const struct ib_method ib_method_bpf_epoll = {
 	.name = "bpf-epoll",
-	.family = "bpf",
+	.family = IB_FAMILY_BPF,
+	.role = IB_ROLE_RECOVERY,
 	.needs = IB_NEEDS_EPOLL,
 	.summary = "task_file program walking each epoll instance's item tree "
 		   "(emulates the series' epoll iterator; ring buffer)",
+	.floor = &ib_method_floor_walk_epoll,
+	.floor_limit = BPF_FLOOR_LIMIT,
+	.speedup_over = BPF_SPEEDUP_OVER,
 	.coverage = {
 		[IB_COV_FD] = NO_FD("bpf-epoll"),
 		[IB_COV_FD_META] = NO_FD("bpf-epoll"),
 		[IB_COV_FD_POS] = NO_FD("bpf-epoll"),
 		[IB_COV_FD_FLAGS] = NO_FD("bpf-epoll"),
 		[IB_COV_FD_IDENTITY] = NO_FD("bpf-epoll"),
-		[IB_COV_EPOLL_ITEM] = "full",
-		[IB_COV_EPOLL_TARGET] = "full",
-		[IB_COV_URING_FILE] = "none: bpf-epoll walks only epoll instances",
-		[IB_COV_URING_BUF] = "none: bpf-epoll walks only epoll instances",
+		[IB_COV_EPOLL_ITEM] = IB_FULL,
+		[IB_COV_EPOLL_TARGET] = IB_FULL,
+		[IB_COV_URING_FILE] = IB_NONE("bpf-epoll walks only epoll instances"),
+		[IB_COV_URING_BUF] = IB_NONE("bpf-epoll walks only epoll instances"),
 	},
 	.open = open_epoll,
 	.collect = bpf_collect,
@@ -663,20 +581,24 @@ const struct ib_method ib_method_bpf_epoll = {
 
 const struct ib_method ib_method_bpf_io_uring = {
 	.name = "bpf-io-uring",
-	.family = "bpf",
+	.family = IB_FAMILY_BPF,
+	.role = IB_ROLE_RECOVERY,
 	.needs = IB_NEEDS_URING,
 	.summary = "task_file program walking each io_uring ring's registered files "
 		   "and buffers (emulates the series' io_uring iterators; ring buffer)",
+	.floor = &ib_method_floor_walk_io_uring,
+	.floor_limit = BPF_FLOOR_LIMIT,
+	.speedup_over = BPF_SPEEDUP_OVER,
 	.coverage = {
 		[IB_COV_FD] = NO_FD("bpf-io-uring"),
 		[IB_COV_FD_META] = NO_FD("bpf-io-uring"),
 		[IB_COV_FD_POS] = NO_FD("bpf-io-uring"),
 		[IB_COV_FD_FLAGS] = NO_FD("bpf-io-uring"),
 		[IB_COV_FD_IDENTITY] = NO_FD("bpf-io-uring"),
-		[IB_COV_EPOLL_ITEM] = "none: bpf-io-uring walks only io_uring rings",
-		[IB_COV_EPOLL_TARGET] = "none: bpf-io-uring walks only io_uring rings",
-		[IB_COV_URING_FILE] = "full",
-		[IB_COV_URING_BUF] = "full",
+		[IB_COV_EPOLL_ITEM] = IB_NONE("bpf-io-uring walks only io_uring rings"),
+		[IB_COV_EPOLL_TARGET] = IB_NONE("bpf-io-uring walks only io_uring rings"),
+		[IB_COV_URING_FILE] = IB_FULL,
+		[IB_COV_URING_BUF] = IB_FULL,
 	},
 	.open = open_uring,
 	.collect = bpf_collect,
@@ -685,29 +607,40 @@ const struct ib_method ib_method_bpf_io_uring = {
 
 const struct ib_method ib_method_bpf_all = {
 	.name = "bpf-all",
-	.family = "bpf",
+	.family = IB_FAMILY_BPF,
+	.role = IB_ROLE_RECOVERY,
 	.summary = "one task_file pass recovering descriptors, epoll items and "
 		   "io_uring tables",
+	.floor = &ib_method_floor_walk,
+	.floor_limit = BPF_FLOOR_LIMIT,
+	.speedup_over = BPF_SPEEDUP_OVER,
 	.coverage = {
-		[IB_COV_FD] = "full",
-		[IB_COV_FD_META] = "full",
-		[IB_COV_FD_POS] = "full",
-		[IB_COV_FD_FLAGS] = "full",
-		[IB_COV_FD_IDENTITY] = "full",
-		[IB_COV_EPOLL_ITEM] = "full",
-		[IB_COV_EPOLL_TARGET] = "full",
-		[IB_COV_URING_FILE] = "full",
-		[IB_COV_URING_BUF] = "full",
+		[IB_COV_FD] = IB_FULL,
+		[IB_COV_FD_META] = IB_FULL,
+		[IB_COV_FD_POS] = IB_FULL,
+		[IB_COV_FD_FLAGS] = IB_FULL,
+		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_EPOLL_ITEM] = IB_FULL,
+		[IB_COV_EPOLL_TARGET] = IB_FULL,
+		[IB_COV_URING_FILE] = IB_FULL,
+		[IB_COV_URING_BUF] = IB_FULL,
 	},
 	.open = open_all,
 	.collect = bpf_collect,
 	.close = bpf_close,
 };
 
+/*
+ * The floors. Their subset chains: floor-empty-iter <= floor-walk-epoll,
+ * floor-walk-io-uring <= floor-walk <= bpf-all (and each floor <= the
+ * methods it is the floor of).
+ */
 const struct ib_method ib_method_floor_empty_iter = {
 	.name = "floor-empty-iter",
-	.family = "floor",
+	.family = IB_FAMILY_FLOOR,
+	.role = IB_ROLE_FLOOR,
 	.summary = "pid-filtered task_file iteration whose program returns at once",
+	.subset_of = IB_LIST(&ib_method_floor_walk_epoll, &ib_method_floor_walk_io_uring),
 	.coverage = IB_COVERAGE_FLOOR("visits the descriptors, reports nothing"),
 	.open = open_empty,
 	.collect = bpf_collect,
@@ -716,7 +649,8 @@ const struct ib_method ib_method_floor_empty_iter = {
 
 const struct ib_method ib_method_floor_walk = {
 	.name = "floor-walk",
-	.family = "floor",
+	.family = IB_FAMILY_FLOOR,
+	.role = IB_ROLE_FLOOR,
 	.needs = IB_NEEDS_EPOLL | IB_NEEDS_URING,
 	.summary = "task_file iteration visiting every epoll item and io_uring slot, "
 		   "emitting nothing",
@@ -729,9 +663,11 @@ const struct ib_method ib_method_floor_walk = {
 /* The floors of bpf-epoll and bpf-io-uring: the same walk, one kind only. */
 const struct ib_method ib_method_floor_walk_epoll = {
 	.name = "floor-walk-epoll",
-	.family = "floor",
+	.family = IB_FAMILY_FLOOR,
+	.role = IB_ROLE_FLOOR,
 	.needs = IB_NEEDS_EPOLL,
 	.summary = "task_file iteration visiting every epoll item, emitting nothing",
+	.subset_of = IB_LIST(&ib_method_floor_walk),
 	.coverage = IB_COVERAGE_FLOOR("visits every descriptor and epoll item, reports nothing"),
 	.open = open_walk_epoll,
 	.collect = bpf_collect,
@@ -740,9 +676,11 @@ const struct ib_method ib_method_floor_walk_epoll = {
 
 const struct ib_method ib_method_floor_walk_io_uring = {
 	.name = "floor-walk-io-uring",
-	.family = "floor",
+	.family = IB_FAMILY_FLOOR,
+	.role = IB_ROLE_FLOOR,
 	.needs = IB_NEEDS_URING,
 	.summary = "task_file iteration visiting every io_uring slot, emitting nothing",
+	.subset_of = IB_LIST(&ib_method_floor_walk),
 	.coverage = IB_COVERAGE_FLOOR("visits every descriptor and io_uring slot, reports nothing"),
 	.open = open_walk_uring,
 	.collect = bpf_collect,

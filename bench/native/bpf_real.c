@@ -12,8 +12,8 @@
  * (no skeleton: the host build does not need the patched vmlinux.h). When
  * the object is missing or does not load, it checks whether the running
  * kernel has the target at all (its BTF has bpf_iter_<target>): on a
- * kernel without the targets open() returns -EOPNOTSUPP, and the harness
- * reports the method as skipped.
+ * kernel without the targets open() says so (IB_SKIP_KERNEL_LANE), and the
+ * harness reports the method as skipped.
  *
  * open() does the set-up, as the emulation's open() does (both are the
  * "cold" cost): load the programs, find the instances (the program
@@ -22,8 +22,11 @@
  * kernel, where /proc would take a readlinkat per descriptor), bring each
  * into this process with pidfd_getfd (the link info takes a descriptor of
  * the caller) and link an iterator to it. collect() is the warm work, as for
- * the emulation: per instance, create an iterator and read it to EOF. The
- * workload is frozen, so the instances found in open() are all there are.
+ * the emulation: per instance, tell the program which task and descriptor
+ * it reads (.data.inst), create an iterator and read it to EOF straight
+ * into the result: the programs write the records of bpf/records.h
+ * themselves, nothing is translated. The workload is frozen, so the
+ * instances found in open() are all there are.
  *
  * Object: $IB_REAL_ITER_OBJ, else IB_REAL_ITER_OBJ_DEFAULT (the cache of
  * the last patched kernel build).
@@ -47,7 +50,7 @@
 #include <bpf/libbpf.h>
 #include "method.h"
 #include "procfs_util.h"
-#include "bpf_real.h"
+#include "real_iter.h"
 
 #define IB_REAL_ITER_OBJ_DEFAULT "/var/cache/iterbench/kernel/patched/real_iter.bpf.o"
 
@@ -64,21 +67,20 @@ static const struct {
 	const char *target; /* iterator target */
 	const char *prog;   /* program in real_iter.bpf.o */
 	uint32_t kind;      /* ib_kind of the instances */
-	size_t rec;         /* record size */
 } modes[] = {
-	[R_URING_FILE] = { "io_uring_file", "ri_io_uring_file", IB_K_IO_URING,
-			   sizeof(struct ri_uring_file) },
-	[R_URING_BUF] = { "io_uring_buf", "ri_io_uring_buf", IB_K_IO_URING,
-			  sizeof(struct ri_uring_buf) },
-	[R_EPOLL] = { "epoll", "ri_epoll", IB_K_EPOLL, sizeof(struct ri_epoll_item) },
+	[R_URING_FILE] = { "io_uring_file", "ri_io_uring_file", IB_K_IO_URING },
+	[R_URING_BUF] = { "io_uring_buf", "ri_io_uring_buf", IB_K_IO_URING },
+	[R_EPOLL] = { "epoll", "ri_epoll", IB_K_EPOLL },
 };
 
-#define TF_PROG "ri_task_file" 
+#define TF_PROG "ri_task_file"
+#define INST_MAP ".data.inst" /* struct ri_inst ri_cur */
 
 struct real_state {
 	enum real_mode mode;
 	struct bpf_object *obj;
 	struct bpf_program *prog;
+	int inst_fd; /* the .data.inst map: struct ri_inst */
 	struct bpf_link **tf_links; /* pid-filtered task_file links, per target */
 	uint32_t ntf;
 	uint8_t *buf;
@@ -92,9 +94,6 @@ struct real_state {
 	} *inst;
 	size_t ninst, cap;
 	int *pidfds; /* per target: to tell a task that exited since open() */
-	/* per instance, while decoding */
-	uint32_t nslots;
-	uint64_t nvisit;
 };
 
 static int attach_task(struct real_state *st, uint32_t ti, int32_t pid, struct ib_out *out);
@@ -160,15 +159,15 @@ static int kernel_has_target(const char *target, struct ib_out *out)
 
 	vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux)
-		return ib_out_error(out, -EOPNOTSUPP, "kernel has no BTF (%s): cannot find the "
-				    "%s iterator target", strerror(errno), target);
+		return ib_out_skip(out, IB_SKIP_MISSING_FEATURE, "kernel has no BTF (%s): cannot "
+				   "find the %s iterator target", strerror(errno), target);
 	snprintf(fn, sizeof(fn), "bpf_iter_%s", target);
 	id = btf__find_by_name_kind(vmlinux, fn, BTF_KIND_FUNC);
 	btf__free(vmlinux);
 	if (id < 0)
-		return ib_out_error(out, -EOPNOTSUPP, "kernel has no %s iterator target (needs "
-				    "kernel/patches; run npm run kernel:build and npm run bench:vm)",
-				    target);
+		return ib_out_skip(out, IB_SKIP_KERNEL_LANE, "kernel has no %s iterator target "
+				   "(needs kernel/patches; run npm run kernel:build and npm run "
+				   "bench:vm)", target);
 	return 0;
 }
 
@@ -234,7 +233,7 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 		err = -errno;
 		/* on a kernel without the targets that is the message that matters */
 		if (kernel_has_target(modes[mode].target, out))
-			return -EOPNOTSUPP;
+			return -EOPNOTSUPP; /* out->skip says why */
 		return ib_out_error(out, err, "bpf-iter: program object %s: %s (build it with "
 				    "npm run kernel:build, or set IB_REAL_ITER_OBJ)", path,
 				    strerror(-err));
@@ -244,6 +243,7 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 	if (!st)
 		return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
 	st->mode = mode;
+	st->inst_fd = -1;
 	st->buf = malloc(READ_BUF);
 	st->tf_links = calloc(t->npids, sizeof(*st->tf_links));
 	st->pidfds = malloc(t->npids * sizeof(*st->pidfds) + 1);
@@ -292,6 +292,17 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 				   path, strerror(-err), log_tail());
 		goto fail;
 	}
+	{
+		struct bpf_map *inst = bpf_object__find_map_by_name(st->obj, INST_MAP);
+
+		if (!inst || bpf_map__value_size(inst) != sizeof(struct ri_inst)) {
+			err = ib_out_error(out, -ENOENT, "bpf-iter: %s has no %s map of %zu bytes "
+					   "(an object built from another real_iter.bpf.c?)", path,
+					   INST_MAP, sizeof(struct ri_inst));
+			goto fail;
+		}
+		st->inst_fd = bpf_map__fd(inst);
+	}
 	for (i = 0; i < t->npids; i++) {
 		LIBBPF_OPTS(bpf_iter_attach_opts, ao);
 		union bpf_iter_link_info li;
@@ -320,113 +331,44 @@ fail:
 	return err;
 }
 
-/* decode one read's worth of whole records of instance fd of task pid */
-static int decode(struct real_state *st, int32_t pid, int32_t fd, const uint8_t *p, size_t n,
-		  struct ib_out *out)
-{
-	size_t off;
-
-	for (off = 0; off + modes[st->mode].rec <= n; off += modes[st->mode].rec) {
-		st->nvisit++;
-		switch (st->mode) {
-		case R_URING_FILE: {
-			const struct ri_uring_file *s = (const void *)(p + off);
-			struct ib_rec_uring_file *r;
-
-			st->nslots++;
-			if (!(s->flags & RI_OCCUPIED))
-				break;
-			r = ib_out_rec(out, IB_REC_URING_FILE, pid, sizeof(*r), NULL, 0);
-			if (!r)
-				goto nomem;
-			r->ring_fd = fd;
-			r->index = s->index;
-			r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO;
-			r->kind = s->kind;
-			r->dev = ib_kdev_to_dev(s->dev);
-			r->ino = s->ino;
-			r->file.how = IB_ID_KEY;
-			r->file.key = s->key;
-			break;
-		}
-		case R_URING_BUF: {
-			const struct ri_uring_buf *s = (const void *)(p + off);
-			struct ib_rec_uring_buf *r;
-
-			st->nslots++;
-			if (!(s->flags & RI_OCCUPIED))
-				break;
-			r = ib_out_rec(out, IB_REC_URING_BUF, pid, sizeof(*r), NULL, 0);
-			if (!r)
-				goto nomem;
-			r->ring_fd = fd;
-			r->index = s->index;
-			r->addr = s->addr;
-			r->len = s->len;
-			break;
-		}
-		case R_EPOLL: {
-			const struct ri_epoll_item *s = (const void *)(p + off);
-			struct ib_rec_epoll_item *r;
-
-			r = ib_out_rec(out, IB_REC_EPOLL_ITEM, pid, sizeof(*r), NULL, 0);
-			if (!r)
-				goto nomem;
-			r->epfd = fd;
-			r->tfd = s->tfd;
-			r->events = s->events;
-			r->data = s->data;
-			r->have = IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_EVENT;
-			r->target_dev = ib_kdev_to_dev(s->dev);
-			r->target_ino = s->ino;
-			r->target.how = IB_ID_KEY;
-			r->target.key = s->key;
-			break;
-		}
-		}
-	}
-	return 0;
-nomem:
-	return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
-}
-
 /*
- * Read one iterator to EOF. Returns 0, -EDEADLK when the ring lock was
- * contended (nothing decoded: the caller may retry), or another error.
+ * Read one iterator to EOF, straight into out (the program writes whole
+ * records; a read may end inside one, the next goes on after it). Returns
+ * 0, -EDEADLK when the ring lock was contended before anything was read
+ * (out unchanged: the caller may retry), or another error.
  */
 static int read_iter(struct real_state *st, int iter_fd, int32_t pid, int32_t fd,
 		     struct ib_out *out)
 {
-	size_t have = 0, rec = modes[st->mode].rec;
+	size_t start = out->len;
+	ssize_t w;
 	int err;
 
 	for (;;) {
 		ssize_t n;
-		size_t used;
 
-		n = read(iter_fd, st->buf + have, READ_BUF - have);
+		if (ib_out_room(out, READ_BUF))
+			return ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
+		n = read(iter_fd, out->buf + out->len, READ_BUF);
 		out->calls++;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
-			if (err == -EDEADLK && st->nvisit == 0 && have == 0)
+			if (err == -EDEADLK && out->len == start)
 				return err;
 			return ib_out_error(out, err, "bpf-iter: pid %d: read %s iterator of fd %d: "
 					    "%s", pid, modes[st->mode].target, fd, strerror(-err));
 		}
 		if (n == 0)
 			break;
-		have += n;
-		/* a record may straddle two reads: keep the tail */
-		used = have - have % rec;
-		err = decode(st, pid, fd, st->buf, used, out);
-		if (err)
-			return err;
-		memmove(st->buf, st->buf + used, have - used);
-		have -= used;
+		out->len += n;
 	}
-	if (have)
+	w = ib_whole_records(out->buf + start, out->len - start);
+	if (w < 0)
+		return ib_out_error(out, -EPROTO, "bpf-iter: pid %d: malformed record from the %s "
+				    "iterator of fd %d", pid, modes[st->mode].target, fd);
+	if ((size_t)w != out->len - start)
 		return ib_out_error(out, -EPROTO, "bpf-iter: pid %d: %s iterator of fd %d ended "
 				    "inside a record", pid, modes[st->mode].target, fd);
 	return 0;
@@ -458,7 +400,7 @@ nomem:
 /* the task's io_uring or epoll descriptors, from its task_file link */
 static int find_instances(struct real_state *st, uint32_t ti, int32_t pid, struct ib_out *out)
 {
-	size_t have = 0, rec = sizeof(struct ri_instance);
+	size_t have = 0;
 	int iter_fd, err = 0;
 
 	st->insts.n = 0;
@@ -470,6 +412,7 @@ static int find_instances(struct real_state *st, uint32_t ti, int32_t pid, struc
 	for (;;) {
 		ssize_t n = read(iter_fd, st->buf + have, READ_BUF - have);
 		size_t off, used;
+		ssize_t w;
 
 		out->calls++;
 		if (n < 0) {
@@ -482,10 +425,18 @@ static int find_instances(struct real_state *st, uint32_t ti, int32_t pid, struc
 		if (n == 0)
 			break;
 		have += n;
-		used = have - have % rec;
-		for (off = 0; off < used; off += rec) {
-			const struct ri_instance *r = (const void *)(st->buf + off);
+		w = ib_whole_records(st->buf, have);
+		if (w < 0) {
+			err = ib_out_error(out, -EPROTO, "bpf-iter: malformed record from the "
+					   "task_file iterator of pid %d", pid);
+			break;
+		}
+		used = w;
+		for (off = 0; off < used; off += ((const struct ib_rec_hdr *)(st->buf + off))->size) {
+			const struct ib_rec_fd *r = (const void *)(st->buf + off);
 
+			if (r->h.type != IB_REC_FD || r->h.size < sizeof(*r))
+				continue;
 			if (ib_pf_fds_push(&st->insts, r->fd)) {
 				err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory");
 				goto out;
@@ -496,6 +447,9 @@ static int find_instances(struct real_state *st, uint32_t ti, int32_t pid, struc
 	}
 out:
 	close(iter_fd);
+	if (!err && have)
+		err = ib_out_error(out, -EPROTO, "bpf-iter: task_file iterator of pid %d ended "
+				   "inside a record", pid);
 	return err;
 }
 
@@ -546,11 +500,19 @@ static int attach_instance(struct real_state *st, int pidfd, int32_t pid, int32_
 /* collect(): one instance, one iterator read to EOF (warm: the measured work) */
 static int read_instance(struct real_state *st, const struct real_inst *in, struct ib_out *out)
 {
+	struct ri_inst cur = { .pid = in->pid, .fd = in->fd, .nslots = 0 };
+	uint32_t zero = 0;
 	int iter_fd, err, tries;
 	uint64_t t0 = ib_now_ns();
 
 	for (tries = 0;; tries++) {
-		st->nslots = 0;
+		/* the task and descriptor the program puts into its records */
+		out->calls++;
+		if (bpf_map_update_elem(st->inst_fd, &zero, &cur, BPF_ANY)) {
+			err = ib_out_error(out, -errno, "bpf-iter: set the instance (pid %d fd %d): %s",
+					   in->pid, in->fd, strerror(errno));
+			goto done;
+		}
 		iter_fd = bpf_iter_create(bpf_link__fd(in->link));
 		out->calls++;
 		if (iter_fd < 0) {
@@ -569,25 +531,6 @@ static int read_instance(struct real_state *st, const struct real_inst *in, stru
 			goto done;
 		}
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-	}
-	if (err)
-		goto done;
-	if (st->mode != R_EPOLL) {
-		struct ib_rec_uring_ring *r;
-
-		r = ib_out_rec(out, IB_REC_URING_RING, in->pid, sizeof(*r), NULL, 0);
-		if (!r) {
-			err = ib_out_error(out, -ENOMEM, "bpf-iter: out of memory for records");
-			goto done;
-		}
-		r->ring_fd = in->fd;
-		if (st->mode == R_URING_FILE) {
-			r->nr_files = st->nslots;
-			r->status = IB_URING_NO_BUFS;
-		} else {
-			r->nr_bufs = st->nslots;
-			r->status = IB_URING_NO_FILES;
-		}
 	}
 done:
 	out->stage_ns[st->mode == R_EPOLL ? IB_STAGE_EPOLL : IB_STAGE_IO_URING] +=
@@ -651,7 +594,7 @@ OPEN(open_uring_file, R_URING_FILE)
 OPEN(open_uring_buf, R_URING_BUF)
 OPEN(open_epoll, R_EPOLL)
 
-#define NO_FD(t) "none: the " t " iterator reports only its instance's slots or items"
+#define NO_FD(t) IB_NONE("the " t " iterator reports only its instance's slots or items")
 #define FD_NONE(t)                                    \
 	[IB_COV_FD] = NO_FD(t),                       \
 	[IB_COV_FD_META] = NO_FD(t),                  \
@@ -659,18 +602,26 @@ OPEN(open_epoll, R_EPOLL)
 	[IB_COV_FD_FLAGS] = NO_FD(t),                 \
 	[IB_COV_FD_IDENTITY] = NO_FD(t)
 
+/*
+ * The kernel lane compares each real iterator with procfs and kcmp on the
+ * same kernel and with its emulation (bench/native/bpf.c). No floor: the
+ * task_file floors do not bound an iterator attached to one instance.
+ */
 const struct ib_method ib_method_bpf_iter_io_uring_file = {
 	.name = "bpf-iter-io-uring-file",
-	.family = "bpf",
+	.family = IB_FAMILY_BPF,
+	.role = IB_ROLE_RECOVERY,
+	.lane = IB_LANE_PATCHED_KERNEL,
 	.needs = IB_NEEDS_URING,
 	.summary = "the series' io_uring_file iterator (patched kernel): one link per ring, "
 		   "one record per registered-file slot",
+	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_bpf_io_uring),
 	.coverage = {
 		FD_NONE("io_uring_file"),
-		[IB_COV_EPOLL_ITEM] = "none: io_uring_file walks only io_uring rings",
-		[IB_COV_EPOLL_TARGET] = "none: io_uring_file walks only io_uring rings",
-		[IB_COV_URING_FILE] = "full",
-		[IB_COV_URING_BUF] = "none: registered buffers are the io_uring_buf iterator's",
+		[IB_COV_EPOLL_ITEM] = IB_NONE("io_uring_file walks only io_uring rings"),
+		[IB_COV_EPOLL_TARGET] = IB_NONE("io_uring_file walks only io_uring rings"),
+		[IB_COV_URING_FILE] = IB_FULL,
+		[IB_COV_URING_BUF] = IB_NONE("registered buffers are the io_uring_buf iterator's"),
 	},
 	.open = open_uring_file,
 	.collect = real_collect,
@@ -679,16 +630,19 @@ const struct ib_method ib_method_bpf_iter_io_uring_file = {
 
 const struct ib_method ib_method_bpf_iter_io_uring_buf = {
 	.name = "bpf-iter-io-uring-buf",
-	.family = "bpf",
+	.family = IB_FAMILY_BPF,
+	.role = IB_ROLE_RECOVERY,
+	.lane = IB_LANE_PATCHED_KERNEL,
 	.needs = IB_NEEDS_URING,
 	.summary = "the series' io_uring_buf iterator (patched kernel): one link per ring, "
 		   "one record per registered-buffer slot",
+	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_bpf_io_uring),
 	.coverage = {
 		FD_NONE("io_uring_buf"),
-		[IB_COV_EPOLL_ITEM] = "none: io_uring_buf walks only io_uring rings",
-		[IB_COV_EPOLL_TARGET] = "none: io_uring_buf walks only io_uring rings",
-		[IB_COV_URING_FILE] = "none: registered files are the io_uring_file iterator's",
-		[IB_COV_URING_BUF] = "full",
+		[IB_COV_EPOLL_ITEM] = IB_NONE("io_uring_buf walks only io_uring rings"),
+		[IB_COV_EPOLL_TARGET] = IB_NONE("io_uring_buf walks only io_uring rings"),
+		[IB_COV_URING_FILE] = IB_NONE("registered files are the io_uring_file iterator's"),
+		[IB_COV_URING_BUF] = IB_FULL,
 	},
 	.open = open_uring_buf,
 	.collect = real_collect,
@@ -697,16 +651,20 @@ const struct ib_method ib_method_bpf_iter_io_uring_buf = {
 
 const struct ib_method ib_method_bpf_iter_epoll = {
 	.name = "bpf-iter-epoll",
-	.family = "bpf",
+	.family = IB_FAMILY_BPF,
+	.role = IB_ROLE_RECOVERY,
+	.lane = IB_LANE_PATCHED_KERNEL,
 	.needs = IB_NEEDS_EPOLL,
 	.summary = "the series' epoll iterator (patched kernel): one link per epoll instance, "
 		   "one record per item",
+	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_kcmp_epoll,
+				&ib_method_bpf_epoll),
 	.coverage = {
 		FD_NONE("epoll"),
-		[IB_COV_EPOLL_ITEM] = "full",
-		[IB_COV_EPOLL_TARGET] = "full",
-		[IB_COV_URING_FILE] = "none: the epoll iterator walks only epoll instances",
-		[IB_COV_URING_BUF] = "none: the epoll iterator walks only epoll instances",
+		[IB_COV_EPOLL_ITEM] = IB_FULL,
+		[IB_COV_EPOLL_TARGET] = IB_FULL,
+		[IB_COV_URING_FILE] = IB_NONE("the epoll iterator walks only epoll instances"),
+		[IB_COV_URING_BUF] = IB_NONE("the epoll iterator walks only epoll instances"),
 	},
 	.open = open_epoll,
 	.collect = real_collect,

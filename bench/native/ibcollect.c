@@ -3,10 +3,11 @@
  * ibcollect - run one recovery method on some pids and print its records.
  * A debugging aid for collector authors; the bench uses the N-API addon.
  *
- *   ibcollect -l                       list methods and their coverage
- *   ibcollect [-n ITERS] [-r ROWS] [-q] METHOD PID...
+ *   ibcollect -l                       list methods: descriptor and coverage
+ *   ibcollect [-n ITERS] [-r ROWS] [-s SEED] [-q] METHOD PID...
  *       -n  collect ITERS times and print min/median time (default 1)
- *       -r  max_rows (kcmp-pairwise sampling)
+ *       -r  sampling methods: compare ROWS random rows with all others
+ *       -s  the seed of the row sample (default 1)
  *       -q  do not print the records, only counts and times
  */
 #include <errno.h>
@@ -16,9 +17,45 @@
 #include <unistd.h>
 #include "method.h"
 
-static const char *kinds[] = { "unknown", "reg", "dir", "pipe", "socket", "chr", "blk",
-			       "eventfd", "epoll", "io_uring", "signalfd", "timerfd",
-			       "inotify", "anon", "other" };
+static const char *const kinds[IB_K__N] = IB_KIND_NAMES;
+static const char *const cov_names[IB_COV__N] = IB_COV_NAMES;
+static const char *const families[] = { "?", "procfs", "kcmp", "bpf", "floor" };
+static const char *const levels[] = { "undeclared", "full", "partial", "none" };
+
+#define NAME(tab, v) ((unsigned int)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "?")
+
+static void print_list(const char *what, const struct ib_method *const *l)
+{
+	if (!l || !l[0])
+		return;
+	printf("    %s:", what);
+	for (; *l; l++)
+		printf(" %s", (*l)->name);
+	printf("\n");
+}
+
+static void list_methods(void)
+{
+	for (size_t i = 0; i < ib_nmethods; i++) {
+		const struct ib_method *m = ib_methods[i];
+
+		printf("%-24s %-7s %s%s\n", m->name, NAME(families, m->family),
+		       m->role == IB_ROLE_FLOOR ? "(floor) " : "",
+		       m->summary ? m->summary : "");
+		if (m->lane == IB_LANE_PATCHED_KERNEL)
+			printf("    lane: patched kernel\n");
+		if (m->floor)
+			printf("    floor: %s (limit %.2fx)\n", m->floor->name, m->floor_limit);
+		print_list("speedup over", m->speedup_over);
+		print_list("subset of", m->subset_of);
+		if (m->sampling.how == IB_SAMPLING_ROWS)
+			printf("    sampling: rows\n");
+		for (int k = 0; k < IB_COV__N; k++)
+			printf("    %-13s %s%s%s\n", cov_names[k], NAME(levels, m->coverage[k].level),
+			       m->coverage[k].why ? ": " : "",
+			       m->coverage[k].why ? m->coverage[k].why : "");
+	}
+}
 
 static const char *kname(uint32_t k)
 {
@@ -120,28 +157,23 @@ int main(int argc, char **argv)
 	int iters = 1, quiet = 0, c, ret = 1;
 	void *state = NULL;
 
-	while ((c = getopt(argc, argv, "ln:r:q")) != -1) {
+	o.sample_seed = 1;
+	while ((c = getopt(argc, argv, "ln:r:s:q")) != -1) {
 		switch (c) {
 		case 'l':
-			for (size_t i = 0; i < ib_nmethods; i++) {
-				if (!ib_methods[i])
-					continue;
-				printf("%-24s %-7s %s\n", ib_methods[i]->name, ib_methods[i]->family,
-				       ib_methods[i]->summary ? ib_methods[i]->summary : "");
-				for (int k = 0; k < IB_COV__N; k++)
-					printf("    cov[%d] %s\n", k, ib_methods[i]->coverage[k] ? ib_methods[i]->coverage[k] : "-");
-			}
+			list_methods();
 			return 0;
 		case 'n': iters = atoi(optarg); break;
-		case 'r': o.max_rows = (uint32_t)atoi(optarg); break;
+		case 'r': o.sample_rows = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 's': o.sample_seed = strtoull(optarg, NULL, 0); break;
 		case 'q': quiet = 1; break;
 		default:
-			fprintf(stderr, "usage: ibcollect [-l] [-n ITERS] [-r ROWS] [-q] METHOD PID...\n");
+			fprintf(stderr, "usage: ibcollect [-l] [-n ITERS] [-r ROWS] [-s SEED] [-q] METHOD PID...\n");
 			return 2;
 		}
 	}
 	if (optind + 2 > argc || iters < 1) {
-		fprintf(stderr, "usage: ibcollect [-l] [-n ITERS] [-r ROWS] [-q] METHOD PID...\n");
+		fprintf(stderr, "usage: ibcollect [-l] [-n ITERS] [-r ROWS] [-s SEED] [-q] METHOD PID...\n");
 		return 2;
 	}
 	for (size_t i = 0; i < ib_nmethods; i++)
@@ -149,6 +181,10 @@ int main(int argc, char **argv)
 			m = ib_methods[i];
 	if (!m) {
 		fprintf(stderr, "ibcollect: unknown method '%s' (ibcollect -l lists them)\n", argv[optind]);
+		return 2;
+	}
+	if (o.sample_rows && m->sampling.how == IB_SAMPLING_NONE) {
+		fprintf(stderr, "ibcollect: %s does not sample rows (-r)\n", m->name);
 		return 2;
 	}
 	t.npids = argc - optind - 1;
@@ -162,7 +198,8 @@ int main(int argc, char **argv)
 
 	t0 = ib_now_ns();
 	if (m->open && (ret = m->open(&state, &t, &o, &out)) < 0) {
-		fprintf(stderr, "ibcollect: %s: open: %s\n", m->name, out.err[0] ? out.err : strerror(-ret));
+		fprintf(stderr, "ibcollect: %s: open: %s%s\n", m->name,
+			out.skip ? "skipped: " : "", out.err[0] ? out.err : strerror(-ret));
 		ret = ret == -EOPNOTSUPP ? 77 : 1;
 		goto out;
 	}
@@ -189,6 +226,10 @@ int main(int argc, char **argv)
 		printf("# cold %.3f ms, collect min %.3f ms median %.3f ms (%d iters), calls %llu, bytes %zu\n",
 		       cold / 1e6, times[0] / 1e6, times[iters / 2] / 1e6, iters,
 		       (unsigned long long)out.calls, out.len);
+		if (m->sampling.how != IB_SAMPLING_NONE)
+			printf("# sample: rows %llu of %llu, calls %llu of %llu\n",
+			       (unsigned long long)out.sample.rows, (unsigned long long)out.sample.rows_total,
+			       (unsigned long long)out.sample.made, (unsigned long long)out.sample.total);
 		printf("# stages ns: enumerate %llu metadata %llu identity %llu epoll %llu io_uring %llu\n",
 		       (unsigned long long)out.stage_ns[0], (unsigned long long)out.stage_ns[1],
 		       (unsigned long long)out.stage_ns[2], (unsigned long long)out.stage_ns[3],

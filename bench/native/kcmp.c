@@ -4,7 +4,13 @@
  *
  * kcmp-pairwise: KCMP_FILE on every pair of descriptors of all target tasks
  *                (the O(n^2) matching the 2021 series' cover letter
- *                describes); opts->max_rows samples rows for extrapolation.
+ *                describes). With opts->sample_rows it does a sample of
+ *                its work: that many descriptors (rows), chosen with a PRNG
+ *                seeded by opts->sample_seed (the same rows every collect),
+ *                each compared with all other descriptors. A sampled row's
+ *                identity class is then complete (IB_HAVE_ID_CLASS on every
+ *                member); descriptors outside the sampled classes get no
+ *                identity. out->sample says rows and calls made of the total.
  * kcmp-tree:     CRIU's algorithm: genid = st_dev ^ st_ino ^ pos from fstat
  *                and fdinfo, and KCMP_FILE (0 equal, 1 less, 2 greater) as
  *                an ordering inside a genid collision: binary search in a
@@ -49,6 +55,7 @@ struct kc_ent {
 	uint32_t path_off, path_len; /* in kc_state.arena */
 	uint32_t key;                /* identity class: index of its first member */
 	uint32_t gone;               /* kcmp said EBADF: closed since enumeration */
+	uint32_t no_id;              /* kcmp-pairwise, sampled: outside every sampled class */
 	uint64_t dev, ino, pos;
 	uint64_t genid;
 };
@@ -64,7 +71,8 @@ struct kc_state {
 	size_t tfdn_cap;
 	uint32_t *idx;    /* sort order / scratch, n entries */
 	uint32_t *aux;    /* union-find parents, class representatives */
-	size_t idx_cap, aux_cap;
+	uint8_t *mark;    /* kcmp-pairwise: MARK_* per entry */
+	size_t idx_cap, aux_cap, mark_cap;
 	char link[PATH_MAX + 1];
 };
 
@@ -98,6 +106,7 @@ static void kc_close(void *state)
 	free(s->e);
 	free(s->idx);
 	free(s->aux);
+	free(s->mark);
 	free(s->plo);
 	free(s->phi);
 	free(s->tfdn);
@@ -360,8 +369,10 @@ static int emit_fds(struct kc_state *s, struct ib_out *out)
 		r->dev = e->dev;
 		r->ino = e->ino;
 		r->pos = e->pos;
-		r->id.how = IB_ID_KEY;
-		r->id.key = e->key;
+		if (!e->no_id) {
+			r->id.how = IB_ID_KEY;
+			r->id.key = e->key;
+		}
 	}
 	return 0;
 }
@@ -383,41 +394,97 @@ static uint32_t uf_find(uint32_t *parent, uint32_t x)
 	return r;
 }
 
+/* the row sample's PRNG: splitmix64 (seeded, the same rows every collect) */
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int cmp_u32(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
+#define MARK_ROW      1u /* a sampled row: compared with every other descriptor */
+#define MARK_COMPLETE 2u /* (on a class root) the class holds a sampled row */
+
+/* s->idx[0, rows): the sampled rows, ascending, each marked MARK_ROW */
+static void sample_rows(struct kc_state *s, size_t rows, uint64_t seed)
+{
+	uint64_t x = seed;
+	size_t k, n = s->n;
+
+	for (k = 0; k < n; k++)
+		s->idx[k] = (uint32_t)k;
+	if (rows < n) {
+		/* a partial Fisher-Yates shuffle: rows distinct rows, uniformly */
+		for (k = 0; k < rows; k++) {
+			size_t r = k + (size_t)(splitmix64(&x) % (n - k));
+			uint32_t tmp = s->idx[k];
+
+			s->idx[k] = s->idx[r];
+			s->idx[r] = tmp;
+		}
+		qsort(s->idx, rows, sizeof(s->idx[0]), cmp_u32);
+	}
+	for (k = 0; k < rows; k++)
+		s->mark[s->idx[k]] = MARK_ROW;
+}
+
 static int pairwise_collect(void *state, const struct ib_target *t, const struct ib_opts *o,
 			    struct ib_out *out)
 {
 	struct kc_state *s = state;
 	uint64_t enum_calls = 0, made = 0, total, t0;
-	struct ib_rec_note *note;
-	size_t i, j, rows;
-	char text[128];
-	int err, len;
+	size_t i, j, k, rows, n;
+	int err;
 
 	err = kc_gather(s, t, 0, &enum_calls, out);
 	if (err)
 		return err;
-	if (grow_u32(&s->aux, &s->aux_cap, s->n ? s->n : 1))
+	n = s->n;
+	if (grow_u32(&s->aux, &s->aux_cap, n ? n : 1) ||
+	    grow_u32(&s->idx, &s->idx_cap, n ? n : 1))
 		return oom(out);
-	for (i = 0; i < s->n; i++)
+	if (s->mark_cap < n) {
+		uint8_t *m = realloc(s->mark, n);
+
+		if (!m)
+			return oom(out);
+		s->mark = m;
+		s->mark_cap = n;
+	}
+	memset(s->mark, 0, n);
+	for (i = 0; i < n; i++)
 		s->aux[i] = (uint32_t)i;
-	total = s->n ? (uint64_t)s->n * (s->n - 1) / 2 : 0;
-	rows = o && o->max_rows && o->max_rows < s->n ? o->max_rows : s->n;
+	total = n ? (uint64_t)n * (n - 1) / 2 : 0;
+	rows = o && o->sample_rows && o->sample_rows < n ? o->sample_rows : n;
+	sample_rows(s, rows, o ? o->sample_seed : 0);
 
 	t0 = ib_now_ns();
-	for (i = 0; i < rows; i++) {
-		const struct kc_ent *a = &s->e[i];
+	for (k = 0; k < rows; k++) {
+		const struct kc_ent *a;
 
+		i = s->idx[k];
+		a = &s->e[i];
 		if (a->gone)
 			continue;
-		for (j = i + 1; j < s->n; j++) {
+		/* every other descriptor, but a pair of two sampled rows only
+		 * once: row j < i compared it already */
+		for (j = 0; j < n; j++) {
 			const struct kc_ent *b = &s->e[j];
 			long r;
 
-			if (b->gone)
+			if (j == i || b->gone || (j < i && (s->mark[j] & MARK_ROW)))
 				continue;
 			r = sys_kcmp(a->pid, b->pid, KCMP_FILE, (unsigned long)a->fd,
-					  (unsigned long)b->fd);
-
+				     (unsigned long)b->fd);
 			made++;
 			if (r == 0) {
 				uint32_t ra = uf_find(s->aux, (uint32_t)i);
@@ -443,25 +510,24 @@ static int pairwise_collect(void *state, const struct ib_target *t, const struct
 		}
 	}
 	out->stage_ns[IB_STAGE_IDENTITY] += ib_now_ns() - t0;
-	for (i = 0; i < s->n; i++) {
-		s->e[i].key = uf_find(s->aux, (uint32_t)i);
-		s->e[i].have = 0;
+	/* a class is complete when one of its members was a sampled row
+	 * compared with all others (not one that vanished on the way) */
+	for (i = 0; i < n; i++)
+		if ((s->mark[i] & MARK_ROW) && !s->e[i].gone)
+			s->mark[uf_find(s->aux, (uint32_t)i)] |= MARK_COMPLETE;
+	for (i = 0; i < n; i++) {
+		uint32_t root = uf_find(s->aux, (uint32_t)i);
+
+		s->e[i].key = root;
+		s->e[i].no_id = !(s->mark[root] & MARK_COMPLETE);
+		s->e[i].have = s->e[i].no_id ? 0 : IB_HAVE_ID_CLASS;
 	}
 	err = emit_fds(s, out);
-	if (err)
-		goto out;
-	len = snprintf(text, sizeof(text), "pairs=%llu/%llu rows=%zu/%zu enum_syscalls=%llu",
-		       (unsigned long long)made, (unsigned long long)total, rows, s->n,
-		       (unsigned long long)enum_calls);
-	note = ib_out_rec(out, IB_REC_NOTE, t->pids[0], sizeof(*note), text, (size_t)len);
-	if (!note) {
-		err = oom(out);
-		goto out;
-	}
-	note->code = IB_NOTE_TEXT;
-	note->fd = -1;
-	note->count = made;
 out:
+	out->sample.rows = rows;
+	out->sample.rows_total = n;
+	out->sample.made = made;
+	out->sample.total = total;
 	out->calls += made;
 	return err;
 }
@@ -889,18 +955,20 @@ out:
 
 const struct ib_method ib_method_kcmp_pairwise = {
 	.name = "kcmp-pairwise",
-	.family = "kcmp",
+	.family = IB_FAMILY_KCMP,
+	.role = IB_ROLE_RECOVERY,
 	.summary = "KCMP_FILE on every pair of descriptors of all target tasks (O(n^2))",
+	.sampling = { .how = IB_SAMPLING_ROWS, .scales = IB_STAGE_IDENTITY },
 	.coverage = {
-		[IB_COV_FD] = "full",
-		[IB_COV_FD_META] = "none: kcmp only compares",
-		[IB_COV_FD_POS] = "none: kcmp only compares",
-		[IB_COV_FD_FLAGS] = "none: kcmp only compares",
-		[IB_COV_FD_IDENTITY] = "full",
-		[IB_COV_EPOLL_ITEM] = "none: kcmp only compares",
-		[IB_COV_EPOLL_TARGET] = "none: kcmp only compares",
-		[IB_COV_URING_FILE] = "none: kcmp only compares",
-		[IB_COV_URING_BUF] = "none: kcmp only compares",
+		[IB_COV_FD] = IB_FULL,
+		[IB_COV_FD_META] = IB_NONE("kcmp only compares"),
+		[IB_COV_FD_POS] = IB_NONE("kcmp only compares"),
+		[IB_COV_FD_FLAGS] = IB_NONE("kcmp only compares"),
+		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_EPOLL_ITEM] = IB_NONE("kcmp only compares"),
+		[IB_COV_EPOLL_TARGET] = IB_NONE("kcmp only compares"),
+		[IB_COV_URING_FILE] = IB_NONE("kcmp only compares"),
+		[IB_COV_URING_BUF] = IB_NONE("kcmp only compares"),
 	},
 	.open = kc_open,
 	.collect = pairwise_collect,
@@ -909,19 +977,20 @@ const struct ib_method ib_method_kcmp_pairwise = {
 
 const struct ib_method ib_method_kcmp_tree = {
 	.name = "kcmp-tree",
-	.family = "kcmp",
+	.family = IB_FAMILY_KCMP,
+	.role = IB_ROLE_RECOVERY,
 	.summary = "CRIU's algorithm: genid from fstat and fdinfo, KCMP_FILE ordering inside "
 		   "genid collisions (O(n log n) calls)",
 	.coverage = {
-		[IB_COV_FD] = "full",
-		[IB_COV_FD_META] = "full",
-		[IB_COV_FD_POS] = "full",
-		[IB_COV_FD_FLAGS] = "full",
-		[IB_COV_FD_IDENTITY] = "full",
-		[IB_COV_EPOLL_ITEM] = "none: descriptors only",
-		[IB_COV_EPOLL_TARGET] = "none: descriptors only",
-		[IB_COV_URING_FILE] = "none: kcmp cannot name io_uring slots",
-		[IB_COV_URING_BUF] = "none: kcmp cannot name io_uring slots",
+		[IB_COV_FD] = IB_FULL,
+		[IB_COV_FD_META] = IB_FULL,
+		[IB_COV_FD_POS] = IB_FULL,
+		[IB_COV_FD_FLAGS] = IB_FULL,
+		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_EPOLL_ITEM] = IB_NONE("descriptors only"),
+		[IB_COV_EPOLL_TARGET] = IB_NONE("descriptors only"),
+		[IB_COV_URING_FILE] = IB_NONE("kcmp cannot name io_uring slots"),
+		[IB_COV_URING_BUF] = IB_NONE("kcmp cannot name io_uring slots"),
 	},
 	.open = kc_open,
 	.collect = tree_collect,
@@ -930,20 +999,21 @@ const struct ib_method ib_method_kcmp_tree = {
 
 const struct ib_method ib_method_kcmp_epoll = {
 	.name = "kcmp-epoll",
-	.family = "kcmp",
+	.family = IB_FAMILY_KCMP,
+	.role = IB_ROLE_RECOVERY,
 	.needs = IB_NEEDS_EPOLL,
 	.summary = "epoll items from fdinfo, each target found with KCMP_EPOLL_TFD among the "
 		   "descriptors with its dev/ino",
 	.coverage = {
-		[IB_COV_FD] = "none: enumerates descriptors to find candidates, reports epoll items only",
-		[IB_COV_FD_META] = "none: epoll items only",
-		[IB_COV_FD_POS] = "none: epoll items only",
-		[IB_COV_FD_FLAGS] = "none: epoll items only",
-		[IB_COV_FD_IDENTITY] = "none: epoll items only",
-		[IB_COV_EPOLL_ITEM] = "full",
-		[IB_COV_EPOLL_TARGET] = "partial: only targets some descriptor still holds",
-		[IB_COV_URING_FILE] = "none: epoll items only",
-		[IB_COV_URING_BUF] = "none: epoll items only",
+		[IB_COV_FD] = IB_NONE("enumerates descriptors to find candidates, reports epoll items only"),
+		[IB_COV_FD_META] = IB_NONE("epoll items only"),
+		[IB_COV_FD_POS] = IB_NONE("epoll items only"),
+		[IB_COV_FD_FLAGS] = IB_NONE("epoll items only"),
+		[IB_COV_FD_IDENTITY] = IB_NONE("epoll items only"),
+		[IB_COV_EPOLL_ITEM] = IB_FULL,
+		[IB_COV_EPOLL_TARGET] = IB_PARTIAL("only targets some descriptor still holds"),
+		[IB_COV_URING_FILE] = IB_NONE("epoll items only"),
+		[IB_COV_URING_BUF] = IB_NONE("epoll items only"),
 	},
 	.open = kc_open,
 	.collect = epoll_collect,

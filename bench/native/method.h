@@ -1,29 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * method.h - one recovery method = one struct ib_method, defined in its own
- * file and listed once in registry.c.
+ * file (or as one more descriptor in its mechanism's file) and listed once
+ * in registry.h. The descriptor says everything about the method: the
+ * harness, the analysis and the reports learn a method's family, role,
+ * floor, comparisons, lane, needs, sampling and coverage from it (through
+ * the addon's methods()), never from its name.
  *
  * Life cycle, driven from JavaScript through addon.c:
  *   open()    once per (method, set of target pids): everything that is set-up
  *             rather than recovery (BPF load and verify, link creation).
  *             Timed separately as the method's "cold" cost.
  *   collect() the measured work: recover the state of the target tasks and
- *             append records (records.h) to out. Called many times; it must
- *             reset nothing but its own scratch state and must not leak.
+ *             append records (bpf/records.h) to out. Called many times; it
+ *             must reset nothing but its own scratch state and must not leak.
  *   close()   undo open().
  *
  * Errors are values: return a negative errno and describe the failure with
  * ib_out_error(out, ...). A message is lowercase, says what failed and
- * carries strerror. open() returning -EOPNOTSUPP means "this lane cannot run
- * on this kernel/machine" (no BTF, no such iterator target, no privilege):
- * the harness reports it as "skipped: <message>", never as a pass.
+ * carries strerror. A lane that cannot run on this kernel or machine says
+ * why with ib_out_skip(out, IB_SKIP_..., ...) from open(): the harness
+ * reports it as skipped with that code, never as a pass. An open() that
+ * fails with EPERM or EACCES is skipped as `privilege`.
  */
 #ifndef IB_METHOD_H
 #define IB_METHOD_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "records.h"
+#include <sys/types.h>
+#include "records.h" /* bpf/records.h: the one record format (and bpf/kinds.h) */
 
 /* Kinds of state, for coverage declarations (index into ib_method.coverage). */
 enum ib_cov {
@@ -39,6 +45,11 @@ enum ib_cov {
 	IB_COV__N,
 };
 
+/* Names of the kinds, indexed by enum ib_cov (TypeScript: COVERAGE_KINDS). */
+#define IB_COV_NAMES                                                      \
+	{ "fd", "fd.meta", "fd.pos", "fd.flags", "fd.identity", "epoll.item", \
+	  "epoll.target", "uring.file", "uring.buf" }
+
 /* Stages a method may time inside collect(), in ns (0 = not applicable). */
 enum ib_stage {
 	IB_STAGE_ENUMERATE = 0,
@@ -49,18 +60,105 @@ enum ib_stage {
 	IB_STAGE__N,
 };
 
+/* Names of the stages, indexed by enum ib_stage (TypeScript: STAGES). */
+#define IB_STAGE_NAMES { "enumerate", "metadata", "identity", "epoll", "io_uring" }
+
+/* 0 is "not declared" in every enum a descriptor must set: the registry
+ * test fails on it (a designated initializer left out is 0). */
+
+/* the interface a method uses: the --methods selection takes families */
+enum ib_family {
+	IB_FAMILY_PROCFS = 1,
+	IB_FAMILY_KCMP,
+	IB_FAMILY_BPF,
+	IB_FAMILY_FLOOR,
+};
+
+enum ib_role {
+	IB_ROLE_RECOVERY = 1, /* recovers state, verified against the ground truth */
+	IB_ROLE_FLOOR,        /* the unavoidable work of a method, recovers nothing */
+};
+
+/* where a method can run (0: on any kernel the bench runs on) */
+enum ib_lane {
+	IB_LANE_HOST = 0,
+	IB_LANE_PATCHED_KERNEL, /* the kernel lane: needs kernel/patches (npm run bench:vm) */
+};
+
+/* how much of one kind of state a method can recover */
+enum ib_level {
+	IB_LEVEL_FULL = 1,
+	IB_LEVEL_PARTIAL, /* right, but the interface cannot say everything: why */
+	IB_LEVEL_NONE,    /* the interface cannot say it at all: why */
+};
+
+struct ib_coverage {
+	enum ib_level level;
+	const char *why; /* partial and none: the reason, one phrase */
+};
+
+#define IB_FULL { .level = IB_LEVEL_FULL, .why = NULL }
+#define IB_PARTIAL(reason) { .level = IB_LEVEL_PARTIAL, .why = (reason) }
+#define IB_NONE(reason) { .level = IB_LEVEL_NONE, .why = (reason) }
+
+/* A floor recovers nothing: it does a method's unavoidable work and reports none of it. */
+#define IB_COVERAGE_FLOOR(what)                                  \
+	{                                                        \
+		[IB_COV_FD] = IB_NONE("a floor, " what),         \
+		[IB_COV_FD_META] = IB_NONE("a floor, " what),    \
+		[IB_COV_FD_POS] = IB_NONE("a floor, " what),     \
+		[IB_COV_FD_FLAGS] = IB_NONE("a floor, " what),   \
+		[IB_COV_FD_IDENTITY] = IB_NONE("a floor, " what),\
+		[IB_COV_EPOLL_ITEM] = IB_NONE("a floor, " what), \
+		[IB_COV_EPOLL_TARGET] = IB_NONE("a floor, " what),\
+		[IB_COV_URING_FILE] = IB_NONE("a floor, " what), \
+		[IB_COV_URING_BUF] = IB_NONE("a floor, " what),  \
+	}
+
+/* O(n^2) methods may do a sample of their work (ib_opts.sample_rows) */
+enum ib_sampling_how {
+	IB_SAMPLING_NONE = 0,
+	IB_SAMPLING_ROWS, /* rows of a comparison triangle, chosen at random (seeded) */
+};
+
+struct ib_sampling {
+	enum ib_sampling_how how;
+	enum ib_stage scales; /* IB_SAMPLING_ROWS: the stage whose time grows with the rows */
+};
+
+/* ib_method.needs: what a target must have for the method to have work */
+#define IB_NEEDS_EPOLL (1u << 0) /* an epoll instance with items */
+#define IB_NEEDS_URING (1u << 1) /* an io_uring instance */
+
+/* why open() says this lane cannot run here (ib_out.skip) */
+enum ib_skip {
+	IB_SKIP_NONE = 0,
+	IB_SKIP_MISSING_FEATURE, /* no BTF, no such iterator target, ... on this kernel */
+	IB_SKIP_KERNEL_LANE,     /* a patched-kernel method on a kernel without the series */
+	IB_SKIP_PRIVILEGE,       /* EPERM/EACCES: not allowed to here */
+};
+
 struct ib_out {
 	uint8_t *buf;
 	size_t len, cap;
 	uint64_t stage_ns[IB_STAGE__N];
 	uint64_t calls;   /* syscalls / kcmp calls / program runs the method counts */
+	/* IB_SAMPLING_ROWS methods, per collect: rows (descriptors) compared
+	 * with all others out of rows_total, and comparisons made out of the
+	 * full method's total (made == total: the full method) */
+	struct {
+		uint64_t rows, rows_total;
+		uint64_t made, total;
+	} sample;
+	enum ib_skip skip; /* open(): set with ib_out_skip() */
 	char err[512];
 };
 
 struct ib_opts {
-	/* kcmp-pairwise: compare only rows [0, max_rows) against all others
-	 * (0 = all). The bench uses it to sample O(n^2) work. */
-	uint32_t max_rows;
+	/* IB_SAMPLING_ROWS: compare this many rows, chosen with a PRNG seeded
+	 * by sample_seed, with all others (0 = every row: the full method) */
+	uint32_t sample_rows;
+	uint64_t sample_seed;
 	/* bpf: ring buffer size in bytes (0 = default) */
 	uint32_t ringbuf_bytes;
 	/* a path to a BTF file to use instead of /sys/kernel/btf/vmlinux (NULL = default) */
@@ -72,19 +170,29 @@ struct ib_target {
 	uint32_t npids;
 };
 
-/* ib_method.needs: what a target must have for the method to have work */
-#define IB_NEEDS_EPOLL (1u << 0) /* an epoll instance with items */
-#define IB_NEEDS_URING (1u << 1) /* an io_uring instance */
-
 struct ib_method {
-	const char *name;   /* "procfs", "kcmp-tree", "bpf-task-file", ... */
-	const char *family; /* "procfs" | "kcmp" | "bpf" | "floor" */
+	const char *name;    /* "procfs", "kcmp-tree", "bpf-task-file", ... */
+	enum ib_family family;
+	enum ib_role role;
+	enum ib_lane lane;
+	const char *summary; /* one line for --help and the README */
 	/* IB_NEEDS_*: the method has nothing to do unless the target has one of
 	 * these (0: every target) */
 	uint32_t needs;
-	const char *summary; /* one line for --help and the README */
-	/* coverage[k] for enum ib_cov: "full", "partial: <why>" or "none: <why>" */
-	const char *coverage[IB_COV__N];
+	/* the floor this method is compared with (method / floor), or NULL */
+	const struct ib_method *floor;
+	/* the largest acceptable method / floor ratio (a target the bench
+	 * reports), 0 = no target */
+	double floor_limit;
+	/* NULL-terminated (IB_LIST): the methods this one's speedup is reported
+	 * against (reference time / this method's time) */
+	const struct ib_method *const *speedup_over;
+	/* floors, NULL-terminated (IB_LIST): further methods whose work includes
+	 * this floor's work (besides the methods whose floor it is), so a run
+	 * can check floor <= method along the chains */
+	const struct ib_method *const *subset_of;
+	struct ib_sampling sampling;
+	struct ib_coverage coverage[IB_COV__N];
 	int (*open)(void **state, const struct ib_target *t, const struct ib_opts *o,
 		    struct ib_out *out);
 	int (*collect)(void *state, const struct ib_target *t, const struct ib_opts *o,
@@ -92,19 +200,11 @@ struct ib_method {
 	void (*close)(void *state);
 };
 
-/* A floor recovers nothing: it does a method's unavoidable work and reports none of it. */
-#define IB_COVERAGE_FLOOR(what)                                     \
-	{                                                           \
-		[IB_COV_FD] = "none: a floor, " what,               \
-		[IB_COV_FD_META] = "none: a floor, " what,          \
-		[IB_COV_FD_POS] = "none: a floor, " what,           \
-		[IB_COV_FD_FLAGS] = "none: a floor, " what,         \
-		[IB_COV_FD_IDENTITY] = "none: a floor, " what,      \
-		[IB_COV_EPOLL_ITEM] = "none: a floor, " what,       \
-		[IB_COV_EPOLL_TARGET] = "none: a floor, " what,     \
-		[IB_COV_URING_FILE] = "none: a floor, " what,       \
-		[IB_COV_URING_BUF] = "none: a floor, " what,        \
-	}
+/* a NULL-terminated list of methods, for speedup_over and subset_of */
+#define IB_LIST(...) ((const struct ib_method *const[]){ __VA_ARGS__, NULL })
+
+/* registry.h declares every method (ib_method_<name>) and lists them */
+#include "registry.h"
 
 /* registry.c */
 extern const struct ib_method *const ib_methods[];
@@ -114,21 +214,22 @@ extern const size_t ib_nmethods;
 void ib_out_reset(struct ib_out *out);
 int ib_out_error(struct ib_out *out, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* open(): this lane cannot run here, for reason `why`; returns -EOPNOTSUPP */
+int ib_out_skip(struct ib_out *out, enum ib_skip why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* reserve a record of fixed size `size` plus an optional string; returns a
  * zeroed record with h.type/h.size/h.pid filled, or NULL on ENOMEM */
 void *ib_out_rec(struct ib_out *out, uint16_t type, int32_t pid, size_t size,
 		 const char *str, size_t slen);
+/* at least `need` free bytes at out->buf + out->len (for records written by
+ * someone else, e.g. read() from an iterator); 0 or -ENOMEM */
+int ib_out_room(struct ib_out *out, size_t need);
+/* append n bytes of whole records */
+int ib_out_append(struct ib_out *out, const void *p, size_t n);
+/* the length of the whole records at the start of p[0, n) (a record is
+ * whole when its header and hdr.size bytes are there); -EPROTO when a
+ * header is malformed (size below the header's or not a multiple of 8) */
+ssize_t ib_whole_records(const uint8_t *p, size_t n);
 uint64_t ib_now_ns(void);
-
-/* The kernel's dev_t encoding (MAJOR << 20 | MINOR: i_sb->s_dev, fdinfo's
- * sdev) to the userspace one (makedev), which fstat and the manifest use. */
-static inline uint64_t ib_kdev_to_dev(uint64_t kdev)
-{
-	uint64_t major = kdev >> 20, minor = kdev & 0xfffff;
-
-	/* glibc's makedev, spelled out so this header needs no sys/sysmacros.h */
-	return ((major & 0xfffff000ull) << 32) | ((major & 0xfffull) << 8) |
-	       ((minor & 0xffffff00ull) << 12) | (minor & 0xffull);
-}
 
 #endif /* IB_METHOD_H */

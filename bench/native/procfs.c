@@ -400,19 +400,22 @@ static int floor_collect(void *state, const struct ib_target *t, const struct ib
 
 const struct ib_method ib_method_procfs = {
 	.name = "procfs",
-	.family = "procfs",
+	.family = IB_FAMILY_PROCFS,
+	.role = IB_ROLE_RECOVERY,
 	.summary = "readlinkat + fstatat + fdinfo per descriptor of /proc/PID, epoll and io_uring "
 		   "tables parsed from fdinfo",
+	.floor = &ib_method_floor_procfs,
+	.floor_limit = 1.2, /* parsing and records cost at most 20 % over the syscalls */
 	.coverage = {
-		[IB_COV_FD] = "full",
-		[IB_COV_FD_META] = "full",
-		[IB_COV_FD_POS] = "full",
-		[IB_COV_FD_FLAGS] = "full",
-		[IB_COV_FD_IDENTITY] = "none: procfs shows inode and position, not which open file",
-		[IB_COV_EPOLL_ITEM] = "full",
-		[IB_COV_EPOLL_TARGET] = "partial: the target's inode, not its open file; tfd may be stale",
-		[IB_COV_URING_FILE] = "partial: path only, no open-file identity",
-		[IB_COV_URING_BUF] = "full",
+		[IB_COV_FD] = IB_FULL,
+		[IB_COV_FD_META] = IB_FULL,
+		[IB_COV_FD_POS] = IB_FULL,
+		[IB_COV_FD_FLAGS] = IB_FULL,
+		[IB_COV_FD_IDENTITY] = IB_NONE("procfs shows inode and position, not which open file"),
+		[IB_COV_EPOLL_ITEM] = IB_FULL,
+		[IB_COV_EPOLL_TARGET] = IB_PARTIAL("the target's inode, not its open file; tfd may be stale"),
+		[IB_COV_URING_FILE] = IB_PARTIAL("path only, no open-file identity"),
+		[IB_COV_URING_BUF] = IB_FULL,
 	},
 	.open = procfs_open,
 	.collect = procfs_collect,
@@ -421,7 +424,8 @@ const struct ib_method ib_method_procfs = {
 
 const struct ib_method ib_method_floor_procfs = {
 	.name = "floor-procfs",
-	.family = "floor",
+	.family = IB_FAMILY_FLOOR,
+	.role = IB_ROLE_FLOOR,
 	.summary = "the procfs method's syscalls (getdents64, readlinkat, fstatat, fdinfo "
 		   "openat+read+close) with no parsing and no records",
 	.coverage = IB_COVERAGE_FLOOR("issues the procfs syscalls, parses and reports nothing"),

@@ -450,24 +450,14 @@ int ib_pf_epoll_next(const char **pp, const char *end, struct ib_pf_epitem *it)
 uint32_t ib_pf_kind_from_text(const char *link, size_t len)
 {
 	if (len > 11 && !memcmp(link, "anon_inode:", 11)) {
-		const char *n = link + 11;
+		/* the name after "anon_inode:", NUL-padded, by the rule of kinds.h */
+		uint64_t w[2] = { 0, 0 };
 		size_t nl = len - 11;
 
-#define IS(s) (nl == sizeof(s) - 1 && !memcmp(n, s, sizeof(s) - 1))
-		if (IS("[eventfd]"))
-			return IB_K_EVENTFD;
-		if (IS("[eventpoll]"))
-			return IB_K_EPOLL;
-		if (IS("[io_uring]"))
-			return IB_K_IO_URING;
-		if (IS("[signalfd]"))
-			return IB_K_SIGNALFD;
-		if (IS("[timerfd]"))
-			return IB_K_TIMERFD;
-		if (IS("inotify"))
-			return IB_K_INOTIFY;
-#undef IS
-		return IB_K_ANON;
+		if (nl >= sizeof(w))
+			return IB_K_ANON; /* longer than every name kinds.h knows */
+		memcpy(w, link + 11, nl);
+		return ib_kind_of_anon_words(w[0], w[1]);
 	}
 	if (len > 6 && !memcmp(link, "pipe:[", 6))
 		return IB_K_PIPE;
@@ -480,24 +470,7 @@ uint32_t ib_pf_kind(mode_t mode, const char *link, size_t len)
 {
 	if (link[0] == 'a' && len > 11 && !memcmp(link, "anon_inode:", 11))
 		return ib_pf_kind_from_text(link, len);
-	switch (mode & S_IFMT) {
-	case S_IFREG:
-		return IB_K_REG;
-	case S_IFDIR:
-		return IB_K_DIR;
-	case S_IFIFO:
-		return IB_K_PIPE;
-	case S_IFSOCK:
-		return IB_K_SOCKET;
-	case S_IFCHR:
-		return IB_K_CHR;
-	case S_IFBLK:
-		return IB_K_BLK;
-	case 0:
-		return IB_K_ANON;
-	default:
-		return IB_K_OTHER;
-	}
+	return ib_kind_of_mode(mode);
 }
 
 size_t ib_pf_unescape(char *s, size_t len)

@@ -10,11 +10,11 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../../bench/native.js';
-import type { ResultsFile } from '../../bench/types.js';
+import type { ResultsFile } from '../../bench/schema.js';
 
 export const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
-export const CLI = path.join(REPO_ROOT, 'bench/cli.ts');
-export const INSPECT = path.join(REPO_ROOT, 'bench/inspect.ts');
+export const CLI = path.join(REPO_ROOT, 'bench/cli/bench.ts');
+export const INSPECT = path.join(REPO_ROOT, 'bench/cli/inspect.ts');
 export const GENERATOR = path.join(REPO_ROOT, 'build/workloads/iterbench-workload');
 export const NOBODY = 65534;
 

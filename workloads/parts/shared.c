@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * shared.c - K tasks (the root and K-1 forked children) holding N
+ * shared.c - the shared part: K tasks (the root and K-1 forked children) holding N
  * descriptors in total, sharing open files by fork inheritance, by dup and by
  * SCM_RIGHTS (task t sends files it opened to task t+1 over a ring of
  * SOCK_SEQPACKET pairs, keeping half of them), plus private files per task.
  *
- * With epoll (scenario all) the root also holds the io_uring instance and
- * one epoll item whose target only a ring slot holds (case (f), uring.c).
+ * With epoll (scenario all) the root also holds the epoll and io_uring
+ * parts with their hard cases, and one epoll item whose target only a ring
+ * slot holds (case (f), uring.c). When they do not fit one task (N past
+ * RLIMIT_NOFILE), the epoll items and registered files are spread evenly
+ * over every task, each with its own epoll instances and ring (the root
+ * keeps the hard cases and the buffers).
  *
  * Per task, of its share c = N/K: c/4 inherited (opened by the root before
  * the forks, so every task holds them), c/8 dups of inherited files, c/8 sent
@@ -21,7 +25,109 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "../makers.h"
+#include "../model.h"
+#include "../tasks.h"
+#include "parts.h"
+
+static const char SH_SHARED[] = "open files shared by fork inheritance, by dup and by SCM_RIGHTS between tasks";
+static const char SH_RECV_ONLY[] = "files sent by SCM_RIGHTS whose sender closed its descriptor (only the receiver holds them)";
+static const char SH_PRIVATE[] = "private files per task";
+
+static const char SH_SPREAD[] = "epoll instances and io_uring rings in every task: "
+	"the epoll items and registered files spread over the tasks (N past one task's descriptor limit)";
+
+const char *const shared_cases[] = {
+	SH_SHARED,
+	SH_RECV_ONLY,
+	SH_PRIVATE,
+	NULL,
+};
+
+const char *const spread_cases[] = {
+	SH_SPREAD,
+	NULL,
+};
+
+/*
+ * Every task inherits the whole ring of channels and closes all but two:
+ * quadratic in K, so K stays moderate here (scenario tree is for many tasks).
+ */
+#define SHARED_MAX_TASKS 1024
+
+/* Task t's part of total when spread evenly over k tasks. */
+long spread_part(long total, long k, long t)
+{
+	return total / k + (t < total % k ? 1 : 0);
+}
+
+/* Descriptors an epoll part of `items` items and a ring of `slots` slots take in one task. */
+static long parts_need(long items, long slots)
+{
+	long need = 0;
+
+	if (items > 0)
+		need += epoll_instances(items) + items + 8;
+	if (slots > 0)
+		need += 1 + slots / 4 + 1 + URING_TRANSIENT + HIDDEN_NEED;
+	return need;
+}
+
+/*
+ * Sizes for n descriptors over K tasks (--tasks, default 4), K raised until
+ * no task holds more than cap; with_epoll adds the epoll and io_uring parts
+ * (scenario all): in the root when they fit there, else spread evenly over
+ * every task (the root keeping the hard cases), each task with its own
+ * epoll instances and ring. Returns the most descriptors one task holds.
+ */
+long shared_plan(const struct opts *o, long n, long cap, struct plan *p, bool with_epoll)
+{
+	long root, child, share, limit = cap + FD_MARGIN;
+
+	p->tasks = o->tasks ? o->tasks : 4;
+	if (p->tasks < 2)
+		p->tasks = 2;
+	if (with_epoll) {
+		if (p->epoll_items < 0)
+			p->epoll_items = n / 2 > EPOLL_MIN_ITEMS ? n / 2 : EPOLL_MIN_ITEMS;
+		if (p->uring_files < 0)
+			p->uring_files = n / 2 > 1 ? n / 2 : 1;
+		if (p->buffers < 0)
+			p->buffers = n < 1024 ? n : 1024;
+		if (o->criu) /* CRIU cannot dump io_uring */
+			p->uring_files = p->buffers = 0;
+	} else {
+		p->epoll_items = p->uring_files = p->buffers = 0;
+	}
+	for (;;) {
+		long e0 = p->epoll_items, u0 = p->uring_files;
+
+		share = ceil_div(n, p->tasks) + 8;
+		child = 3 + 2 + share + 1;
+		/* before the forks the root holds every task's channel */
+		root = child + 2 * p->tasks;
+		p->spread_parts = with_epoll &&
+				  (root + parts_need(e0, u0) > cap || u0 > limit);
+		if (p->spread_parts) {
+			e0 = spread_part(p->epoll_items, p->tasks, 0);
+			u0 = spread_part(p->uring_files, p->tasks, 0);
+			/* task 1 has the largest part of the other tasks */
+			child += parts_need(spread_part(p->epoll_items, p->tasks, 1),
+					    spread_part(p->uring_files, p->tasks, 1));
+		}
+		if (with_epoll) {
+			root += parts_need(e0, u0);
+			p->epolls = epoll_instances(e0);
+			p->ring_files_max = u0;
+		}
+		if ((root <= cap && child <= cap && p->ring_files_max <= limit) ||
+		    p->tasks >= SHARED_MAX_TASKS)
+			break;
+		p->tasks++;
+	}
+	p->per_task = share;
+	return root > child ? root : child;
+}
 
 struct share {
 	long inherited, dups, send, kept, recv, priv;
@@ -107,7 +213,7 @@ static void task_body(const struct plan *p, long t, const int *inh, long ninh,
 	for (long i = s.kept; i < s.send; i++)
 		fd_close(out[i]);
 	free(out);
-	build_mix(s.priv, (int)t);
+	build_mix(s.priv);
 }
 
 /*
@@ -131,14 +237,14 @@ void shared_build(struct plan *p, bool with_epoll)
 		long before = A->nfiles;
 		int first = -1;
 
-		build_mix(H, 0);
-		for (int fd = 3; fd < A->fd_cap; fd++) {
-			if (!self->fdlabel[fd] || self->fdlabel[fd] - 1 < before)
+		build_mix(H);
+		for (int fd = 3; fd <= self->table->maxfd; fd++) {
+			if (!fd_known(fd) || fd_label(fd) < before)
 				continue;
 			if (first < 0)
 				first = fd;
 			inh[ninh++] = fd;
-			file_note(self->fdlabel[fd] - 1, "inherited by fork: shared by every task");
+			file_note(fd_label(fd), "inherited by fork: shared by every task");
 		}
 		if (!ninh) /* tiny N: still inherit one file */
 			inh[ninh++] = mk_eventfd(0, "inherited by fork: shared by every task");
@@ -148,8 +254,8 @@ void shared_build(struct plan *p, bool with_epoll)
 
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, pair) < 0)
 			die("socketpair: %s", strerror(errno));
-		file_new(pair[0], K_SOCKET, NULL, "SCM_RIGHTS channel (receiving end)");
-		file_new(pair[1], K_SOCKET, NULL, "SCM_RIGHTS channel (sending end)");
+		file_new(pair[0], IB_K_SOCKET, NULL, "SCM_RIGHTS channel (receiving end)");
+		file_new(pair[1], IB_K_SOCKET, NULL, "SCM_RIGHTS channel (sending end)");
 		chan[i][0] = pair[0];
 		chan[i][1] = pair[1];
 	}
@@ -169,6 +275,10 @@ void shared_build(struct plan *p, bool with_epoll)
 			if (with_epoll)
 				epoll_post_fork_child();
 			task_body(p, t, inh, ninh, chan[(t + 1) % K][1], chan[t][0]);
+			if (p->spread_parts) {
+				epoll_bulk(spread_part(p->epoll_items, K, t));
+				uring_bulk(spread_part(p->uring_files, K, t)); /* 0: none */
+			}
 			child_done();
 		}
 	}
@@ -179,18 +289,30 @@ void shared_build(struct plan *p, bool with_epoll)
 			fd_close(chan[i][1]);
 	}
 	task_body(p, 0, inh, ninh, chan[1 % K][1], chan[0][0]);
-	add_case("open files shared by fork inheritance, by dup and by SCM_RIGHTS between tasks");
-	add_case("files sent by SCM_RIGHTS whose sender closed its descriptor (only the receiver holds them)");
-	add_case("private files per task");
+	add_case(SH_SHARED);
+	add_case(SH_RECV_ONLY);
+	add_case(SH_PRIVATE);
 	if (with_epoll) {
 		/* the ring first: case (f) needs a spare slot and counts as one
 		 * of the E items */
-		uring_build(p);
+		long items = p->epoll_items, slots = p->uring_files;
+
+		if (p->spread_parts) {
+			items = spread_part(items, K, 0);
+			slots = spread_part(slots, K, 0);
+		}
+		if (p->spread_parts)
+			add_cases(spread_cases);
+		long hs = HIDDEN_SLOTS(slots), hb = HIDDEN_BUFS(slots, p->buffers);
+
+		if (slots > 0)
+			uring_build(slots - hs, p->buffers - hb);
+		if (hs)
+			uring_hidden(hs, hb);
 		if (uring_has_spare_slot()) {
-			epoll_build(p, p->epoll_items - 1);
-			uring_epoll_target(&A->epolls[A->nepolls - 1]);
+			uring_epoll_target(epoll_build(p, items - 1));
 		} else {
-			epoll_build(p, p->epoll_items);
+			epoll_build(p, items);
 		}
 	}
 	free(chan);

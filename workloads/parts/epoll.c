@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * epoll.c - epoll instances with E items in total, and the cases that make
+ * epoll.c - the epoll part: epoll instances with E items in total, and the cases that make
  * epoll state hard to recover:
  *  (a) a target dup'd to another number, then the original closed: the item
  *      keeps the stale tfd;
@@ -21,7 +21,36 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "../makers.h"
+#include "../model.h"
+#include "../tasks.h"
+#include "parts.h"
+
+static const char EP_D[] = "(d) an epoll item whose target file only another task holds (inherited, then closed in the epoll's task)";
+static const char EP_A[] = "(a) an epoll item whose tfd is stale: the target was dup'd elsewhere and the original number closed";
+static const char EP_B[] = "(b) two items of one instance with the same tfd and different open files (the number was reused)";
+static const char EP_C[] = "(c) one open file registered in one instance through two descriptors (fd and its dup)";
+static const char EP_E[] = "(e) an item whose target was closed after EPOLL_CTL_ADD (last reference): the kernel removed it, so it is not listed";
+static const char EP_NESTED[] = "an epoll instance watching another epoll instance";
+static const char EP_TWO[] = "one open file watched by two epoll instances (same tfd)";
+
+const char CRIU_NO_EPOLL_D[] =
+	"left out for CRIU: (d), the target stays open in the epoll's task too (CRIU 4.2 looks for a "
+	"target among that task's descriptors: \"kid_lookup_epoll: no match\", \"Dump eventpoll failed\")";
+const char *const criu_epoll_left_out[] = {
+	CRIU_NO_DIRECT_PIPES, CRIU_FEW_PIPES, CRIU_NO_EPOLL_D, NULL,
+};
+
+const char *const epoll_cases[] = {
+	EP_A,
+	EP_B,
+	EP_C,
+	EP_D,
+	EP_E,
+	EP_NESTED,
+	EP_TWO,
+	NULL,
+};
 
 static int pre_epfd = -1;   /* instance created before fork (case d) */
 static int pre_target = -1; /* its target, closed in this task after fork */
@@ -35,14 +64,7 @@ void mepoll_add(struct mepoll *e, int tfd, uint32_t events, const char *note)
 	ev.data.u64 = next_data();
 	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, tfd, &ev) < 0)
 		die("epoll_ctl(%d, ADD, %d): %s", e->epfd, tfd, strerror(errno));
-	if (e->nitems == e->cap) {
-		struct mitem *n = aalloc(sizeof(*n) * e->cap * 2);
-
-		memcpy(n, e->items, sizeof(*n) * e->nitems);
-		e->items = n;
-		e->cap *= 2;
-	}
-	it = &e->items[e->nitems++];
+	it = mepoll_item(e);
 	it->tfd = tfd;
 	it->events = events | EPOLLERR | EPOLLHUP;
 	it->data = ev.data.u64;
@@ -56,7 +78,7 @@ static struct mepoll *new_instance(void)
 
 	if (fd < 0)
 		die("epoll_create1: %s", strerror(errno));
-	file_new(fd, K_EPOLL, NULL, NULL);
+	file_new(fd, IB_K_EPOLL, NULL, NULL);
 	return mepoll_new(fd);
 }
 
@@ -73,7 +95,7 @@ int epoll_pre_fork(struct plan *p)
 	pre_epfd = e->epfd;
 	pre_target = mk_eventfd(7, "epoll target held only by other tasks");
 	mepoll_add(e, pre_target, EPOLLIN, "(d) target held only by another task");
-	add_case("(d) an epoll item whose target file only another task holds (inherited, then closed in the epoll's task)");
+	add_case(EP_D);
 	return pre_target;
 }
 
@@ -91,64 +113,15 @@ static const uint32_t evcycle[] = {
 };
 
 /*
- * In the root, after the other tasks exist: the hard cases and the regular
- * items, `items` items in total (the item of case (d) included).
+ * Regular items until `items` exist over the nep instances ep[]: eventfds,
+ * socket pairs and pipes; every tenth target also watched by a second
+ * instance.
  */
-void epoll_build(struct plan *p, long items)
+static void add_regular(struct mepoll **ep, long nep, long added, long items)
 {
-	struct mepoll *ep[MAX_EPOLLS];
-	long nep = p->epolls, added = 0;
-	int t, t2, n, r, d, pair[2], y, seq = 0;
-	struct mepoll *e, *h;
+	struct mepoll *e;
+	int pair[2], t, seq = 0;
 
-	if (pre_target >= 0) {
-		fd_close(pre_target); /* (d): now only the other tasks hold it */
-		pre_target = -1;
-	}
-	ep[0] = pre_epfd >= 0 ? &A->epolls[0] : new_instance();
-	if (pre_epfd >= 0)
-		added = 1;
-	for (long i = 1; i < nep; i++)
-		ep[i] = new_instance();
-	h = ep[1 % nep];
-
-	/* (a) stale tfd */
-	t = mk_eventfd(1, NULL);
-	mepoll_add(h, t, EPOLLIN, "(a) stale tfd: target moved by dup, original closed");
-	t2 = fd_dup(t);
-	fd_close(t);
-	file_note(fd_label(t2), "epoll target registered under a number it no longer has");
-	/* (b) the number reused by another open file, also added */
-	n = mk_eventfd(2, NULL);
-	if (n != t) {
-		fd_dup_to(n, t);
-		fd_close(n);
-	}
-	mepoll_add(h, t, EPOLLIN | EPOLLOUT, "(b) tfd reused by another open file");
-	add_case("(a) an epoll item whose tfd is stale: the target was dup'd elsewhere and the original number closed");
-	add_case("(b) two items of one instance with the same tfd and different open files (the number was reused)");
-	/* (c) one open file through two descriptors */
-	mk_pipe(pair, 0, NULL);
-	r = pair[0];
-	d = fd_dup(r);
-	mepoll_add(h, r, EPOLLIN, "(c) one open file registered through two descriptors");
-	mepoll_add(h, d, EPOLLIN | EPOLLET, "(c) one open file registered through two descriptors");
-	add_case("(c) one open file registered in one instance through two descriptors (fd and its dup)");
-	/* (e) target closed: the kernel removes the item, the model drops it */
-	y = mk_eventfd(3, NULL);
-	mepoll_add(h, y, EPOLLIN, NULL);
-	fd_close(y);
-	h->nitems--;
-	add_case("(e) an item whose target was closed after EPOLL_CTL_ADD (last reference): the kernel removed it, so it is not listed");
-	added += 4;
-	/* an epoll instance watching another one (never the reverse: no loops) */
-	if (nep >= 2 && added < items) {
-		mepoll_add(ep[nep - 1], ep[0]->epfd, EPOLLIN, "an epoll instance watching another one");
-		add_case("an epoll instance watching another epoll instance");
-		added++;
-	}
-	/* regular items; every tenth target also watched by a second instance */
-	add_case("one open file watched by two epoll instances (same tfd)");
 	while (added < items) {
 		int k = seq++ % 8;
 
@@ -177,4 +150,92 @@ void epoll_build(struct plan *p, long items)
 			added++;
 		}
 	}
+}
+
+/* Instances for `items` items in one task. */
+long epoll_instances(long items)
+{
+	return 2 + items / 2048;
+}
+
+/*
+ * In a task other than the root (scenario all spread over tasks): `items`
+ * regular items over its own instances, no hard case.
+ */
+void epoll_bulk(long items)
+{
+	struct mepoll *ep[MAX_EPOLLS];
+	long nep = epoll_instances(items);
+
+	if (items <= 0)
+		return;
+	for (long i = 0; i < nep; i++)
+		ep[i] = new_instance();
+	add_regular(ep, nep, 0, items);
+}
+
+/*
+ * In the root, after the other tasks exist: the hard cases and the regular
+ * items, `items` items in total (the item of case (d) included). Returns the
+ * last instance it made.
+ */
+struct mepoll *epoll_build(struct plan *p, long items)
+{
+	struct mepoll *ep[MAX_EPOLLS];
+	long nep = p->epolls, added = 0;
+	int t, t2, n, r, d, pair[2], y;
+	struct mepoll *h;
+
+	if (pre_target >= 0 && criu_compat) {
+		/* CRIU looks for a target among the epoll task's own descriptors */
+		add_case(CRIU_NO_EPOLL_D);
+	} else if (pre_target >= 0) {
+		fd_close(pre_target); /* (d): now only the other tasks hold it */
+	}
+	pre_target = -1;
+	ep[0] = pre_epfd >= 0 ? &A->epolls[0] : new_instance();
+	if (pre_epfd >= 0)
+		added = 1;
+	for (long i = 1; i < nep; i++)
+		ep[i] = new_instance();
+	h = ep[1 % nep];
+
+	/* (a) stale tfd */
+	t = mk_eventfd(1, NULL);
+	mepoll_add(h, t, EPOLLIN, "(a) stale tfd: target moved by dup, original closed");
+	t2 = fd_dup(t);
+	fd_close(t);
+	file_note(fd_label(t2), "epoll target registered under a number it no longer has");
+	/* (b) the number reused by another open file, also added */
+	n = mk_eventfd(2, NULL);
+	if (n != t) {
+		fd_dup_to(n, t);
+		fd_close(n);
+	}
+	mepoll_add(h, t, EPOLLIN | EPOLLOUT, "(b) tfd reused by another open file");
+	add_case(EP_A);
+	add_case(EP_B);
+	/* (c) one open file through two descriptors */
+	mk_pipe(pair, 0, NULL);
+	r = pair[0];
+	d = fd_dup(r);
+	mepoll_add(h, r, EPOLLIN, "(c) one open file registered through two descriptors");
+	mepoll_add(h, d, EPOLLIN | EPOLLET, "(c) one open file registered through two descriptors");
+	add_case(EP_C);
+	/* (e) target closed: the kernel removes the item, the model drops it */
+	y = mk_eventfd(3, NULL);
+	mepoll_add(h, y, EPOLLIN, NULL);
+	fd_close(y);
+	h->nitems--;
+	add_case(EP_E);
+	added += 4;
+	/* an epoll instance watching another one (never the reverse: no loops) */
+	if (nep >= 2 && added < items) {
+		mepoll_add(ep[nep - 1], ep[0]->epfd, EPOLLIN, "an epoll instance watching another one");
+		add_case(EP_NESTED);
+		added++;
+	}
+	add_case(EP_TWO);
+	add_regular(ep, nep, added, items);
+	return ep[nep - 1];
 }

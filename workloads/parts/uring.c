@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * uring.c - an io_uring instance with U registered file slots and B
+ * uring.c - the io_uring part: an io_uring instance with U registered file slots and B
  * registered buffers, and the cases that make it hard to recover:
  *  - sparse tables: empty file slots and empty buffer slots;
  *  - descriptorless files: registered, then their descriptor closed, so only
@@ -9,6 +9,7 @@
  *  - buffers of varied lengths and alignments, some whose mapping was
  *    munmap'ed after registration (the pages stay pinned, the ring still
  *    reports addr/len);
+ *  - a second ring reachable by no descriptor (uring_hidden);
  *  - with epoll in the same task (scenario all), case (f): an epoll item
  *    whose target only a registered-file slot holds.
  */
@@ -21,12 +22,44 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "../makers.h"
+#include "../model.h"
+#include "../tasks.h"
+#include "parts.h"
+
+static const char UR_SPARSE[] = "io_uring: sparse file table (empty slots)";
+static const char UR_NOFD[] = "io_uring: descriptorless files (registered, then the descriptor closed)";
+static const char UR_TWO[] = "io_uring: one open file in two slots; some slot files still have a descriptor";
+static const char UR_BUFS[] = "io_uring: sparse buffer table (empty slots), buffers of varied lengths, some not page-aligned";
+static const char UR_UNMAPPED[] = "io_uring: buffers whose mapping was munmap'ed after registration";
+static const char UR_HIDDEN[] =
+	"io_uring: a ring reachable by no descriptor (its fd registered with IORING_REGISTER_RING_FDS, "
+	"then closed), with registered files only it holds and buffers";
+const char CRIU_NO_URING[] =
+	"left out for CRIU: the io_uring part (rings, registered files and buffers, the ring with no "
+	"descriptor, case (f)); " CRIU_NO_URING_WHY;
+static const char UR_F[] = "(f) an epoll item whose target only an io_uring registered-file slot holds (no descriptor in any task)";
+
+const char *const uring_cases[] = {
+	UR_SPARSE,
+	UR_NOFD,
+	UR_TWO,
+	UR_BUFS,
+	UR_UNMAPPED,
+	UR_HIDDEN,
+	NULL,
+};
+
+const char *const uring_epoll_cases[] = {
+	UR_F,
+	NULL,
+};
 
 #define URING_BATCH 128
 
 static struct io_uring ring;
 static struct mring *model; /* the ring's model, once uring_build() ran */
+bool ring_fds_ok;           /* set by uring_probe() */
 
 /*
  * Is io_uring usable here? Creates and destroys a ring, so a kernel without
@@ -46,6 +79,9 @@ int uring_probe(void)
 		fprintf(stderr, "%s: io_uring_queue_init: %s\n", prog, strerror(-ret));
 		return 1;
 	}
+	/* can a ring's fd be registered (IORING_REGISTER_RING_FDS, 5.18)? */
+	ret = io_uring_register_ring_fd(&ring);
+	ring_fds_ok = ret == 1;
 	io_uring_queue_exit(&ring);
 	return 0;
 }
@@ -75,13 +111,13 @@ static int slot_file(long i, int *extra)
 	}
 }
 
-static void register_files(struct mring *m, long U)
+static void register_files(struct io_uring *r, struct mring *m, long U)
 {
 	int fds[URING_BATCH], closing[URING_BATCH * 2];
 	long i = 0;
 	int ret;
 
-	ret = io_uring_register_files_sparse(&ring, U);
+	ret = io_uring_register_files_sparse(r, U);
 	if (ret < 0)
 		die("io_uring_register_files_sparse(%ld): %s", U, strerror(-ret));
 	m->nfiles = U;
@@ -116,19 +152,19 @@ static void register_files(struct mring *m, long U)
 				file_note(fd_label(fd), "registered in io_uring and still has a descriptor");
 			}
 		}
-		ret = io_uring_register_files_update(&ring, off, fds, n);
+		ret = io_uring_register_files_update(r, off, fds, n);
 		if (ret < 0 || ret != n)
 			die("io_uring_register_files_update(%ld, %d): %s", off, n,
 			    ret < 0 ? strerror(-ret) : "short update");
 		for (int k = 0; k < nclose; k++)
 			fd_close(closing[k]);
 	}
-	add_case("io_uring: sparse file table (empty slots)");
-	add_case("io_uring: descriptorless files (registered, then the descriptor closed)");
-	add_case("io_uring: one open file in two slots; some slot files still have a descriptor");
+	add_case(UR_SPARSE);
+	add_case(UR_NOFD);
+	add_case(UR_TWO);
 }
 
-static void register_buffers(struct mring *m, long B)
+static void register_buffers(struct io_uring *r, struct mring *m, long B)
 {
 	static const size_t lens[] = { 1, 100, 512, 4096, 4097, 8192, 12345, 3 * 4096, 65536 };
 	long page = sysconf(_SC_PAGESIZE);
@@ -140,7 +176,7 @@ static void register_buffers(struct mring *m, long B)
 
 	if (B <= 0)
 		return;
-	ret = io_uring_register_buffers_sparse(&ring, B);
+	ret = io_uring_register_buffers_sparse(r, B);
 	if (ret < 0)
 		die("io_uring_register_buffers_sparse(%ld): %s", B, strerror(-ret));
 	m->nbufs = B;
@@ -174,7 +210,7 @@ static void register_buffers(struct mring *m, long B)
 			else if (skew)
 				b->note = "not page-aligned";
 		}
-		ret = io_uring_register_buffers_update_tag(&ring, off, iov, NULL, n);
+		ret = io_uring_register_buffers_update_tag(r, off, iov, NULL, n);
 		if (ret < 0 || ret != n)
 			die("io_uring_register_buffers_update_tag(%ld, %d): %s", off, n,
 			    ret < 0 ? strerror(-ret) : "short update");
@@ -182,30 +218,99 @@ static void register_buffers(struct mring *m, long B)
 			if (maps[k] && (off + k) % 5 == 2 && munmap(maps[k], mlen[k]) < 0)
 				die("munmap: %s", strerror(errno));
 	}
-	add_case("io_uring: sparse buffer table (empty slots), buffers of varied lengths, some not page-aligned");
-	add_case("io_uring: buffers whose mapping was munmap'ed after registration");
+	add_case(UR_BUFS);
+	add_case(UR_UNMAPPED);
 }
 
-void uring_build(struct plan *p)
+static struct mring *ring_new(struct io_uring *r, const char *note)
 {
-	struct mring *m;
-	uint32_t idx;
-	int ret;
+	int ret = io_uring_queue_init(8, r, 0);
 
-	ret = io_uring_queue_init(8, &ring, 0);
 	if (ret < 0)
 		die("io_uring_queue_init: %s", strerror(-ret));
-	file_new(ring.ring_fd, K_IO_URING, NULL, NULL);
-	idx = __atomic_fetch_add(&A->nrings, 1, __ATOMIC_RELAXED);
-	if (idx >= MAX_RINGS)
-		die("too many rings");
-	m = &A->rings[idx];
-	m->pid = getpid();
-	m->fd = ring.ring_fd;
-	m->label = fd_label(ring.ring_fd);
-	register_files(m, p->uring_files);
-	register_buffers(m, p->buffers);
+	file_new(r->ring_fd, IB_K_IO_URING, NULL, note);
+	return mring_new(r->ring_fd);
+}
+
+/* The ring of the scenario's hard cases: `slots` file slots, `buffers` buffers. */
+void uring_build(long slots, long buffers)
+{
+	struct mring *m = ring_new(&ring, NULL);
+
+	register_files(&ring, m, slots);
+	register_buffers(&ring, m, buffers);
 	model = m;
+}
+
+/* In a task other than the root (scenario all spread over tasks): a ring of `slots` file slots. */
+void uring_bulk(long slots)
+{
+	if (slots > 0)
+		register_files(&ring, ring_new(&ring, NULL), slots);
+}
+
+/* Submit a NOP and wait for it: through the registered ring index once the fd is gone. */
+static int ring_nop(struct io_uring *r)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(r);
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_nop(sqe);
+	sqe->user_data = 0x1b;
+	ret = io_uring_submit(r);
+	if (ret < 0)
+		return ret;
+	if (ret != 1)
+		return -EIO;
+	ret = io_uring_wait_cqe(r, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->user_data == 0x1b ? cqe->res : -EIO;
+	io_uring_cqe_seen(r, cqe);
+	return ret;
+}
+
+/*
+ * A ring reachable by no descriptor: its fd registered in the task's
+ * registered-ring table (IORING_REGISTER_RING_FDS, liburing's
+ * io_uring_register_ring_fd), files and buffers registered, then the fd
+ * closed. The ring lives on through that table (and its SQ/CQ mappings,
+ * kept as a program using it keeps them); a NOP submitted through the
+ * registered index proves it. Its slots hold files only it holds.
+ * Only when uring_probe() found registered ring fds (HIDDEN_SLOTS is 0 otherwise).
+ */
+void uring_hidden(long slots, long buffers)
+{
+	static struct io_uring hidden;
+	struct mring *m;
+	int ret, index, fd;
+
+	ret = io_uring_queue_init(8, &hidden, 0);
+	if (ret < 0)
+		die("io_uring_queue_init: %s", strerror(-ret));
+	ret = io_uring_register_ring_fd(&hidden);
+	if (ret != 1)
+		die("io_uring_register_ring_fd: %s", ret < 0 ? strerror(-ret) : "nothing registered");
+	index = hidden.enter_ring_fd;
+	fd = hidden.ring_fd;
+	file_new(fd, IB_K_IO_URING, NULL,
+		 "io_uring instance with no descriptor: its fd was registered with "
+		 "IORING_REGISTER_RING_FDS, then closed");
+	m = mring_new(fd);
+	m->note = "no descriptor: reachable through the task's registered-ring table (and its mappings) only";
+	register_files(&hidden, m, slots);
+	register_buffers(&hidden, m, buffers);
+	fd_close(fd);
+	hidden.ring_fd = -1; /* liburing goes through enter_ring_fd from now on */
+	m->fd = -1;
+	m->reg_index = index;
+	ret = ring_nop(&hidden);
+	if (ret < 0)
+		die("a NOP through the registered ring %d: %s", index, strerror(-ret));
+	add_case(UR_HIDDEN);
 }
 
 /* The last empty file slot, when at least two are empty (one stays sparse). */
@@ -253,5 +358,5 @@ void uring_epoll_target(struct mepoll *e)
 	model->slots[slot] = fd_label(fd) + 1;
 	file_note(fd_label(fd), "(f) held only by an io_uring slot; an epoll item watches it");
 	fd_close(fd);
-	add_case("(f) an epoll item whose target only an io_uring registered-file slot holds (no descriptor in any task)");
+	add_case(UR_F);
 }

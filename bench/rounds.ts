@@ -1,0 +1,196 @@
+/**
+ * Rounds: the measuring loop of a run and of the gate's A/B comparison.
+ *
+ * Every unit (one method opened on one frozen workload instance, or in the
+ * gate one build's method) is visited once per round, one block of
+ * collects per visit, in a fresh random order per round (seeded and
+ * recorded). Anything that drifts over the run (the host's memory speed, a
+ * neighbour's load, what earlier work left in caches) then hits every unit
+ * alike and in no fixed order, and two units' blocks of the same round can
+ * be compared pairwise (analysis/paired.ts).
+ *
+ * The scheduler is pure (roundOrder); the executor (runRounds) takes units
+ * behind a small interface so the same loop drives in-process collectors
+ * and collectors in another process.
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import type { Probe, RoundInfo } from './schema.js';
+import type { Scenario } from './manifest.js';
+import { mulberry32, seedFrom, type Rng } from '../analysis/prng.js';
+
+/** Fisher-Yates with the given generator; returns a new array */
+export function shuffle<T>(xs: readonly T[], rng: Rng): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/** the order of round `index`: a permutation of keys, from (seed, scope, index) only */
+export function roundOrder(keys: readonly string[], seed: number, scope: string, index: number): string[] {
+  return shuffle(keys, mulberry32(seedFrom(`${scope}/${index}`, seed)));
+}
+
+/** What one block gave: samples, or why the unit stops. */
+export type BlockOutcome =
+  | { ok: true; timesNs: number[] }
+  | { ok: false; state: 'wrong' | 'errored'; reason: string };
+
+export interface Unit {
+  /** "<instance>:<method>" (or "<build>/<instance>:<method>" in the gate) */
+  readonly key: string;
+  /** collects per block */
+  readonly block: number;
+  runBlock(round: number): Promise<BlockOutcome>;
+}
+
+/** one timed sample: its time and when it began */
+export interface SampleSink {
+  add(key: string, round: number, atMs: number, ns: number): void;
+  /** the unit stops: its answer went wrong, or it failed */
+  fail(key: string, round: number, outcome: Extract<BlockOutcome, { ok: false }>): void;
+}
+
+export interface RoundOptions {
+  scenario: Scenario;
+  /** scope of the seeded orders (e.g. "bench/all") */
+  scope: string;
+  seed: number;
+  minRounds: number;
+  maxRounds: number;
+  /** stop after the round during which this much time (ms) has passed, once minRounds are done */
+  budgetMs: number;
+  /** ms since the run started */
+  clock: () => number;
+  signal?: AbortSignal;
+  /** run between rounds (outside every timed block) */
+  probe?: () => Probe;
+  onRound?: (r: RoundInfo) => void | Promise<void>;
+  /** first round's index (a scenario measured in several passes) */
+  firstIndex?: number;
+}
+
+/**
+ * Run rounds over the units until maxRounds, or the budget once minRounds
+ * are done. A unit whose block fails leaves the remaining rounds (its
+ * failure goes to the sink). Returns the rounds run.
+ */
+export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: RoundOptions): Promise<RoundInfo[]> {
+  const live = new Map(units.map((u) => [u.key, u]));
+  const rounds: RoundInfo[] = [];
+  const t0 = opts.clock();
+  const first = opts.firstIndex ?? 0;
+  for (let i = 0; i < opts.maxRounds && live.size > 0; i++) {
+    if (opts.signal?.aborted) break;
+    if (i >= opts.minRounds && opts.clock() - t0 >= opts.budgetMs) break;
+    const index = first + i;
+    const order = roundOrder([...live.keys()], opts.seed, opts.scope, index);
+    const meter = startMeter();
+    const probe = opts.probe?.();
+    const startMs = opts.clock();
+    for (const key of order) {
+      if (opts.signal?.aborted) break;
+      const u = live.get(key)!;
+      const at = opts.clock();
+      const out = await u.runBlock(index);
+      // a turn of the event loop between blocks (outside every timed part):
+      // a stop signal is handled here, not at the end of the round
+      await new Promise((r) => setImmediate(r));
+      if (!out.ok) {
+        // a failure a stop signal caused (Ctrl-C reaches the workload's
+        // tasks too) is not data: give a pending signal a moment first
+        await new Promise((r) => setTimeout(r, 20));
+        if (opts.signal?.aborted) break;
+        sink.fail(key, index, out);
+        live.delete(key);
+        continue;
+      }
+      let t = at;
+      for (const ns of out.timesNs) {
+        sink.add(key, index, t, ns);
+        t += ns / 1e6;
+      }
+    }
+    if (opts.signal?.aborted) break;
+    const durationMs = opts.clock() - startMs;
+    const info: RoundInfo = {
+      scenario: opts.scenario,
+      index,
+      order,
+      startMs,
+      durationMs,
+      probe: { ...(probe ?? { load1: 0, stealPct: 0, memProbeNs: 0 }), ...meter.stop(durationMs) },
+    };
+    rounds.push(info);
+    await opts.onRound?.(info);
+  }
+  return rounds;
+}
+
+// ---------------------------------------------------------------- probes
+
+function readText(p: string): string | undefined {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** steal and total jiffies from /proc/stat's cpu line */
+function cpuTimes(): { steal: number; total: number } | undefined {
+  const line = readText('/proc/stat')?.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) return undefined;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  return { steal: v[7] ?? 0, total: v.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0) };
+}
+
+/** /proc/pressure/cpu "some" total stall time, us */
+function cpuPressureUs(): number | undefined {
+  const m = /^some .*total=(\d+)/m.exec(readText('/proc/pressure/cpu') ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** steal share and CPU pressure over an interval */
+function startMeter(): { stop(durationMs: number): Pick<Probe, 'stealPct' | 'cpuPressurePct'> } {
+  const c0 = cpuTimes();
+  const p0 = cpuPressureUs();
+  return {
+    stop(durationMs) {
+      const c1 = cpuTimes();
+      const p1 = cpuPressureUs();
+      const stealPct = c0 && c1 && c1.total > c0.total ? (100 * (c1.steal - c0.steal)) / (c1.total - c0.total) : 0;
+      const out: Pick<Probe, 'stealPct' | 'cpuPressurePct'> = { stealPct };
+      if (p0 !== undefined && p1 !== undefined && durationMs > 0) out.cpuPressurePct = Math.min(100, (100 * (p1 - p0)) / 1000 / durationMs);
+      return out;
+    },
+  };
+}
+
+const PROBE_BYTES = 64 << 20;
+let probeBuf: Float64Array | undefined;
+
+/**
+ * The host's memory speed now: a strided walk (one read per 64-byte line)
+ * over 64 MiB, ns. Record-emitting work feels the machine's memory
+ * contention, which drifts over minutes on a shared host; the floors barely
+ * do (NOTES.md). Taken between rounds, never inside a block.
+ */
+export function memProbeNs(): number {
+  probeBuf ??= new Float64Array(PROBE_BYTES / 8).fill(1);
+  const b = probeBuf;
+  let s = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < b.length; i += 8) s += b[i]!;
+  const ns = Number(process.hrtime.bigint() - t0);
+  if (s < 0) throw new Error('unreachable');
+  return ns;
+}
+
+/** load average, CPU steal and pressure (over the round) and the memory probe */
+export function machineProbe(): Probe {
+  return { load1: loadavg()[0] ?? 0, stealPct: 0, memProbeNs: memProbeNs() };
+}
