@@ -257,6 +257,27 @@ describe('criu dump end to end', () => {
     expect(imagesLeft()).toEqual([]);
   });
 
+  it("dumps the CRIU-compatible shared tree (--files 200): sharing across 4 tasks by fork, dup and SCM_RIGHTS checked by CRIU's file ids", async (ctx) => {
+    const c = criu;
+    if (c.state !== 'ok') return ctx.skip(c.reason);
+    const s = await startWorkload({ scenario: 'shared', files: 200, criuCompatible: true });
+    if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+    let r: CriuResult;
+    try {
+      expect(s.workload.manifest.params.criuCompatible).toBe(true);
+      r = await criuDump({ rootPid: s.workload.rootPid, manifest: s.workload.manifest }, { criu: c });
+    } finally {
+      await s.workload.stop();
+    }
+    expect(r.state, (r as { reason?: string }).reason).toBe('verified');
+    if (r.state !== 'verified') return;
+    expect(r.tasks).toBe(4);
+    expect(r.coverage['fd.identity']).toBe('recovered');
+    expect(r.counts['fd.identity'].checked).toBe(r.fds);
+    expect(r.timing.log.tasks).toHaveLength(4);
+    expect(r.intact.state).toBe('intact');
+  });
+
   it('a live dump checked against a doctored manifest is wrong, with the mismatch listed', async (ctx) => {
     const c = criu;
     if (c.state !== 'ok') return ctx.skip(c.reason);

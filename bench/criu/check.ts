@@ -24,7 +24,7 @@
  *   uring.*      CRIU has no io_uring support: not-recoverable
  */
 import type { Manifest, ManifestFile, FileKind } from '../manifest.js';
-import { COVERAGE_KINDS, type Coverage, type CoverageKind, type Mismatch } from '../types.js';
+import { COVERAGE_KINDS, type Coverage, type CoverageKind, type Mismatch } from '../schema.js';
 import { parseEpollTfds, type CriuImages, type FileEntry } from './images.js';
 
 /** The method name mismatches carry. */

@@ -3,8 +3,12 @@
  * (--leave-running), check the images and the tree, stop it.
  *
  *   node --import tsx bench/criu/cli.ts [--scenarios files,shared,...]
- *        [--sizes 1000,10000] [--quiet-repeats K] [--json FILE]
- *        [--keep-images] [--flags "--shell-job ..."] [--build]
+ *        [--sizes 1000,10000] [--criu-compatible] [--quiet-repeats K]
+ *        [--json FILE] [--keep-images] [--flags "--shell-job ..."] [--build]
+ *
+ * Scenarios: the generator's default run unless named; --criu-compatible
+ * starts each without what CRIU refuses (the generator's variant), and a
+ * scenario that has none (io_uring) as it is, for CRIU's refusal.
  *
  * Prints one line per dump and, for refusals, CRIU's own lines. --json
  * writes every CriuResult (rewritten after each). --build builds CRIU from
@@ -14,13 +18,14 @@
  * 130/143 interrupted.
  */
 import { writeFileSync, renameSync } from 'node:fs';
-import { SCENARIOS, type Scenario } from '../manifest.js';
+import { defaultScenarios, isScenario, scenarioInfo, scenarioNames, type Scenario } from '../manifest.js';
 import { startWorkload, stopAllWorkloads } from '../workload.js';
 import { criuDump, contextLine, killCriuChildren, DEFAULT_FLAGS, type CriuResult } from './dump.js';
 import { buildCriu, defaultTarball, findCriu } from './find.js';
 
 interface Args {
-  scenarios: Scenario[];
+  scenarios?: Scenario[];
+  criuCompatible: boolean;
   sizes: number[];
   quietRepeats: number;
   json?: string;
@@ -32,7 +37,7 @@ interface Args {
 class Usage extends Error {}
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { scenarios: [...SCENARIOS], sizes: [1000, 10000], quietRepeats: 0, keepImages: false, flags: [...DEFAULT_FLAGS], build: false };
+  const a: Args = { criuCompatible: false, sizes: [1000, 10000], quietRepeats: 0, keepImages: false, flags: [...DEFAULT_FLAGS], build: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = () => {
@@ -43,8 +48,8 @@ function parseArgs(argv: string[]): Args {
     switch (k) {
       case '--scenarios': {
         const s = val().split(',').filter(Boolean);
-        for (const x of s) if (!SCENARIOS.includes(x as Scenario)) throw new Usage(`unknown scenario '${x}' (${SCENARIOS.join(', ')})`);
-        a.scenarios = s as Scenario[];
+        for (const x of s) if (!isScenario(x)) throw new Usage(`unknown scenario '${x}' (${scenarioNames().join(', ')})`);
+        a.scenarios = s;
         break;
       }
       case '--sizes': {
@@ -62,10 +67,11 @@ function parseArgs(argv: string[]): Args {
       }
       case '--json': a.json = val(); break;
       case '--keep-images': a.keepImages = true; break;
+      case '--criu-compatible': a.criuCompatible = true; break;
       case '--flags': a.flags = val().split(/\s+/).filter(Boolean); break;
       case '--build': a.build = true; break;
       case '-h': case '--help':
-        process.stdout.write(`usage: node --import tsx bench/criu/cli.ts [--scenarios LIST] [--sizes LIST] [--quiet-repeats K] [--json FILE] [--keep-images] [--flags "..."] [--build]\n`);
+        process.stdout.write(`usage: node --import tsx bench/criu/cli.ts [--scenarios LIST] [--sizes LIST] [--criu-compatible] [--quiet-repeats K] [--json FILE] [--keep-images] [--flags "..."] [--build]\n`);
         process.exit(0);
         break;
       default: throw new Usage(`unknown option '${k}'`);
@@ -129,9 +135,11 @@ async function main(): Promise<number> {
     renameSync(`${args.json}.tmp`, args.json);
   };
   let status = 0;
-  for (const scenario of args.scenarios) {
+  for (const scenario of args.scenarios ?? defaultScenarios()) {
     for (const n of args.sizes) {
-      const s = await startWorkload({ scenario, files: n });
+      // a scenario with no CRIU-compatible variant runs as it is: CRIU's refusal is the row
+      const variant = args.criuCompatible && scenarioInfo(scenario)?.criu.compatible === true;
+      const s = await startWorkload({ scenario, files: n, criuCompatible: variant });
       if (s.state !== 'ready') {
         process.stdout.write(`${scenario.padEnd(8)} n=${String(n).padEnd(6)} workload ${s.state}: ${s.reason}\n`);
         if (s.state === 'errored') status = 1;

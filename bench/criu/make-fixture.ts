@@ -12,13 +12,13 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SCENARIOS, type Scenario } from '../manifest.js';
+import { isScenario } from '../manifest.js';
 import { startWorkload } from '../workload.js';
 import { criuDump } from './dump.js';
 import { findCriu } from './find.js';
 
 const [name, scenario, n, mode] = process.argv.slice(2);
-if (!name || !SCENARIOS.includes(scenario as Scenario) || !/^[1-9]\d*$/.test(n ?? '') || (mode && mode !== 'images' && mode !== 'tail')) {
+if (!name || !isScenario(scenario ?? '') || !/^[1-9]\d*$/.test(n ?? '') || (mode && mode !== 'images' && mode !== 'tail')) {
   process.stderr.write('usage: make-fixture.ts NAME SCENARIO N [images|tail]\n');
   process.exit(2);
 }
@@ -28,7 +28,7 @@ if (found.state !== 'ok') {
   process.stderr.write(`skipped: ${found.reason}\n`);
   process.exit(3);
 }
-const s = await startWorkload({ scenario: scenario as Scenario, files: Number(n) });
+const s = await startWorkload({ scenario: scenario!, files: Number(n) });
 if (s.state !== 'ready') {
   process.stderr.write(`workload ${s.state}: ${s.reason}\n`);
   process.exit(1);

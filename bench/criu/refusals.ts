@@ -4,7 +4,7 @@
  * The first matching cause wins; a log no cause matches is `unknown` and
  * still carries CRIU's error lines.
  */
-import type { CoverageKind } from '../types.js';
+import type { CoverageKind } from '../schema.js';
 
 export type RefusalCause =
   | 'io_uring'
