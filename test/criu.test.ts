@@ -18,7 +18,7 @@ import { startWorkload, stopAllWorkloads, type Workload } from '../bench/workloa
 import { checkImages } from '../bench/criu/check.js';
 import { contextLine, criuDump, externalStdioFlags, frozenCgroupOf, type CriuResult } from '../bench/criu/dump.js';
 import { BUILD_SCRIPT, buildCriu, buildStatus, defaultTarball, findCriu, type CriuFound } from '../bench/criu/find.js';
-import { readImagesWith, type CriuImages } from '../bench/criu/images.js';
+import { critPython, decodeAll, readImagesWith, WANTED, type CriuImages } from '../bench/criu/images.js';
 import { parseJson } from '../bench/criu/json.js';
 import { parseDumpLog } from '../bench/criu/log.js';
 import { classifyRefusal, headlineError } from '../bench/criu/refusals.js';
@@ -327,6 +327,23 @@ describe('criu dump end to end', () => {
       expect(frozenCgroupOf(w.rootPid)).toBe(cg);
       await w.thaw();
     });
+  });
+
+  it('decoding every image in one pycriu process gives exactly what crit decode gave (committed JSON)', async (ctx) => {
+    const c = criu;
+    if (c.state !== 'ok') return ctx.skip(c.reason);
+    const python = critPython(c.crit);
+    if (!python) return ctx.skip(`${c.crit} has no python with pycriu beside it: the lane decodes image by image`);
+    for (const name of ['files-3', 'epoll-16']) {
+      const dir = path.join(FIX, name);
+      const imgs = readdirSync(dir).filter((n) => WANTED.test(n));
+      const docs = await decodeAll(python, imgs.map((n) => path.join(dir, n)));
+      expect([...docs.keys()].sort()).toEqual([...imgs].sort());
+      for (const n of imgs) {
+        const crit = parseJson(readFileSync(path.join(dir, n === 'stats-dump' ? 'stats-dump.json' : n.replace(/\.img$/, '.json')), 'utf8'));
+        expect(docs.get(n), `${name}/${n}`).toEqual(crit);
+      }
+    }
   });
 
   it('refuses to act on a process the harness did not start', async (ctx) => {

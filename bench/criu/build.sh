@@ -9,7 +9,9 @@
 #
 # Products, in $IB_CRIU_CACHE/<version>-<key>/ (the symlink
 # $IB_CRIU_CACHE/<version> points at the last one built for that version):
-#   bin/criu, bin/crit (python3 wrapper: PYTHONPATH=py), py/{pycriu,crit},
+#   bin/criu, bin/crit (python3 wrapper: PYTHONPATH=py), bin/crit-python
+#   (that python with pycriu importable: the lane decodes all images in one
+#   process with it), py/{pycriu,crit},
 #   version (criu --version), build.log, build-seconds, check.log, ok
 #
 # Usage: bench/criu/build.sh [--src TARBALL] [--print-dir] [-j N]
@@ -81,7 +83,7 @@ case $major in ''|*[!0-9]*) usage_error "$src: cannot read CRIU_VERSION_MAJOR" ;
 version=${top#criu-}
 case $version in "$major".*) ;; *) version=$major.$minor-$version ;; esac
 
-recipe_format=1
+recipe_format=2
 key=$( { echo "tarball $sha"; echo "format $recipe_format"; } | sha256sum | cut -c1-16)
 dir=$cache/$version-$key
 
@@ -187,7 +189,12 @@ cat > "$dir/bin/crit" <<CRIT
 # crit of CRIU $version, built by bench/criu/build.sh
 PYTHONPATH="$dir/py\${PYTHONPATH:+:\$PYTHONPATH}" exec $python -m crit "\$@"
 CRIT
-chmod +x "$dir/bin/crit"
+cat > "$dir/bin/crit-python" <<CRITPY
+#!/bin/sh
+# python3 with pycriu of CRIU $version importable, built by bench/criu/build.sh
+PYTHONPATH="$dir/py\${PYTHONPATH:+:\$PYTHONPATH}" exec $python "\$@"
+CRITPY
+chmod +x "$dir/bin/crit" "$dir/bin/crit-python"
 "$dir/bin/criu" --version > "$dir/version"
 "$dir/bin/crit" --help >/dev/null 2>&1 || die "crit does not run (python3-protobuf?): $dir/bin/crit --help"
 rm -rf "$work"

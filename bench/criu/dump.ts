@@ -148,6 +148,8 @@ export type CriuResult =
       mismatches: Mismatch[];
       notes: string[];
       intact: Intact;
+      /** crit decoding time (ms), when the images were decoded */
+      decodeMs?: number;
     })
   | (Base & {
       /** CRIU refused the tree: a coverage row, with CRIU's own lines */
@@ -458,13 +460,13 @@ export async function criuDump(tree: CriuTree, opts: CriuDumpOptions = {}): Prom
       return done({
         ...base, state: 'wrong', reason: `the images disagree with the manifest (${check.mismatches.length} mismatches: ${kinds.join(', ')})`,
         timing, coverage: check.coverage, mismatchCount: check.mismatches.length,
-        mismatches: check.mismatches.slice(0, MAX_MISMATCHES), notes, intact,
+        mismatches: check.mismatches.slice(0, MAX_MISMATCHES), notes, intact, decodeMs,
       });
     }
     if (intact.state === 'changed') {
       return done({
         ...base, state: 'wrong', reason: `the workload changed under criu dump --leave-running (${intact.mismatches.length} mismatches)`,
-        timing, coverage: check.coverage, mismatchCount: intact.mismatches.length, mismatches: intact.mismatches, notes, intact,
+        timing, coverage: check.coverage, mismatchCount: intact.mismatches.length, mismatches: intact.mismatches, notes, intact, decodeMs,
       });
     }
     return done({ ...base, state: 'verified', timing, coverage: check.coverage, counts: check.counts, notes, intact, decodeMs });

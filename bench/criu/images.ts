@@ -11,8 +11,8 @@
  *                     a per-type sub-entry (reg, pipe, usk, epfd, ...)
  *   stats-dump        freezing/frozen/memdump/memwrite times (µs), pages
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseJson, type Json } from './json.js';
 
@@ -207,13 +207,101 @@ export function critDecode(crit: string, file: string, timeoutMs = 120_000): Pro
   });
 }
 
+/** The images the lane reads, by file name. */
+export const WANTED = /^(pstree\.img|ids-\d+\.img|fdinfo-\d+\.img|files\.img|stats-dump)$/;
+
+const DECODE_ALL = [
+  'import sys, json, pycriu.images',
+  'out = {}',
+  'for p in sys.argv[1:]:',
+  '    with open(p, "rb") as f:',
+  '        out[p.rsplit("/", 1)[-1]] = pycriu.images.load(f)',
+  'json.dump(out, sys.stdout)',
+].join('\n');
+
+const pythons = new Map<string, string | undefined>();
+
 /**
- * Decode what the lane checks from an images directory with crit. Decodes
- * run two at a time (crit is a python process each).
+ * A python that imports crit's library (pycriu), to decode every image in
+ * one process: `crit-python` next to crit (bench/criu/build.sh), else
+ * crit's own interpreter (its #! line). undefined: decode image by image
+ * with the crit command.
+ */
+export function critPython(crit: string): string | undefined {
+  if (pythons.has(crit)) return pythons.get(crit);
+  const candidates: string[] = [];
+  const beside = path.join(path.dirname(crit), 'crit-python');
+  if (existsSync(beside)) candidates.push(beside);
+  try {
+    const first = readFileSync(crit, 'utf8').slice(0, 200).split('\n')[0] ?? '';
+    const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first);
+    if (m) candidates.push(m[1].endsWith('/env') && m[2] ? m[2] : m[1]);
+  } catch {
+    /* not readable */
+  }
+  let found: string | undefined;
+  for (const c of candidates) {
+    const r = spawnSync(c, ['-c', 'import pycriu.images'], { stdio: 'ignore', timeout: 20_000 });
+    if (r.status === 0) {
+      found = c;
+      break;
+    }
+  }
+  pythons.set(crit, found);
+  return found;
+}
+
+/** Decode several images in one python process (pycriu.images.load, as `crit decode` does). */
+export function decodeAll(python: string, files: string[], timeoutMs = 300_000): Promise<Map<string, Json>> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(python, ['-c', DECODE_ALL, ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stdout.on('data', (d: Buffer) => out.push(d));
+    p.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-4096);
+    });
+    p.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new ImageError(`cannot run ${python}: ${e.message}`));
+    });
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        const last = err.trim().split('\n').at(-1) ?? '';
+        reject(new ImageError(`decoding the images with pycriu failed (${signal ?? `exit ${code}`})${last ? `: ${last}` : ''}`));
+        return;
+      }
+      try {
+        const doc = parseJson(Buffer.concat(out).toString('utf8'));
+        if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ImageError('not an object');
+        resolve(new Map(Object.entries(doc as JsonObject)));
+      } catch (e) {
+        reject(new ImageError(`decoding the images with pycriu: ${(e as Error).message}`));
+      }
+    });
+  });
+}
+
+/**
+ * Decode what the lane checks from an images directory: in one python
+ * process with pycriu when crit's python is found (critPython), else with
+ * one `crit decode` per image (two at a time).
  */
 export async function readImages(dir: string, crit: string): Promise<CriuImages> {
   if (!existsSync(path.join(dir, 'pstree.img'))) throw new ImageError(`no pstree.img in ${dir}`);
-  return readImagesWith(readdirSync(dir), (name) => critDecode(crit, path.join(dir, name)));
+  const names = readdirSync(dir);
+  const python = critPython(crit);
+  if (python) {
+    const docs = await decodeAll(python, names.filter((n) => WANTED.test(n)).map((n) => path.join(dir, n)));
+    return readImagesWith(docs.keys(), async (name) => {
+      const d = docs.get(name);
+      if (d === undefined) throw new ImageError(`${name} was not decoded`);
+      return d;
+    });
+  }
+  return readImagesWith(names, (name) => critDecode(crit, path.join(dir, name)));
 }
 
 /**

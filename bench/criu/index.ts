@@ -12,6 +12,6 @@
 export { findCriu, buildCriu, buildStatus, defaultTarball, criuCache, cachedBuilds, recordedBuildSeconds, type CriuFound, type BuildResult } from './find.js';
 export { criuDump, contextLine, externalStdioFlags, frozenCgroupOf, killCriuChildren, DEFAULT_FLAGS, type CriuDumpOptions, type CriuResult, type CriuTiming, type CriuTree, type Intact } from './dump.js';
 export { parseDumpLog, type DumpLog, type TaskStages } from './log.js';
-export { readImages, readImagesWith, critDecode, type CriuImages, type DumpStats } from './images.js';
+export { readImages, readImagesWith, critDecode, critPython, decodeAll, type CriuImages, type DumpStats } from './images.js';
 export { checkImages, CRIU_METHOD, type ImageCheck } from './check.js';
 export { classifyRefusal, headlineError, KNOWN_CAUSES, type Refusal, type RefusalCause } from './refusals.js';
