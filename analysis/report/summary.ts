@@ -110,6 +110,10 @@ function scenarioLines(results: ResultsFile, an: Analysis, scenario: Scenario, r
   const rounds = an.machine.find((x) => x.scenario === scenario)?.rounds ?? 0;
   lines.push(`scenario ${scenario}: N = ${nMax}${first ? `, ${first.fds} fds in ${first.tasks} task${first.tasks === 1 ? '' : 's'}` : ''}`);
   lines.push(...wrap(`${inst.length} instance${inst.length === 1 ? '' : 's'} at N, ${rounds} rounds; ratios paired by round${ref ? `; speedup over ${ref}` : ''}`));
+  const mach = an.machine.find((x) => x.scenario === scenario);
+  if (mach && mach.busyRounds > 0) {
+    lines.push(...wrap(`WARNING: the machine was busy in ${mach.busyRounds} of ${mach.rounds} rounds (see "machine" below): paired ratios hold, absolute times are inflated`));
+  }
   const W = wide ? 24 : 22;
   lines.push(`${pad('method', W)} ${lpad('median', 9)}  ${pad('growth', 15)} ${lpad('speedup', 7)} 95% CI`);
   const byName = new Map(results.methods.map((d) => [d.name, d]));
