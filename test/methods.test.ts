@@ -20,6 +20,7 @@ import {
 import { listDescriptors } from '../bench/descriptors.js';
 import { COVERAGE_KINDS, type Measurement } from '../bench/schema.js';
 import { verify } from '../bench/verify.js';
+import { freezePids, isFrozen, type Frozen } from '../bench/freezer.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
 import { measureOnce } from './support/measure-once.js';
 
@@ -375,6 +376,30 @@ for (const scenario of scenarioNames().filter((s) => !SCENARIOS.includes(s))) {
     }
   });
 }
+
+describe('pidfd-getfd on a cgroup-frozen tree', () => {
+  it('takes every descriptor of the frozen tasks (no code of theirs runs) and leaves them frozen', async (ctx) => {
+    const s = await startWorkload({ scenario: 'shared', files: 64, tasks: 3 });
+    if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+    const w = s.workload;
+    let frozen: Frozen | undefined;
+    try {
+      for (const how of ['cgroup2', 'cgroup1-freezer'] as const) {
+        frozen = await freezePids(w.pids, how).catch(() => undefined);
+        if (frozen) break;
+      }
+      if (!frozen) return ctx.skip('no cgroup freezer here');
+      expect(isFrozen(frozen)).toBe(true);
+      const m = await measureOnce(listDescriptors().find((x) => x.name === 'pidfd-getfd')!, { scenario: 'shared', n: 64, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
+      expect(m.state, explain(m)).toBe('verified');
+      if (m.state === 'verified') expect(m.coverage['fd.identity']).toBe('recovered');
+      expect(isFrozen(frozen)).toBe(true);
+    } finally {
+      await frozen?.thaw();
+      await w.stop();
+    }
+  });
+});
 
 describe('kcmp-pairwise on a sample of rows', () => {
   let w: Workload;
