@@ -26,6 +26,7 @@ import type {
   SkipCode,
   Stage,
   Statistics,
+  Variant,
   Verified,
   WarningCode,
 } from './schema.js';
@@ -60,6 +61,8 @@ export interface InstanceRef {
   scenario: Scenario;
   n: number;
   replica: number;
+  /** a lane's variant workload (not part of the sweep's figures) */
+  variant?: Variant;
   manifest: Manifest;
   pids: number[];
   alive: () => boolean;
@@ -79,9 +82,13 @@ export function notApplicable(method: Pick<MethodDescriptor, 'needs'>, manifest:
 }
 
 /** the fields every measurement of this (instance, method) shares */
-export function baseOf(method: MethodDescriptor, inst: Pick<InstanceRef, 'id' | 'scenario' | 'n' | 'replica' | 'manifest'> | { id: -1; scenario: Scenario; n: number; replica: number; manifest?: undefined }) {
+export function baseOf(
+  method: MethodDescriptor,
+  inst: Pick<InstanceRef, 'id' | 'scenario' | 'n' | 'replica' | 'manifest' | 'variant'> | { id: -1; scenario: Scenario; n: number; replica: number; manifest?: undefined; variant?: undefined },
+) {
   return {
     scenario: inst.scenario,
+    ...(inst.variant ? { variant: inst.variant } : {}),
     method: method.name,
     family: method.family,
     role: method.role,

@@ -17,6 +17,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Scenario } from './manifest.js';
+import type { CriuResult } from './criu/dump.js';
 
 export const RESULTS_SCHEMA = 2;
 
@@ -96,10 +97,11 @@ export type SkipCode =
   | 'missing-feature' // this kernel or machine lacks something the lane needs
   | 'privilege' // not allowed here (CAP_BPF, ptrace)
   | 'too-large' // the size does not fit this scenario's limits (RLIMIT_NOFILE)
+  | 'needs-build' // a tool the lane needs is not built here yet (e.g. CRIU: npm run criu:build)
   | 'workload'; // the workload could not start (its own reason)
 
 /** Skips that are by design, not a lane this machine failed to run. */
-export const EXPECTED_SKIPS: readonly SkipCode[] = ['not-applicable', 'kernel-lane', 'too-large'];
+export const EXPECTED_SKIPS: readonly SkipCode[] = ['not-applicable', 'kernel-lane', 'too-large', 'needs-build'];
 
 export type WarningCode =
   | 'noisy' // robust CV of the block medians above the threshold
@@ -168,8 +170,13 @@ export interface AnswerChecks {
   reverified: number;
 }
 
+/** A workload made for one lane (e.g. the variant CRIU can dump), not for the sweep. */
+export type Variant = 'criu-compatible';
+
 interface MeasurementBase {
   scenario: Scenario;
+  /** measured on a lane's variant instance (not part of the sweep's figures) */
+  variant?: Variant;
   method: string;
   family: Family;
   role: Role;
@@ -225,6 +232,8 @@ export interface InstanceInfo {
   scenario: Scenario;
   n: number;
   replica: number;
+  /** a lane's variant of the scenario (e.g. the tree CRIU can dump) */
+  variant?: Variant;
   fds: number;
   tasks: number;
   /** spawn to ready, ms */
@@ -311,7 +320,20 @@ export interface ResultsFile {
   measurements: Measurement[];
   /** peak resident memory of the harness, KiB */
   harnessPeakRssKiB?: number;
+  /** the CRIU lane: real `criu dump --leave-running` of the workload trees */
+  criu?: CriuLane;
 }
+
+export type CriuLane =
+  | { state: 'skipped'; skip: SkipCode; reason: string }
+  | {
+      state: 'ran';
+      version: string;
+      /** the sizes the lane dumped at (a sample of the sweep, said in the summary) */
+      sizes: number[];
+      /** per scenario and size: the default tree (what CRIU refuses) and the variant it can dump */
+      dumps: (CriuResult & { instance: number; variant?: Variant })[];
+    };
 
 // ---------------------------------------------------------------- reading
 

@@ -9,8 +9,12 @@
  * time). Without any, those tests are skipped with the reason.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
+import { REPO_ROOT } from '../bench/native.js';
+import type { ResultsFile } from '../bench/schema.js';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../bench/manifest.js';
@@ -390,5 +394,38 @@ describe('criu dump end to end', () => {
     expect(mine).toBe('');
     expect(imagesLeft()).toEqual([]);
     expect(existsSync(BUILD_SCRIPT)).toBe(true);
+  });
+});
+
+describe('the CRIU lane in a bench run', () => {
+  it('dumps the default tree (refused, with CRIU\'s line) and the variant it can dump (verified), next to the methods on the same tree', async (ctx) => {
+    const c = criu;
+    if (c.state !== 'ok') return ctx.skip(c.reason);
+    const out = mkdtempSync(path.join(tmpdir(), 'iterbench-criu-bench-'));
+    const r = await execa(process.execPath, ['--import', 'tsx', 'bench/cli/bench.ts', '--scenarios', 'files', '--sizes', '100', '--criu', 'on', '--methods', 'procfs,kcmp-tree,bpf-all,floor-procfs', '--min-rounds', '2', '--replicas', '1', '--budget', '2', '--no-charts', '--quiet', '--out', out], { cwd: REPO_ROOT, reject: false, timeout: 300_000 });
+    try {
+      expect(r.exitCode, r.stderr).toBe(0);
+      const res = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as ResultsFile;
+      const lane = res.criu!;
+      expect(lane.state).toBe('ran');
+      if (lane.state !== 'ran') return;
+      expect(lane.sizes).toEqual([100]);
+      const dflt = lane.dumps.find((d) => !d.variant)!;
+      const variant = lane.dumps.find((d) => d.variant === 'criu-compatible')!;
+      // the default files tree holds O_DIRECT pipes, which CRIU 4.2 refuses
+      expect(dflt.state).toBe('refused');
+      if (dflt.state === 'refused') expect(dflt.refusal.lines.join('\n')).toMatch(/packetized mode for pipes/);
+      expect(variant.state, 'reason' in variant ? variant.reason : '').toBe('verified');
+      // the methods were measured on the variant's tree too, and kept apart from the sweep
+      const onVariant = res.measurements.filter((m) => m.instance === variant.instance);
+      expect(onVariant.map((m) => m.method).sort()).toEqual(['bpf-all', 'kcmp-tree', 'procfs']);
+      expect(onVariant.every((m) => m.variant === 'criu-compatible' && m.state === 'verified')).toBe(true);
+      const text = readFileSync(path.join(out, 'summary.txt'), 'utf8').replace(/\s+/g, ' ');
+      expect(text).toMatch(/files \(default tree\): REFUSED: an O_DIRECT/);
+      expect(text).toMatch(/files \(criu-compatible variant\), \d+ fds: of a \d+ ms dump, \d+ ms \(\d+ %\) is file state; on the same tree here: procfs/);
+      expect(imagesLeft()).toEqual([]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

@@ -39,6 +39,7 @@ export const CSV_COLUMNS = [
   'rounds',
   'block',
   'skip',
+  'variant',
 ] as const;
 
 type Row = Record<(typeof CSV_COLUMNS)[number], string | number | boolean>;
@@ -75,6 +76,7 @@ export function csvRow(m: Measurement): Row {
     rounds: v ? new Set(v.samples.round).size : '',
     block: v ? v.block : '',
     skip: m.state === 'skipped' ? m.skip : '',
+    variant: m.variant ?? '',
   };
 }
 
