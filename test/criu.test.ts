@@ -418,8 +418,7 @@ describe('the CRIU lane in a bench run', () => {
       expect(variant.state, 'reason' in variant ? variant.reason : '').toBe('verified');
       // the methods were measured on the variant's tree too, and kept apart from the sweep
       const onVariant = res.measurements.filter((m) => m.instance === variant.instance);
-      // (--methods procfs is the procfs family: procfs, procfs-parallel, pidfd-getfd; the floor is not a recovery method)
-      expect(onVariant.map((m) => m.method).sort()).toEqual(['bpf-all', 'kcmp-tree', 'pidfd-getfd', 'procfs', 'procfs-parallel']);
+      expect(onVariant.map((m) => m.method).sort()).toEqual(['bpf-all', 'kcmp-tree', 'procfs']);
       expect(onVariant.every((m) => m.variant === 'criu-compatible' && m.state === 'verified')).toBe(true);
       const text = readFileSync(path.join(out, 'summary.txt'), 'utf8').replace(/\s+/g, ' ');
       expect(text).toMatch(/files \(default tree\): REFUSED: an O_DIRECT/);
