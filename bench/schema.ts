@@ -28,15 +28,22 @@ export type Role = 'recovery' | 'floor';
 export type Lane = 'host' | 'patched-kernel';
 export type Need = 'epoll' | 'io_uring';
 
-/** Kinds of state a method may recover (same order as enum ib_cov in bench/native/method.h). */
+/**
+ * Kinds of state a method may recover (same order as enum ib_cov in
+ * bench/native/method.h). fd.table: which tasks share one descriptor table
+ * (clone(CLONE_FILES)), each table reported once; uring.ring: the io_uring
+ * instances and their slot counts, a ring no descriptor reaches included.
+ */
 export const COVERAGE_KINDS = [
   'fd',
   'fd.meta',
   'fd.pos',
   'fd.flags',
   'fd.identity',
+  'fd.table',
   'epoll.item',
   'epoll.target',
+  'uring.ring',
   'uring.file',
   'uring.buf',
 ] as const;
@@ -46,6 +53,12 @@ export type CoverageKind = (typeof COVERAGE_KINDS)[number];
 export interface DeclaredCoverage {
   level: 'full' | 'partial' | 'none';
   why?: string;
+  /**
+   * partial: only the items no descriptor of the target tasks holds may go
+   * unrecovered (an epoll target only a closed descriptor named, a ring no
+   * descriptor reaches); any other item it leaves out is a mismatch.
+   */
+  unheldOnly?: true;
 }
 
 /**
@@ -53,8 +66,11 @@ export interface DeclaredCoverage {
  * - recovered: every item of this kind matched the ground truth
  * - partial: what the method reported was right, but the interface could not
  *   say everything (e.g. an epoll target's inode but not its open file)
- * - not-recoverable: the interface cannot give this kind at all
- * - wrong: at least one item disagreed with the ground truth
+ * - not-recoverable: the interface cannot give this kind at all (declared
+ *   none), or could see none of what the scenario has of it (the slots of a
+ *   ring no descriptor reaches, for procfs)
+ * - wrong: at least one item disagreed with the ground truth (also for a
+ *   kind the scenario does not have: records of it are extras)
  * - absent: the scenario has no state of this kind
  */
 export type CoverageVerdict = 'recovered' | 'partial' | 'not-recoverable' | 'wrong' | 'absent';

@@ -45,7 +45,7 @@ const benignSkip = (m: Measurement) => m.state === 'skipped' && (m.skip === 'not
  */
 const LANES = ['--methods', HOST.map((m) => m.name).join(',')];
 const LANE_COUNT = HOST.length;
-const SMALL = ['--steps', '1', '--budget', '1', '--min-rounds', '2', '--replicas', '1', '--no-charts', ...LANES];
+const SMALL = ['--steps', '1', '--budget', '1', '--min-rounds', '2', '--replicas', '1', '--no-charts', '--criu', 'off', ...LANES];
 
 // The matrix runs `node --import tsx bench/cli/bench.ts`: tsx's launcher adds a
 // 60 ms answer-or-SIGKILL relay of its own (its row is below).
@@ -68,7 +68,7 @@ describe('SIGINT and SIGTERM at each phase stop the run cleanly', () => {
     { name: 'a measurement round', args: ['--scenarios', 'files,epoll', '--files', '64', ...SMALL], line: /files: round 1 \(/, expectResults: 'some' },
     {
       name: 'the report writing',
-      args: ['--scenarios', 'files', '--methods', 'procfs,kcmp-tree', '--files', '32', '--steps', '1', '--budget', '1', '--min-rounds', '2', '--replicas', '1'],
+      args: ['--scenarios', 'files', '--methods', 'procfs,kcmp-tree', '--files', '32', '--steps', '1', '--budget', '1', '--min-rounds', '2', '--replicas', '1', '--criu', 'off'],
       line: /writing the reports and charts/,
       expectResults: 'all',
     },
@@ -362,7 +362,7 @@ describe.concurrent('bad invocations exit 2 with one line naming the problem, an
 
 describe('sizes a scenario cannot hold', () => {
   it('are skipped with the reason while the sizes that fit are measured (not a whole-run refusal)', async () => {
-    const b = bench(['--scenarios', 'files', '--sizes', '64,30000', '--methods', 'bpf-task-file,floor-empty-iter', '--budget', '1', '--min-rounds', '2', '--replicas', '1', '--no-charts']);
+    const b = bench(['--scenarios', 'files', '--sizes', '64,30000', '--methods', 'bpf-task-file,floor-empty-iter', '--budget', '1', '--min-rounds', '2', '--replicas', '1', '--no-charts', '--criu', 'off']);
     const e = await b.exited;
     expect(e.code, e.stderr).toBe(0);
     expect(await settledLeftovers(b)).toEqual(NOTHING_LEFT);
@@ -383,7 +383,7 @@ describe('sizes a scenario cannot hold', () => {
 
 describe('two bench runs at once', () => {
   it('do not disturb each other: both complete and verify, in separate cgroups and output directories, leaving nothing', async () => {
-    const args = ['--scenarios', 'files,all', '--files', '64', '--methods', 'procfs,kcmp-tree,bpf-all,bpf-task-file', '--steps', '1', '--budget', '1', '--min-rounds', '3', '--replicas', '1', '--no-charts'];
+    const args = ['--scenarios', 'files,all', '--files', '64', '--methods', 'procfs,kcmp-tree,bpf-all,bpf-task-file', '--steps', '1', '--budget', '1', '--min-rounds', '3', '--replicas', '1', '--no-charts', '--criu', 'off'];
     const a = bench(args);
     const b = bench(args);
     const groups = { a: new Set<string>(), b: new Set<string>() };

@@ -19,7 +19,7 @@ import {
 } from '../bench/native.js';
 import { listDescriptors } from '../bench/descriptors.js';
 import { COVERAGE_KINDS, type Measurement } from '../bench/schema.js';
-import { verify } from '../bench/verify.js';
+import { verify } from '../bench/verify/index.js';
 import { freezePids, isFrozen, type Frozen } from '../bench/freezer.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
 import { measureOnce } from './support/measure-once.js';
@@ -66,6 +66,7 @@ describe('the method registry', () => {
       expect(Object.keys(m.coverage).sort(), m.name).toEqual([...COVERAGE_KINDS].sort());
       for (const [k, c] of Object.entries(m.coverage)) {
         expect(['full', 'partial', 'none'], `${m.name} ${k}`).toContain(c.level);
+        expect(typeof c.unheldOnly, `${m.name} ${k}`).toBe('boolean');
         if (c.level !== 'full') expect(c.why, `${m.name} ${k}`).toBeTruthy();
       }
     }
@@ -85,6 +86,9 @@ describe('the method registry', () => {
     const noReason = raw();
     noReason[3].coverage['fd.pos'] = { level: 'none', why: null };
     expect(() => parseMethods(noReason)).toThrow(/without a reason/);
+    const unheld = raw(); // only a partial kind may leave out the items no descriptor holds
+    unheld[0].coverage['fd.pos'] = { level: 'full', why: null, unheldOnly: true };
+    expect(() => parseMethods(unheld)).toThrow(/coverage of fd.pos is full, only a partial one/);
   });
 
   it('refuses an unknown family, role, lane, sampling or a name that is not registered', () => {
@@ -174,8 +178,8 @@ describe('the method registry', () => {
     const pg = byName('pidfd-getfd');
     expect(pg).toMatchObject({ role: 'recovery', floor: null, floorLimit: 0, speedupOver: ['procfs', 'kcmp-tree'] });
     expect(Object.fromEntries(Object.entries(pg.coverage).map(([k, c]) => [k, c.level]))).toEqual({
-      fd: 'full', 'fd.meta': 'full', 'fd.pos': 'full', 'fd.flags': 'full', 'fd.identity': 'full',
-      'epoll.item': 'full', 'epoll.target': 'partial', 'uring.file': 'partial', 'uring.buf': 'full',
+      fd: 'full', 'fd.meta': 'full', 'fd.pos': 'full', 'fd.flags': 'full', 'fd.identity': 'full', 'fd.table': 'full',
+      'epoll.item': 'full', 'epoll.target': 'partial', 'uring.ring': 'partial', 'uring.file': 'partial', 'uring.buf': 'full',
     });
   });
 
@@ -339,6 +343,20 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
         expect(cov('bpf-all')?.['uring.buf']).toBe('recovered');
         expect(cov('procfs')?.['uring.file']).toBe('partial');
       }
+      // a ring no descriptor reaches: the BPF emulation finds it in the thread's
+      // registered-ring table, procfs cannot see it
+      if (w.manifest.io_uring.some((r) => r.fd === null)) {
+        expect(cov('bpf-all')?.['uring.ring']).toBe('recovered');
+        expect(cov('bpf-io-uring')?.['uring.ring']).toBe('recovered');
+        expect(cov('procfs')?.['uring.ring']).toBe('partial');
+      }
+      // one table seen from several tasks: each method reported it once
+      const shared = new Set(w.manifest.tasks.map((t) => t.table ?? t.pid)).size < w.manifest.tasks.length;
+      for (const [name, m] of results) {
+        if (m.state !== 'verified' || byName(name).role === 'floor') continue;
+        expect(m.coverage['fd.table'], name).toBe(shared ? 'recovered' : 'absent');
+      }
+      if (scenario === 'threads') expect(shared).toBe(true);
     });
   });
 }
@@ -465,6 +483,15 @@ describe('kcmp-pairwise on a sample of rows', () => {
     }
   });
 
+  it('is measured on a sample the way the bench does it, every answer checked on the sampled rows', async () => {
+    const m = await measureOnce(listDescriptors().find((d) => d.name === 'kcmp-pairwise')!, { scenario: 'shared', n: 120, manifest: w.manifest, pids: w.pids }, 3, { samplePairs: 500 });
+    expect(m.state, explain(m)).toBe('verified');
+    if (m.state !== 'verified') return;
+    expect(m.extrapolated).toBe(true);
+    expect(m.coverage['fd.identity']).toBe('partial');
+    expect(m.answers.timed).toBeGreaterThan(0);
+  });
+
   it('is caught when a sampled class is split or merged, or a member loses its identity', () => {
     const method = byName('kcmp-pairwise');
     const o = openMethod(method, w.pids);
@@ -511,6 +538,44 @@ describe('kcmp-pairwise on a sample of rows', () => {
   });
 });
 
+describe('the probe-read build of the BPF program (kernels before 6.2: the VM lane)', () => {
+  it('loads and recovers what the default build recovers, shared tables and rings no descriptor reaches included', async () => {
+    for (const scenario of ['all', 'threads']) {
+      const s = await startWorkload({ scenario, files: 40, tasks: 2, buffers: 4 });
+      if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+      const w = s.workload;
+      try {
+        await w.freeze();
+        for (const name of ['bpf-all', 'bpf-io-uring', 'bpf-epoll']) {
+          const method = byName(name);
+          if (name !== 'bpf-all' && scenario === 'threads') continue;
+          const answers = [];
+          for (const compat of [false, true]) {
+            if (compat) process.env.IB_BPF_COMPAT = '1';
+            try {
+              const o = openMethod(method, w.pids);
+              if (o.state !== 'open') throw new Error(`${name} (compat ${compat}): ${o.state}: ${o.reason}`);
+              const r = o.collector.collect();
+              o.collector.close();
+              if (!r.ok) throw new Error(`${name} (compat ${compat}): ${r.error}`);
+              const rec = decodeRecords(r.out.buffer);
+              const v = verify(w.manifest, rec, method);
+              expect(v.mismatches, `${name} ${scenario} compat ${compat}`).toEqual([]);
+              answers.push({ coverage: v.coverage, counts: [rec.fds.length, rec.epollItems.length, rec.rings.length, rec.uringFiles.length, rec.uringBufs.length, rec.tables.length, rec.uringRegs.length] });
+            } finally {
+              delete process.env.IB_BPF_COMPAT;
+            }
+          }
+          expect(answers[1], `${name} ${scenario}`).toEqual(answers[0]);
+        }
+      } finally {
+        await w.thaw();
+        await w.stop();
+      }
+    }
+  });
+});
+
 describe('bounded BPF output', () => {
   it('fails loudly, never silently, when the ring buffer is too small for the items', async () => {
     const s = await startWorkload({ scenario: 'epoll', files: 3000 });
@@ -526,6 +591,10 @@ describe('bounded BPF output', () => {
       o.collector.close();
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error).toMatch(/ring buffer|dropped|lost/i);
+      // the measurement: errored with the count, never timed, never verified
+      const m = await measureOnce(listDescriptors().find((d) => d.name === 'bpf-epoll')!, { scenario: 'epoll', n: 3000, manifest: w.manifest, pids: w.pids }, 1, { native: { ringbufBytes: 4096 } });
+      expect(m.state).toBe('errored');
+      if (m.state === 'errored') expect(m.reason).toMatch(/ring buffer of 4096 bytes full: \d+ records dropped/);
     } finally {
       await w.thaw();
       await w.stop();

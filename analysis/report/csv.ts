@@ -49,7 +49,7 @@ const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 export function csvRow(m: Measurement): Row {
   const v = m.state === 'verified' ? m : undefined;
   const stats = v?.stats;
-  const coverage = m.state === 'verified' || m.state === 'wrong' ? COVERAGE_KINDS.map((k) => `${k}=${m.coverage[k]}`).join(';') : '';
+  const coverage = m.state === 'verified' || m.state === 'wrong' ? COVERAGE_KINDS.map((k) => `${k}=${m.coverage[k] ?? 'n/a'}`).join(';') : '';
   return {
     scenario: m.scenario,
     method: m.method,

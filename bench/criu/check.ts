@@ -1,6 +1,6 @@
 /**
  * A CRIU dump checked against the workload's manifest, per kind of state
- * (the same kinds and verdicts as bench/verify.ts):
+ * (the same kinds and verdicts as bench/verify/):
  *
  *   fd           every descriptor of every task is in the image's table, no more
  *   fd.meta      kind from the image's file type (and st_mode for REG); inode
@@ -21,11 +21,13 @@
  *                tfd is wrong
  *   epoll.target the image's tfd must hold the watched open file in that task,
  *                and the entry's dev/inode must be the target's
+ *   fd.table     tasks that share a descriptor table (clone(CLONE_FILES))
+ *                share one fdinfo image (ids files_id), and only they
  *   uring.*      CRIU has no io_uring support: not-recoverable
  */
 import type { Manifest, ManifestFile, FileKind } from '../manifest.js';
 import { COVERAGE_KINDS, type Coverage, type CoverageKind, type Mismatch } from '../schema.js';
-import { parseEpollTfds, type CriuImages, type FileEntry } from './images.js';
+import { parseEpollTfds, type CriuImages, type FdinfoEntry, type FileEntry } from './images.js';
 
 /** The method name mismatches carry. */
 export const CRIU_METHOD = 'criu-dump';
@@ -192,6 +194,22 @@ export function checkImages(manifest: Manifest, img: CriuImages): ImageCheck {
   }
   if (noPos) notes.push(`${noPos} open files with a position have none in the image`);
 
+  // ---- descriptor tables: one fdinfo image per table (tasks sharing one share the array)
+  const imageOf = new Map<FdinfoEntry[], number>(); // image table -> the manifest table it holds
+  const tableImage = new Map<number, FdinfoEntry[]>(); // manifest table -> its image table
+  for (const t of manifest.tasks) {
+    const mine = img.fdinfo.get(t.pid);
+    const table = t.table ?? t.pid;
+    if (!mine) continue;
+    counts['fd.table'].checked++;
+    const other = imageOf.get(mine);
+    const seen = tableImage.get(table);
+    if (other !== undefined && other !== table) bad('fd.table', t.pid, 'descriptor table', table === t.pid ? 'a table of its own' : `the table of ${table}`, `the image's table of ${other}`);
+    else if (seen !== undefined && seen !== mine) bad('fd.table', t.pid, 'descriptor table', `the table of ${table}`, 'a table of its own in the image');
+    if (other === undefined) imageOf.set(mine, table);
+    if (seen === undefined) tableImage.set(table, mine);
+  }
+
   // ---- epoll ---------------------------------------------------------------
   const tasksHolding = new Map<number, number[]>(); // file id -> pids
   for (const [pid, table] of img.fdinfo) {
@@ -275,12 +293,14 @@ export function checkImages(manifest: Manifest, img: CriuImages): ImageCheck {
   // ---- verdicts --------------------------------------------------------------
   const present: Record<CoverageKind, boolean> = {
     fd: true, 'fd.meta': true, 'fd.pos': true, 'fd.flags': true, 'fd.identity': true,
+    'fd.table': new Set(manifest.tasks.map((t) => t.table ?? t.pid)).size < manifest.tasks.length,
     'epoll.item': manifest.epoll.some((e) => e.items.length > 0),
     'epoll.target': manifest.epoll.some((e) => e.items.length > 0),
+    'uring.ring': manifest.io_uring.length > 0,
     'uring.file': manifest.io_uring.some((r) => r.files.length > 0),
     'uring.buf': manifest.io_uring.some((r) => r.buffers.length > 0),
   };
-  const never: CoverageKind[] = ['uring.file', 'uring.buf'];
+  const never: CoverageKind[] = ['uring.ring', 'uring.file', 'uring.buf'];
   const alwaysPartial: CoverageKind[] = ['fd.meta']; // no st_dev in the image
   const coverage = {} as Coverage;
   for (const k of COVERAGE_KINDS) {

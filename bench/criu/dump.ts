@@ -27,7 +27,7 @@ import { cgroup2Root, freezePids, freezerV1Root } from '../freezer.js';
 import type { Manifest } from '../manifest.js';
 import { listMethods, openMethod } from '../native.js';
 import type { Coverage, CoverageKind, Mismatch } from '../schema.js';
-import { verify } from '../verify.js';
+import { verify } from '../verify/index.js';
 import { checkImages, type ImageCheck } from './check.js';
 import { findCriu, type CriuFound } from './find.js';
 import { readImages, type DumpStats } from './images.js';

@@ -41,6 +41,7 @@
 #include "method.h"
 #include "kcmp_tree.h"
 #include "procfs_util.h"
+#include "tables.h"
 
 #ifndef KCMP_EPOLL_TFD
 #define KCMP_EPOLL_TFD 7
@@ -75,6 +76,7 @@ struct kc_state {
 	uint32_t *keys;   /* kcmp-tree: identity classes (ib_kcmp_tree) */
 	uint8_t *mark;    /* kcmp-pairwise: MARK_* per entry */
 	size_t idx_cap, aux_cap, keys_cap, mark_cap;
+	struct ib_tables tables; /* which targets share a descriptor table */
 	char link[PATH_MAX + 1];
 };
 
@@ -113,6 +115,7 @@ static void kc_close(void *state)
 	free(s->plo);
 	free(s->phi);
 	free(s->tfdn);
+	ib_tables_free(&s->tables);
 	free(s);
 }
 
@@ -177,7 +180,9 @@ static int cmp_fd(const void *pa, const void *pb)
 /*
  * Enumerate the descriptors of every target task into s->e, with what
  * `what` asks for. Syscalls are counted in *calls. A task that exits is an
- * error; a descriptor that vanishes is a note and is left out.
+ * error; a descriptor that vanishes is a note and is left out. A table
+ * shared by clone(CLONE_FILES) is enumerated once, under its first target;
+ * the others get an ib_rec_table (tables.h).
  */
 static int kc_gather(struct kc_state *s, const struct ib_target *t, unsigned int what,
 		     uint64_t *calls, struct ib_out *out)
@@ -187,6 +192,11 @@ static int kc_gather(struct kc_state *s, const struct ib_target *t, unsigned int
 
 	s->n = 0;
 	s->arena_len = 0;
+	err = ib_tables_find(&s->tables, t, calls, out);
+	if (!err)
+		err = ib_tables_emit(&s->tables, t, out);
+	if (err)
+		return err;
 	for (p = 0; p < t->npids; p++) {
 		struct ib_pf_task tk;
 		uint64_t t0, t1;
@@ -194,6 +204,8 @@ static int kc_gather(struct kc_state *s, const struct ib_target *t, unsigned int
 		size_t i;
 
 		s->plo[p] = s->phi[p] = s->n;
+		if (ib_tables_dup(&s->tables, p))
+			continue;
 		err = ib_pf_task_open(&tk, t->pids[p], !!(what & KC_FDINFO), out);
 		*calls += out->calls - saved;
 		out->calls = saved;
@@ -945,8 +957,10 @@ const struct ib_method ib_method_kcmp_pairwise = {
 		[IB_COV_FD_POS] = IB_NONE("kcmp only compares"),
 		[IB_COV_FD_FLAGS] = IB_NONE("kcmp only compares"),
 		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_NONE("kcmp only compares"),
 		[IB_COV_EPOLL_TARGET] = IB_NONE("kcmp only compares"),
+		[IB_COV_URING_RING] = IB_NONE("kcmp only compares"),
 		[IB_COV_URING_FILE] = IB_NONE("kcmp only compares"),
 		[IB_COV_URING_BUF] = IB_NONE("kcmp only compares"),
 	},
@@ -967,8 +981,10 @@ const struct ib_method ib_method_kcmp_tree = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_NONE("descriptors only"),
 		[IB_COV_EPOLL_TARGET] = IB_NONE("descriptors only"),
+		[IB_COV_URING_RING] = IB_NONE("kcmp cannot name io_uring rings"),
 		[IB_COV_URING_FILE] = IB_NONE("kcmp cannot name io_uring slots"),
 		[IB_COV_URING_BUF] = IB_NONE("kcmp cannot name io_uring slots"),
 	},
@@ -990,8 +1006,10 @@ const struct ib_method ib_method_kcmp_epoll = {
 		[IB_COV_FD_POS] = IB_NONE("epoll items only"),
 		[IB_COV_FD_FLAGS] = IB_NONE("epoll items only"),
 		[IB_COV_FD_IDENTITY] = IB_NONE("epoll items only"),
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
-		[IB_COV_EPOLL_TARGET] = IB_PARTIAL("only targets some descriptor still holds"),
+		[IB_COV_EPOLL_TARGET] = IB_PARTIAL_UNHELD("only targets some descriptor still holds"),
+		[IB_COV_URING_RING] = IB_NONE("epoll items only"),
 		[IB_COV_URING_FILE] = IB_NONE("epoll items only"),
 		[IB_COV_URING_BUF] = IB_NONE("epoll items only"),
 	},

@@ -9,8 +9,10 @@
  * PTRACE_MODE_ATTACH on the target, as the parasite's injection does; it
  * works on a cgroup-frozen task: no code of the target runs). Per collect:
  *
- *   enumerate  per task: pidfd_open, getdents64 of /proc/PID/fd (the
- *              descriptor numbers: nothing else lists them from outside)
+ *   enumerate  the targets that share a descriptor table, by
+ *              kcmp(KCMP_FILES) as CRIU does (tables.h: each table is read
+ *              once); per table: pidfd_open, getdents64 of /proc/PID/fd
+ *              (the descriptor numbers: nothing else lists them from outside)
  *   metadata   per descriptor: pidfd_getfd, fstat on the copy, readlinkat
  *              of /proc/self/fd/<copy> only for an anonymous inode (its
  *              kind: eventfd, eventpoll, ...), /proc/self/fdinfo/<copy>
@@ -58,6 +60,7 @@
 #include "kcmp_tree.h"
 #include "procfs.h"
 #include "procfs_util.h"
+#include "tables.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -93,6 +96,7 @@ struct pg_state {
 	size_t arr_cap;
 	int selffd;     /* /proc/self/fd */
 	int selfinfo;   /* /proc/self/fdinfo */
+	struct ib_tables tables; /* which targets share a descriptor table */
 };
 
 static inline int sys_pidfd_open(pid_t pid)
@@ -133,6 +137,7 @@ static void pg_close(void *state)
 	free(s->idx);
 	free(s->reps);
 	free(s->keys);
+	ib_tables_free(&s->tables);
 	free(s);
 }
 
@@ -241,8 +246,9 @@ static void end_tasks(struct pg_state *s, uint32_t ntasks, struct ib_out *out)
 			out->calls++;
 		}
 		s->tasks[p].pidfd = -1;
+		if (s->tasks[p].tk.piddir >= 0)
+			out->calls += 2; /* /proc/PID and its fd/ */
 		ib_pf_task_close(&s->tasks[p].tk);
-		out->calls += 2; /* /proc/PID and its fd/ */
 	}
 }
 
@@ -254,14 +260,20 @@ static int pg_enumerate(struct pg_state *s, const struct ib_target *t, uint32_t 
 	size_t i;
 	int err;
 
+	err = ib_tables_find(&s->tables, t, &out->calls, out);
+	if (err)
+		return err;
 	for (p = 0; p < t->npids; p++) {
 		struct pg_task *pt = &s->tasks[p];
 
 		pt->pidfd = -1;
+		pt->tk.piddir = pt->tk.fddir = pt->tk.fdinfodir = -1;
+		*opened = p + 1;
+		if (ib_tables_dup(&s->tables, p))
+			continue; /* read under the first target with this table */
 		err = ib_pf_task_open(&pt->tk, t->pids[p], 0, out);
 		if (err)
 			return err;
-		*opened = p + 1;
 		pt->pidfd = sys_pidfd_open(t->pids[p]);
 		out->calls++;
 		if (pt->pidfd < 0) {
@@ -477,6 +489,9 @@ static int pg_collect(void *state, const struct ib_target *t, const struct ib_op
 		r->id.how = IB_ID_KEY;
 		r->id.key = s->keys[i];
 	}
+	err = ib_tables_emit(&s->tables, t, out);
+	if (err)
+		goto out;
 	out->stage_ns[IB_STAGE_METADATA] += t2 - t1 - ep_ns - ur_ns;
 	out->stage_ns[IB_STAGE_EPOLL] += ep_ns;
 	out->stage_ns[IB_STAGE_IO_URING] += ur_ns;
@@ -491,7 +506,7 @@ const struct ib_method ib_method_pidfd_getfd = {
 	.family = IB_FAMILY_PROCFS,
 	.role = IB_ROLE_RECOVERY,
 	.summary = "pidfd_getfd of every descriptor (CRIU's parasite without injection), fstat and "
-		   "/proc/self/fdinfo on the copies, CRIU's kcmp-tree on the copies",
+		   "/proc/self/fdinfo on the copies, CRIU's kcmp-tree for sharing",
 	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree),
 	.coverage = {
 		[IB_COV_FD] = IB_FULL,
@@ -499,8 +514,10 @@ const struct ib_method ib_method_pidfd_getfd = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_FD_TABLE] = IB_FULL, /* kcmp(KCMP_FILES), as CRIU */
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
 		[IB_COV_EPOLL_TARGET] = IB_PARTIAL("the target's inode, not its open file; tfd may be stale"),
+		[IB_COV_URING_RING] = IB_PARTIAL_UNHELD("a ring no descriptor reaches is not in /proc/PID/fd"),
 		[IB_COV_URING_FILE] = IB_PARTIAL("path only, no open-file identity"),
 		[IB_COV_URING_BUF] = IB_FULL,
 	},

@@ -6,7 +6,10 @@
  *               /proc/PID/fdinfo: per descriptor readlinkat + fstatat (through
  *               the link) + openat/read/close of fdinfo, dirfd-relative, with
  *               reused buffers and no stdio. Epoll items and io_uring tables
- *               are parsed from the fdinfo text.
+ *               are parsed from the fdinfo text. Targets that share one
+ *               descriptor table (clone(CLONE_FILES)) are found with
+ *               kcmp(KCMP_FILES), as CRIU does (/proc cannot tell), and the
+ *               table is read once (tables.h).
  * floor-procfs: the same syscalls with no parsing and no records: the cost
  *               the procfs method cannot go below.
  *
@@ -25,10 +28,12 @@
 #include "method.h"
 #include "procfs.h"
 #include "procfs_util.h"
+#include "tables.h"
 
 struct procfs_state {
 	struct ib_pf_buf dbuf; /* getdents64 */
 	struct ib_pf_fds fds;
+	struct ib_tables tables; /* which targets share a descriptor table */
 	struct ib_procfs_scratch sc;
 };
 
@@ -57,6 +62,7 @@ static void procfs_close(void *state)
 	free(s->dbuf.p);
 	ib_procfs_scratch_free(&s->sc);
 	free(s->fds.v);
+	ib_tables_free(&s->tables);
 	free(s);
 }
 
@@ -326,15 +332,23 @@ static int procfs_collect(void *state, const struct ib_target *t, const struct i
 			  struct ib_out *out)
 {
 	struct procfs_state *s = state;
+	uint64_t t0 = ib_now_ns();
 	uint32_t i;
 	int err;
 
+	/* a table shared by clone(CLONE_FILES) is read once, under its first target */
+	err = ib_tables_find(&s->tables, t, &out->calls, out);
+	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
+	if (err)
+		return err;
 	for (i = 0; i < t->npids; i++) {
+		if (ib_tables_dup(&s->tables, i))
+			continue;
 		err = procfs_collect_task(s, t->pids[i], out);
 		if (err)
 			return err;
 	}
-	return 0;
+	return ib_tables_emit(&s->tables, t, out);
 }
 
 int ib_procfs_floor_fd(struct ib_procfs_scratch *s, const struct ib_pf_task *tk, int fd,
@@ -386,10 +400,17 @@ static int floor_collect(void *state, const struct ib_target *t, const struct ib
 	uint32_t p;
 	int err = 0;
 
+	t0 = ib_now_ns();
+	err = ib_tables_find(&s->tables, t, &out->calls, out);
+	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
+	if (err)
+		return err;
 	for (p = 0; p < t->npids; p++) {
 		struct ib_pf_task tk;
 		size_t i;
 
+		if (ib_tables_dup(&s->tables, p))
+			continue;
 		err = ib_pf_task_open(&tk, t->pids[p], 1, out);
 		if (err)
 			return err;
@@ -423,8 +444,10 @@ const struct ib_method ib_method_procfs = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_NONE("procfs shows inode and position, not which open file"),
+		[IB_COV_FD_TABLE] = IB_FULL, /* kcmp(KCMP_FILES), as CRIU: /proc cannot tell */
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
 		[IB_COV_EPOLL_TARGET] = IB_PARTIAL("the target's inode, not its open file; tfd may be stale"),
+		[IB_COV_URING_RING] = IB_PARTIAL_UNHELD("a ring no descriptor reaches is not in /proc/PID/fd"),
 		[IB_COV_URING_FILE] = IB_PARTIAL("path only, no open-file identity"),
 		[IB_COV_URING_BUF] = IB_FULL,
 	},

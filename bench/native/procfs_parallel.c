@@ -11,8 +11,9 @@
  * floor-procfs-parallel: the same threads issuing floor-procfs's syscalls,
  *                        nothing parsed: the cost this method cannot go below.
  *
- * One collect, in two phases on a pool of threads made at open() (the
- * calling thread is worker 0):
+ * One collect: the targets that share a descriptor table are found first,
+ * as procfs finds them (tables.h: each table is read once), then two phases
+ * on a pool of threads made at open() (the calling thread is worker 0):
  *   enumerate  the tasks are taken one at a time by whichever worker is
  *              free: /proc/PID/fd listed with getdents64;
  *   metadata   every task's descriptors are cut into chunks (so one big task
@@ -36,6 +37,7 @@
 #include "method.h"
 #include "procfs.h"
 #include "procfs_util.h"
+#include "tables.h"
 
 #define PP_MAX_THREADS 64
 #define PP_CHUNKS_PER_WORKER 8
@@ -88,6 +90,7 @@ struct pp_pool {
 	uint32_t tasks_cap;
 	struct pp_chunk *chunks;
 	size_t nchunks, chunks_cap;
+	struct ib_tables tables; /* which targets share a descriptor table */
 };
 
 static int oom(struct ib_out *out)
@@ -140,6 +143,8 @@ static void do_enumerate(struct pp_pool *p, struct pp_worker *w)
 		struct ib_pf_task tk;
 
 		pt->fds.n = 0;
+		if (ib_tables_dup(&p->tables, (uint32_t)i))
+			continue; /* read under the first target with this table */
 		pt->err = ib_pf_task_open(&tk, p->t->pids[i], 0, &pt->out);
 		if (!pt->err) {
 			pt->err = ib_pf_list_fds(&tk, &pt->fds, &w->dbuf, &pt->out.calls, &pt->out);
@@ -276,6 +281,7 @@ static void pp_close(void *state)
 	for (size_t c = 0; c < p->chunks_cap; c++)
 		free(p->chunks[c].out.buf);
 	free(p->chunks);
+	ib_tables_free(&p->tables);
 	if (p->done_ok)
 		pthread_cond_destroy(&p->done);
 	if (p->go_ok)
@@ -436,6 +442,9 @@ static int pp_collect(void *state, const struct ib_target *t, const struct ib_op
 	}
 
 	t0 = ib_now_ns();
+	err = ib_tables_find(&p->tables, t, &out->calls, out);
+	if (err)
+		return err;
 	phase(p, PP_ENUMERATE);
 	t1 = ib_now_ns();
 	out->stage_ns[IB_STAGE_ENUMERATE] += t1 - t0;
@@ -473,6 +482,8 @@ static int pp_collect(void *state, const struct ib_target *t, const struct ib_op
 	}
 	if (!err && p->floor)
 		err = ib_procfs_floor_note(out, t->pids[0], nfd, bytes);
+	else if (!err)
+		err = ib_tables_emit(&p->tables, t, out);
 	ep /= p->nworkers;
 	ur /= p->nworkers;
 	out->stage_ns[IB_STAGE_METADATA] += ib_now_ns() - t1 - ep - ur;
@@ -496,8 +507,10 @@ const struct ib_method ib_method_procfs_parallel = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_NONE("procfs shows inode and position, not which open file"),
+		[IB_COV_FD_TABLE] = IB_FULL, /* kcmp(KCMP_FILES), as procfs */
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
 		[IB_COV_EPOLL_TARGET] = IB_PARTIAL("the target's inode, not its open file; tfd may be stale"),
+		[IB_COV_URING_RING] = IB_PARTIAL_UNHELD("a ring no descriptor reaches is not in /proc/PID/fd"),
 		[IB_COV_URING_FILE] = IB_PARTIAL("path only, no open-file identity"),
 		[IB_COV_URING_BUF] = IB_FULL,
 	},
