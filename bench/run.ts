@@ -492,12 +492,13 @@ export function exitCodeFor(results: ResultsFile): number {
   return 0;
 }
 
+/** `--methods`: each entry a method's name or a family; a method's name wins (procfs is both) */
 export function resolveMethods(all: MethodDescriptor[], names: string[] | undefined): MethodDescriptor[] {
   if (!names) return all;
   const out: MethodDescriptor[] = [];
   for (const n of names) {
-    const byFamily = all.filter((m) => m.family === n);
-    const picked = byFamily.length ? byFamily : all.filter((m) => m.name === n);
+    const byName = all.filter((m) => m.name === n);
+    const picked = byName.length ? byName : all.filter((m) => m.family === n);
     for (const m of picked) if (!out.includes(m)) out.push(m);
   }
   return out;

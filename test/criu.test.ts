@@ -282,6 +282,34 @@ describe('criu dump end to end', () => {
     expect(r.intact.state).toBe('intact');
   });
 
+  for (const [scenario, files] of [['epoll', 64], ['all', 64]] as const) it(`dumps the CRIU-compatible ${scenario} tree (--files ${files}): case (c) in an instance without stale or reused tfds, every epoll item verified`, async (ctx) => {
+    const c = criu;
+    if (c.state !== 'ok') return ctx.skip(c.reason);
+    const s = await startWorkload({ scenario, files, criuCompatible: true });
+    if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+    let r: CriuResult;
+    try {
+      const m = s.workload.manifest;
+      expect(m.cases.some((x) => x.startsWith('left out for CRIU: (c) in the instance of (a) and (b)'))).toBe(true);
+      // (c)'s two items share one instance, and no item there has a stale or reused tfd
+      const withC = m.epoll.filter((e) => e.items.some((it) => it.note?.startsWith('(c)')));
+      expect(withC).toHaveLength(1);
+      expect(withC[0].items.filter((it) => it.note?.startsWith('(c)'))).toHaveLength(2);
+      expect(withC[0].items.some((it) => /^\((a|b)\)/.test(it.note ?? ''))).toBe(false);
+      expect(m.epoll.some((e) => e.items.some((it) => it.note?.startsWith('(a)')))).toBe(true);
+      r = await criuDump({ rootPid: s.workload.rootPid, manifest: m }, { criu: c });
+    } finally {
+      await s.workload.stop();
+    }
+    expect(r.state, (r as { reason?: string }).reason).toBe('verified');
+    if (r.state !== 'verified') return;
+    // (a)'s stale tfd comes back as a descriptor that holds the target now: partial, not wrong
+    expect(r.coverage['epoll.item']).toBe('partial');
+    expect(r.counts['epoll.item'].wrong).toBe(0);
+    expect(r.counts['epoll.item'].checked).toBe(s.workload.manifest.epoll.reduce((a, e) => a + e.items.length, 0));
+    expect(r.intact.state).toBe('intact');
+  });
+
   it('a live dump checked against a doctored manifest is wrong, with the mismatch listed', async (ctx) => {
     const c = criu;
     if (c.state !== 'ok') return ctx.skip(c.reason);

@@ -53,7 +53,7 @@ const scenarioChoices = () => {
 export const BENCH_OPTIONS = {
   files: { type: 'int', min: 1, max: MAX_FILES, placeholder: 'N', description: 'largest size of the sweep: descriptors per workload (default 10000)' },
   scenarios: { type: 'list', placeholder: 'a,b', choices: scenarioChoices, description: 'scenarios to run (default: every scenario the generator runs by default; iterbench-workload --list)' },
-  methods: { type: 'list', placeholder: 'm,f', choices: methodChoices, description: 'methods or families (procfs, kcmp, bpf, floor) to run (default all)' },
+  methods: { type: 'list', placeholder: 'm,f', choices: methodChoices, description: 'methods or families (kcmp, bpf, floor) to run (default all); procfs names the method' },
   sizes: { type: 'list', placeholder: 'n1,n2', description: 'explicit sizes instead of the sweep' },
   steps: { type: 'int', min: 1, max: 12, placeholder: 'K', description: 'sizes in the geometric sweep, halving from --files (default 4)' },
   tasks: { type: 'int', min: 1, max: 64, placeholder: 'K', description: 'tasks in the shared and all scenarios (default 4)' },

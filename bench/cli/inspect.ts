@@ -227,7 +227,8 @@ async function main(argv: string[]): Promise<number> {
   if (opts.method) {
     methods = [];
     for (const n of opts.method) {
-      const picked = all.filter((m) => m.name === n || m.family === n);
+      const byName = all.filter((m) => m.name === n); // a method's name wins over a family (procfs is both)
+      const picked = byName.length ? byName : all.filter((m) => m.family === n);
       if (!picked.length) throw new UsageError(`--method: unknown method '${n}' (one of: ${all.map((m) => m.name).join(', ')})`);
       for (const p of picked) if (!methods.includes(p)) methods.push(p);
     }

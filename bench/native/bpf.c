@@ -547,8 +547,12 @@ OPEN(open_walk_uring, M_WALK_URING)
 #define NO_EPOLL IB_NONE("the task_file iterator alone does not walk epoll items")
 #define NO_URING IB_NONE("the task_file iterator alone does not walk io_uring tables")
 #define NO_FD(m) IB_NONE(m " reports only per-item records")
-/* what the bench reports every bpf method's speedup against */
-#define BPF_SPEEDUP_OVER IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree)
+/* what the bench reports every bpf method's speedup against: procfs, CRIU's
+ * way to identity, and the strongest user-space baselines (procfs on every
+ * CPU; CRIU's parasite without injection) */
+#define BPF_SPEEDUP_OVER                                                          \
+	IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel, \
+		&ib_method_pidfd_getfd)
 /* a bpf method within this factor of the floor that visits the same things */
 #define BPF_FLOOR_LIMIT 2.0
 

@@ -633,7 +633,8 @@ const struct ib_method ib_method_bpf_iter_io_uring_file = {
 	.needs = IB_NEEDS_URING,
 	.summary = "the series' io_uring_file iterator (patched kernel): one link per ring, "
 		   "one record per registered-file slot",
-	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_bpf_io_uring),
+	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel,
+				&ib_method_pidfd_getfd, &ib_method_bpf_io_uring),
 	.coverage = {
 		FD_NONE("io_uring_file"),
 		[IB_COV_EPOLL_ITEM] = IB_NONE("io_uring_file walks only io_uring rings"),
@@ -655,7 +656,8 @@ const struct ib_method ib_method_bpf_iter_io_uring_buf = {
 	.needs = IB_NEEDS_URING,
 	.summary = "the series' io_uring_buf iterator (patched kernel): one link per ring, "
 		   "one record per registered-buffer slot",
-	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_bpf_io_uring),
+	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel,
+				&ib_method_pidfd_getfd, &ib_method_bpf_io_uring),
 	.coverage = {
 		FD_NONE("io_uring_buf"),
 		[IB_COV_EPOLL_ITEM] = IB_NONE("io_uring_buf walks only io_uring rings"),
@@ -677,8 +679,8 @@ const struct ib_method ib_method_bpf_iter_epoll = {
 	.needs = IB_NEEDS_EPOLL,
 	.summary = "the series' epoll iterator (patched kernel): one link per epoll instance, "
 		   "one record per item",
-	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_kcmp_epoll,
-				&ib_method_bpf_epoll),
+	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel,
+				&ib_method_pidfd_getfd, &ib_method_kcmp_epoll, &ib_method_bpf_epoll),
 	.coverage = {
 		FD_NONE("epoll"),
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
