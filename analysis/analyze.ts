@@ -94,12 +94,21 @@ export interface CriuRow {
   methods: { method: string; family: string; medianNs: number }[];
 }
 
+/** the fastest procfs-family recovery method at one (scenario, N): the strongest user-space baseline */
+export interface StrongestRow {
+  scenario: Scenario;
+  n: number;
+  method: string;
+  medianNs: number;
+}
+
 export interface Analysis {
   times: TimeRow[];
   ratios: RatioRow[];
   slopes: SlopeRow[];
   machine: MachineRow[];
   criu: CriuRow[];
+  strongest: StrongestRow[];
 }
 
 const key3 = (s: string, m: string, n: number) => `${s}\0${m}\0${n}`;
@@ -237,7 +246,15 @@ export function analyze(results: ResultsFile, opts: { iterations?: number } = {}
     if (pooled.ok && pooled.label && Math.abs(iv.value - pooled.slope) < 0.25) row.label = pooled.label;
     slopes.push(row);
   }
-  return { times, ratios, slopes, machine: machineRows(results), criu: criuRows(results, iterations) };
+  const strongest: StrongestRow[] = [];
+  for (const t of times) {
+    const d = desc.get(t.method);
+    if (d?.family !== 'procfs' || d.role !== 'recovery') continue;
+    const cur = strongest.find((x) => x.scenario === t.scenario && x.n === t.n);
+    if (!cur) strongest.push({ scenario: t.scenario, n: t.n, method: t.method, medianNs: t.medianNs });
+    else if (t.medianNs < cur.medianNs) Object.assign(cur, { method: t.method, medianNs: t.medianNs });
+  }
+  return { times, ratios, slopes, machine: machineRows(results), criu: criuRows(results, iterations), strongest };
 }
 
 function criuRows(results: ResultsFile, iterations: number): CriuRow[] {

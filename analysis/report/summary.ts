@@ -160,6 +160,17 @@ function scenarioLines(results: ResultsFile, an: Analysis, scenario: Scenario, r
     }
     lines.push(fit72(`${pad(name, W)} ${lpad(median, 9)}  ${pad(growth, 15)} ${lpad(speed, 7)} ${ci}`.trimEnd()));
   }
+  // over the strongest user-space baseline (the fastest procfs-family method here)
+  const best = an.strongest.find((x) => x.scenario === scenario && x.n === nMax);
+  if (best && best.method !== ref) {
+    const rows = an.ratios.filter((r) => r.kind === 'speedup' && r.scenario === scenario && r.n === nMax && r.reference === best.method);
+    if (rows.length) {
+      lines.push(...wrap(`speedup over the strongest procfs baseline here, ${best.method} (${formatNs(best.medianNs)})`));
+      for (const r of rows) lines.push(fit72(`  ${pad(r.method, 36)} ${lpad(ratioText(r), 7)} ${ciText(r)}`));
+    }
+  } else if (best) {
+    lines.push(...wrap(`(${best.method} is the strongest procfs baseline here: the speedup column is over it)`));
+  }
   // method / floor and subset chains, paired by round
   const vs = an.ratios.filter((r) => (r.kind === 'vs-floor' || r.kind === 'chain') && r.scenario === scenario && r.n === nMax);
   if (vs.length) {
