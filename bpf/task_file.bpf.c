@@ -27,6 +27,21 @@
  * instead of per record). A chunk that does not fit is counted in ndropped;
  * user space reports it and fails the collect.
  *
+ * Shared descriptor tables: tasks made with clone(CLONE_FILES) use one
+ * files_struct. A table is reported once per collect, under the first
+ * target task whose iteration shows it (a hash map of files_struct
+ * pointers); another task using it gets an ib_rec_table and nothing else
+ * (its descriptors, epoll items and rings are the first task's).
+ *
+ * Rings no descriptor reaches: a ring registered with
+ * IORING_REGISTER_RING_FDS lives in a thread's io_uring_task
+ * (registered_rings[]) even after its descriptor is closed. The io_uring
+ * walks look at every thread's table (task->signal->thread_head) when a
+ * task's iteration starts; the rings no descriptor of the task turned out
+ * to hold are walked when the iteration stops (the program's last call,
+ * without a task), each with an ib_rec_uring_reg and a negative handle in
+ * place of a descriptor.
+ *
  * Locking: the epoll tree and the io_uring tables are read without ep->mtx
  * or ctx->uring_lock. The benchmark's workloads are frozen while they are
  * inspected, so the structures do not change under the walk; on a live
@@ -66,6 +81,36 @@ __u64 nvisit;   /* program runs with a file */
 __u64 nwalked;  /* epoll items + io_uring slots visited */
 __u64 ndropped; /* records lost: the ring buffer was full */
 __s32 cur_pid;  /* tgid of the task being visited: every record's h.pid */
+
+/* descriptor tables seen in this collect: files_struct -> the first tgid
+ * that showed it. `gen` (user space bumps it per collect, never 0) voids
+ * the entries of earlier collects without clearing the map. */
+struct tbl_val {
+	__s32 tgid;
+	__u32 gen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024); /* user space sizes it from the number of targets */
+	__type(key, __u64);
+	__type(value, struct tbl_val);
+} tables SEC(".maps");
+
+__u32 gen;       /* this collect's generation (user space) */
+__u64 last_task; /* the task of the previous run; 0 at the start of a collect (user space) */
+__u32 skip_task; /* that task's table is reported under another task */
+
+/* registered rings of the current task's threads, until its iteration stops */
+#define TF_MAX_REG 64
+#define TF_MAX_THREADS 4096
+#define TF_RING_SLOTS 16 /* IO_RINGFD_REG_MAX: io_uring_task.registered_rings[] */
+__u64 reg_file[TF_MAX_REG];
+__s32 reg_tid[TF_MAX_REG];
+__u32 reg_idx[TF_MAX_REG];
+__u32 reg_held[TF_MAX_REG]; /* a descriptor of the task holds it: walked as that descriptor */
+__u32 nreg;
+__s32 reg_pid;
 
 /* learned f_op -> kind for anonymous inodes, so that the dentry name is
  * read once per file type and load, not once per file */
@@ -672,6 +717,141 @@ static __always_inline void walk_ring(__s32 fd, __u64 ctxp)
 		note_truncated(fd, w.n);
 }
 
+/* --- rings in the threads' registered-ring tables --- */
+
+struct thr_walk {
+	__u64 head; /* &signal->thread_head */
+	__u64 node; /* the next thread's thread_node */
+};
+
+/* one thread of the group: its registered rings into reg_* */
+static long reg_thread(__u32 i, void *data)
+{
+	struct thr_walk *w = data;
+	__u64 node = w->node, t, tctx, rings[TF_RING_SLOTS] = {};
+	__s32 tid;
+	__u32 k, n;
+
+	if (!node || node == w->head)
+		return 1;
+	t = node - bpf_core_field_offset(struct task_struct, thread_node);
+	w->node = RDP(KPTR(struct list_head, node), next);
+	tctx = RDP(KPTR(struct task_struct, t), io_uring);
+	if (!tctx)
+		return 0;
+	if (bpf_probe_read_kernel(rings, sizeof(rings),
+				  (void *)(tctx + bpf_core_field_offset(struct io_uring_task,
+									registered_rings))))
+		return 0;
+	tid = RD(KPTR(struct task_struct, t), pid);
+	for (k = 0; k < TF_RING_SLOTS; k++) {
+		if (!rings[k])
+			continue;
+		n = nreg;
+		if (n >= TF_MAX_REG)
+			break;
+		reg_file[n] = rings[k];
+		reg_tid[n] = tid;
+		reg_idx[n] = k;
+		reg_held[n] = 0;
+		nreg = n + 1;
+	}
+	return 0;
+}
+
+static __always_inline void find_registered(struct task_struct *task)
+{
+	struct thr_walk w = {};
+	__u64 head;
+
+	nreg = 0;
+	reg_pid = task->tgid;
+	if (!bpf_core_field_exists(struct io_uring_task, registered_rings) ||
+	    bpf_core_field_size(struct io_uring_task, registered_rings) != sizeof(__u64) * TF_RING_SLOTS)
+		return;
+	head = ptr_value(&task->signal->thread_head);
+	/* (a local: inside BPF_CORE_READ a field of w would be relocated too) */
+	w.head = head;
+	w.node = RDP(KPTR(struct list_head, head), next);
+	bpf_loop(TF_MAX_THREADS, reg_thread, &w, 0);
+}
+
+/* an io_uring descriptor of the task: a registered ring it holds is walked as that descriptor */
+__noinline int reg_mark(__u64 file)
+{
+	__u32 i;
+
+	for (i = 0; i < TF_MAX_REG; i++) {
+		if (i >= nreg)
+			break;
+		if (reg_file[i] == file)
+			reg_held[i] = 1;
+	}
+	return 0;
+}
+
+/* the end of a task's iteration: the registered rings no descriptor held */
+static long reg_walk_one(__u32 i, void *data)
+{
+	struct ib_rec_uring_reg *r;
+	__s32 handle = -1 - (__s32)i;
+	__u64 f;
+
+	if (i >= TF_MAX_REG || i >= nreg)
+		return 1;
+	if (reg_held[i])
+		return 0;
+	f = reg_file[i];
+	cur_pid = reg_pid;
+	if (emit_items) {
+		r = reserve(sizeof(*r), IB_REC_URING_REG);
+		if (r) {
+			r->ring_fd = handle;
+			r->tid = reg_tid[i];
+			r->index = reg_idx[i];
+			r->_pad = 0;
+			key_ref(&r->ring, mix(f));
+		}
+	}
+	walk_ring(handle, RDP(KPTR(struct file, f), private_data));
+	flush();
+	return 0;
+}
+
+/* --- shared descriptor tables --- */
+
+/* the first run with a new task: its threads' registered rings, then its
+ * table; returns 1 when the table is reported under another task */
+static __always_inline __u32 new_task(struct task_struct *task)
+{
+	__u64 files = ptr_value(task->files);
+	struct tbl_val *v, nv = {};
+	struct ib_rec_table *r;
+
+	if (walk_uring)
+		find_registered(task);
+	v = bpf_map_lookup_elem(&tables, &files);
+	if (v && v->gen == gen) {
+		if (v->tgid == cur_pid)
+			return 0; /* a thread with the leader's table */
+		if (emit_files || emit_items) {
+			r = reserve(sizeof(*r), IB_REC_TABLE);
+			if (r) {
+				r->same_as = v->tgid;
+				r->_pad = 0;
+			}
+			flush();
+		}
+		return 1;
+	}
+	nv.tgid = cur_pid;
+	nv.gen = gen;
+	/* a full map: the table is not remembered, a later task that shares
+	 * it reports it again, and verification calls it double-counted */
+	bpf_map_update_elem(&tables, &files, &nv, BPF_ANY);
+	return 0;
+}
+
 /* --- the program --- */
 
 /* O_CLOEXEC as fdinfo reports it: from the fd table's close_on_exec bits,
@@ -701,13 +881,26 @@ int task_file(struct bpf_iter__task_file *ctx)
 	struct inode *inode;
 	__u32 kind;
 
-	if (!file || !task)
+	if (!task) {
+		/* the iteration stopped: the rings only a thread's table holds */
+		if (walk_uring && !empty && nreg)
+			bpf_loop(TF_MAX_REG, reg_walk_one, NULL, 0);
+		nreg = 0;
+		return 0;
+	}
+	if (!file)
 		return 0;
 	nvisit++;
 	if (empty)
 		return 0;
 
 	cur_pid = task->tgid;
+	if (ptr_value(task) != last_task) {
+		last_task = ptr_value(task);
+		skip_task = new_task(task);
+	}
+	if (skip_task)
+		return 0;
 	inode = file->f_inode;
 	kind = ib_kind_of_mode(inode->i_mode);
 	if (kind == IB_K_ANON) {
@@ -745,6 +938,7 @@ int task_file(struct bpf_iter__task_file *ctx)
 		flush();
 	}
 	if (walk_uring && kind == IB_K_IO_URING) {
+		reg_mark(ptr_value(file));
 		walk_ring(ctx->fd, ptr_value(file->private_data));
 		flush();
 	}

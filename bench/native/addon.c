@@ -27,6 +27,9 @@
  *        compares `rows` rows chosen with a PRNG seeded by `seed` (a number
  *        or bigint) with all others; rows = 0: the full method
  *   close(handle), noop(), slowdown() -> active hooks
+ *   sameTable(pid1, pid2) -> kcmp(KCMP_FILES): 0 when the two tasks (or
+ *        threads) use one descriptor table, 1 or 2 when not, -errno
+ *        (inspect: what a thread id given as --pid reads)
  *
  * ITERBENCH_SLOWDOWN=method:factor[,method:factor] (test-only) makes each
  * collect of that method cost `factor` times its own time: after the
@@ -38,6 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <node_api.h>
 #include "method.h"
 
@@ -208,7 +214,7 @@ static napi_value method_names(napi_env env, const struct ib_method *const *list
 
 static napi_value js_methods(napi_env env, napi_callback_info info)
 {
-	napi_value arr, o, cov, c, needs, smp;
+	napi_value arr, o, cov, c, needs, smp, b;
 	uint32_t n = 0;
 
 	CHECK(napi_create_array(env, &arr));
@@ -242,6 +248,8 @@ static napi_value js_methods(napi_env env, napi_callback_info info)
 			CHECK(napi_create_object(env, &c));
 			set(env, c, "level", ENUM_NAME(env, m->coverage[k].level, level_names));
 			set(env, c, "why", m->coverage[k].why ? str(env, m->coverage[k].why) : null_value(env));
+			napi_get_boolean(env, m->coverage[k].unheld_only != 0, &b);
+			set(env, c, "unheldOnly", b);
 			set(env, cov, cov_names[k], c);
 		}
 		set(env, o, "coverage", cov);
@@ -593,6 +601,23 @@ static napi_value js_noop(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+static napi_value js_same_table(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	size_t argc = 2;
+	int32_t a, b;
+	long r;
+
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc != 2 || napi_get_value_int32(env, argv[0], &a) != napi_ok ||
+	    napi_get_value_int32(env, argv[1], &b) != napi_ok || a <= 0 || b <= 0) {
+		napi_throw_type_error(env, NULL, "sameTable(pid1 > 0, pid2 > 0)");
+		return NULL;
+	}
+	r = syscall(SYS_kcmp, a, b, KCMP_FILES, 0, 0);
+	return num(env, r < 0 ? -errno : r);
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	napi_property_descriptor props[] = {
@@ -606,6 +631,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "setSampling", NULL, js_set_sampling, NULL, NULL, NULL, napi_default, NULL },
 		{ "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
 		{ "noop", NULL, js_noop, NULL, NULL, NULL, napi_default, NULL },
+		{ "sameTable", NULL, js_same_table, NULL, NULL, NULL, napi_default, NULL },
 	};
 
 	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

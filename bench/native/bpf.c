@@ -20,6 +20,10 @@
  * buffer and ring buffer chunks are appended to it as they are, after a
  * check that they are whole records. Nothing is translated.
  *
+ * Every mode that writes records reads the ring buffer: besides the
+ * per-item records it carries the ib_rec_table of a target task whose
+ * descriptor table an earlier target showed (task_file.bpf.c).
+ *
  * The program is built twice: task_file (reads kernel objects through
  * bpf_rdonly_cast, Linux 6.2+) and task_file_compat (bpf_probe_read_kernel,
  * for older kernels such as the 6.1 VM lane). open() picks by kernel
@@ -112,6 +116,13 @@ static bool mode_items(enum bpf_mode m)
 	return m == M_EPOLL || m == M_URING || m == M_ALL;
 }
 
+/* modes that write records: they read the ring buffer (per-item records,
+ * and the ib_rec_table of a task whose descriptor table another showed) */
+static bool mode_records(enum bpf_mode m)
+{
+	return m == M_TASK_FILE || mode_items(m);
+}
+
 static void bpf_close(void *p)
 {
 	struct bpf_state *st = p;
@@ -147,7 +158,7 @@ static int on_chunk(void *ctx, void *data, size_t size)
 	if (size >= sizeof(*h)) {
 		if (h->type == IB_REC_EPOLL_ITEM)
 			stage = IB_STAGE_EPOLL;
-		else if (h->type != IB_REC_NOTE)
+		else if (h->type != IB_REC_NOTE && h->type != IB_REC_TABLE)
 			stage = IB_STAGE_IO_URING;
 	}
 	if (ib_out_append(out, data, size)) {
@@ -244,8 +255,9 @@ static bool need_compat(void)
 
 /* open, configure and load one of the two builds of task_file.bpf.c */
 static int load_object(struct bpf_state *st, bool compat, const struct bpf_object_open_opts *oo,
-		       const uint64_t keys[2], uint32_t rb_bytes)
+		       const uint64_t keys[2], uint32_t rb_bytes, uint32_t ntables)
 {
+	struct bpf_map *tables;
 	int err;
 
 	if (compat) {
@@ -254,6 +266,7 @@ static int load_object(struct bpf_state *st, bool compat, const struct bpf_objec
 			return -errno;
 		CONFIGURE(st->cskel, st->mode, keys);
 		st->rbmap = st->cskel->maps.rb;
+		tables = st->cskel->maps.tables;
 		st->prog = st->cskel->progs.task_file;
 	} else {
 		st->skel = task_file_bpf__open_opts(oo);
@@ -261,9 +274,12 @@ static int load_object(struct bpf_state *st, bool compat, const struct bpf_objec
 			return -errno;
 		CONFIGURE(st->skel, st->mode, keys);
 		st->rbmap = st->skel->maps.rb;
+		tables = st->skel->maps.tables;
 		st->prog = st->skel->progs.task_file;
 	}
 	err = bpf_map__set_max_entries(st->rbmap, rb_bytes);
+	if (!err)
+		err = bpf_map__set_max_entries(tables, ntables);
 	if (err)
 		return err;
 	if (compat) {
@@ -282,7 +298,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct bpf_state *st;
 	uint64_t keys[2];
-	uint32_t i, rb_bytes;
+	uint32_t i, rb_bytes, ntables;
 	bool compat;
 	int err;
 
@@ -334,13 +350,15 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 		while (rb_bytes < want && rb_bytes < (1u << 30))
 			rb_bytes <<= 1;
 	}
+	/* the descriptor tables of the targets (threads with tables of their own add some) */
+	ntables = 2 * t->npids + 64;
 	compat = need_compat();
-	err = compat ? -ESRCH : load_object(st, false, &oo, keys, rb_bytes);
+	err = compat ? -ESRCH : load_object(st, false, &oo, keys, rb_bytes, ntables);
 	if (err == -ESRCH) {
 		/* no bpf_rdonly_cast kfunc (libbpf: extern not found): the probe-read build */
 		task_file_bpf__destroy(st->skel);
 		st->skel = NULL;
-		err = load_object(st, true, &oo, keys, rb_bytes);
+		err = load_object(st, true, &oo, keys, rb_bytes, ntables);
 	}
 	if (err) {
 		char msg[128];
@@ -374,7 +392,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 		st->nlinks++;
 	}
 
-	if (mode_items(mode)) {
+	if (mode_records(mode)) {
 		st->rb = ring_buffer__new(bpf_map__fd(st->rbmap), on_chunk, st, NULL);
 		if (!st->rb) {
 			err = -errno;
@@ -471,6 +489,11 @@ static int bpf_collect(void *state, const struct ib_target *t, const struct ib_o
 	bss->ndropped = 0;
 	bss->scr_len = 0;
 	bss->scr_n = 0;
+	/* a new generation of the table map, a fresh start of the task tracking */
+	bss->gen = bss->gen + 1 ? bss->gen + 1 : 1;
+	bss->last_task = 0;
+	bss->skip_task = 0;
+	bss->nreg = 0;
 	st->out = out;
 	st->err = 0;
 	for (i = 0; i < st->nlinks; i++) {
@@ -524,8 +547,12 @@ OPEN(open_walk_uring, M_WALK_URING)
 #define NO_EPOLL IB_NONE("the task_file iterator alone does not walk epoll items")
 #define NO_URING IB_NONE("the task_file iterator alone does not walk io_uring tables")
 #define NO_FD(m) IB_NONE(m " reports only per-item records")
-/* what the bench reports every bpf method's speedup against */
-#define BPF_SPEEDUP_OVER IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree)
+/* what the bench reports every bpf method's speedup against: procfs, CRIU's
+ * way to identity, and the strongest user-space baselines (procfs on every
+ * CPU; CRIU's parasite without injection) */
+#define BPF_SPEEDUP_OVER                                                          \
+	IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel, \
+		&ib_method_pidfd_getfd)
 /* a bpf method within this factor of the floor that visits the same things */
 #define BPF_FLOOR_LIMIT 2.0
 
@@ -543,8 +570,10 @@ const struct ib_method ib_method_bpf_task_file = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = NO_EPOLL,
 		[IB_COV_EPOLL_TARGET] = NO_EPOLL,
+		[IB_COV_URING_RING] = NO_URING,
 		[IB_COV_URING_FILE] = NO_URING,
 		[IB_COV_URING_BUF] = NO_URING,
 	},
@@ -569,8 +598,10 @@ const struct ib_method ib_method_bpf_epoll = {
 		[IB_COV_FD_POS] = NO_FD("bpf-epoll"),
 		[IB_COV_FD_FLAGS] = NO_FD("bpf-epoll"),
 		[IB_COV_FD_IDENTITY] = NO_FD("bpf-epoll"),
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
 		[IB_COV_EPOLL_TARGET] = IB_FULL,
+		[IB_COV_URING_RING] = IB_NONE("bpf-epoll walks only epoll instances"),
 		[IB_COV_URING_FILE] = IB_NONE("bpf-epoll walks only epoll instances"),
 		[IB_COV_URING_BUF] = IB_NONE("bpf-epoll walks only epoll instances"),
 	},
@@ -595,8 +626,10 @@ const struct ib_method ib_method_bpf_io_uring = {
 		[IB_COV_FD_POS] = NO_FD("bpf-io-uring"),
 		[IB_COV_FD_FLAGS] = NO_FD("bpf-io-uring"),
 		[IB_COV_FD_IDENTITY] = NO_FD("bpf-io-uring"),
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_NONE("bpf-io-uring walks only io_uring rings"),
 		[IB_COV_EPOLL_TARGET] = IB_NONE("bpf-io-uring walks only io_uring rings"),
+		[IB_COV_URING_RING] = IB_FULL, /* also the rings only a thread's registered-ring table holds */
 		[IB_COV_URING_FILE] = IB_FULL,
 		[IB_COV_URING_BUF] = IB_FULL,
 	},
@@ -620,8 +653,10 @@ const struct ib_method ib_method_bpf_all = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
 		[IB_COV_EPOLL_TARGET] = IB_FULL,
+		[IB_COV_URING_RING] = IB_FULL,
 		[IB_COV_URING_FILE] = IB_FULL,
 		[IB_COV_URING_BUF] = IB_FULL,
 	},

@@ -11,9 +11,11 @@
 
 #define IB_METHODS(X)                                                   \
 	X(ib_method_procfs)                 /* procfs.c */              \
+	X(ib_method_procfs_parallel)        /* procfs_parallel.c */     \
 	X(ib_method_kcmp_pairwise)          /* kcmp.c */                \
 	X(ib_method_kcmp_tree)              /* kcmp.c */                \
 	X(ib_method_kcmp_epoll)             /* kcmp.c */                \
+	X(ib_method_pidfd_getfd)            /* pidfd.c */               \
 	X(ib_method_bpf_task_file)          /* bpf.c */                 \
 	X(ib_method_bpf_epoll)              /* bpf.c */                 \
 	X(ib_method_bpf_io_uring)           /* bpf.c */                 \
@@ -22,6 +24,7 @@
 	X(ib_method_bpf_iter_io_uring_buf)  /* bpf_real.c (kernel lane) */ \
 	X(ib_method_bpf_iter_epoll)         /* bpf_real.c (kernel lane) */ \
 	X(ib_method_floor_procfs)           /* procfs.c */              \
+	X(ib_method_floor_procfs_parallel)  /* procfs_parallel.c */     \
 	X(ib_method_floor_empty_iter)       /* bpf.c */                 \
 	X(ib_method_floor_walk)             /* bpf.c */                 \
 	X(ib_method_floor_walk_epoll)       /* bpf.c */                 \
