@@ -207,19 +207,11 @@ build_flavor() {
 	else
 		t0=$(date +%s)
 		log "$flavor: building (key $key)"
-		# A first build of stock starts from patched's trees of the same base,
-		# and the other way round (same configuration): make then rebuilds
-		# only what the series touches, not the whole kernel.
-		if [ ! -d "$work/build" ] && [ "$flavor" != debug ]; then
-			local sib=$cache/work-$base-patched
-			[ "$flavor" = patched ] && sib=$cache/work-$base-stock
-			if [ -f "$sib/build/vmlinux" ] && [ -d "$sib/linux" ]; then
-				log "$flavor: seeding the trees from $(basename "$sib")"
-				rm -rf "$work"
-				mkdir -p "$work"
-				cp -a "$sib/linux" "$sib/build" "$work/"
-			fi
-		fi
+		# (Starting a first stock build from patched's object tree does not
+		# help: Kbuild keeps each object's command line, which names the
+		# absolute source tree, so every object of a copy at another path
+		# is rebuilt. Tried: 6.1 stock seeded from patched took as long as
+		# a full build.)
 		mkdir -p "$work" "$dir"
 
 		# sources: pristine + series in a hard-linked staging tree, then
