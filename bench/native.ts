@@ -46,6 +46,7 @@ export interface RawMethod {
   speedupOver: string[];
   subsetOf: string[];
   sampling: { how: string; scales: string | null };
+  sweep: string;
   coverage: Record<string, { level: string; why: string | null; unheldOnly?: boolean }>;
 }
 
@@ -105,6 +106,8 @@ export interface MethodInfo {
   subsetOf: string[];
   /** O(n^2) work done on a sample of rows (setSampling), and the stage that scales */
   sampling: Sampling;
+  /** the sizes of a sweep it is measured at: every one, or the largest only (a baseline) */
+  sweep: 'all' | 'largest';
 }
 
 let addon: Addon | undefined;
@@ -191,6 +194,7 @@ export function parseMethods(raw: readonly RawMethod[]): MethodInfo[] {
       speedupOver: m.speedupOver.map((x) => named(n, 'speedupOver', x)),
       subsetOf: m.subsetOf.map((x) => named(n, 'subsetOf', x)),
       sampling,
+      sweep: oneOf(`${n}: sweep`, m.sweep, ['all', 'largest'] as const),
     };
   });
 }

@@ -294,6 +294,8 @@ export class Run {
           for (const method of cfg.methods) {
             if (cfg.signal?.aborted) return this.results;
             if (l.ref.replica > 0 && !this.replicated(l.ref, method)) continue;
+            // a baseline measured at the largest size only (its descriptor says so)
+            if (method.sweep === 'largest' && !l.ref.variant && l.ref.n !== largest) continue;
             // the CRIU variant: what the context line compares a dump with (recovery methods of this host, not sampled)
             if (l.ref.variant && !(method.role === 'recovery' && method.lane === 'host' && method.sampling === 'none')) continue;
             progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.replica ? `#${l.ref.replica + 1}` : ''}${l.ref.variant ? ` (${l.ref.variant})` : ''} ${method.name}: open and verify` });

@@ -103,6 +103,8 @@ export interface MethodDescriptor {
   /** rows: O(n^2) work timed on a sample of rows, `scaledStage` scaled to the whole */
   sampling: 'none' | 'rows';
   scaledStage?: Stage;
+  /** measured at every size of the sweep, or at the largest only (a baseline whose growth is not needed) */
+  sweep: 'all' | 'largest';
   coverage: Record<CoverageKind, DeclaredCoverage>;
 }
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRecords } from '../bench/decode.js';
-import { defaultScenarios, scenarioNames, type Scenario } from '../bench/manifest.js';
+import { scenarioNames, type Scenario } from '../bench/manifest.js';
 import { rowsForPairs } from '../bench/measure.js';
 import {
   kernelLaneMethods,
@@ -25,7 +25,8 @@ import { startWorkload, type Workload } from '../bench/workload.js';
 import { measureOnce } from './support/measure-once.js';
 
 /** The scenarios a default run takes, as the generator lists them. */
-const SCENARIOS = defaultScenarios();
+/** every scenario the generator lists: the default run's and the others (threads, tree) */
+const SCENARIOS = scenarioNames();
 
 /** Real io_uring / epoll iterators exist only on the patched kernel (kernel/, npm run bench:vm). */
 const KERNEL_LANE = new Set(kernelLaneMethods());
@@ -358,40 +359,6 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
       }
       if (scenario === 'threads') expect(shared).toBe(true);
     });
-  });
-}
-
-/**
- * The scenarios outside the default run (threads, tree): every method above
- * is tested on the default run's scenarios; the stronger baselines are
- * verified on the others too, with the coverage of the methods they are
- * built on (procfs-parallel: procfs's; pidfd-getfd's identity: kcmp-tree's).
- */
-for (const scenario of scenarioNames().filter((s) => !SCENARIOS.includes(s))) {
-  describe(`the stronger baselines on the ${scenario} scenario`, () => {
-    let w: Workload;
-    beforeAll(async () => {
-      const s = await startWorkload({ scenario, files: 48, tasks: 3, buffers: 8 });
-      if (s.state !== 'ready') throw new Error(`workload ${scenario}: ${s.state}: ${s.reason}`);
-      w = s.workload;
-      await w.freeze();
-    });
-    afterAll(async () => {
-      await w?.thaw();
-      await w?.stop();
-    });
-    const run = (name: string) => measureOnce(listDescriptors().find((m) => m.name === name)!, { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
-
-    for (const [name, reference] of [['procfs-parallel', 'procfs'], ['floor-procfs-parallel', 'floor-procfs'], ['pidfd-getfd', 'kcmp-tree']] as const) {
-      it(`${name} is verified, like ${reference}, and recovers what ${reference} recovers`, async () => {
-        const m = await run(name);
-        const ref = await run(reference);
-        expect(ref.state, explain(ref)).toBe('verified');
-        expect(m.state, explain(m)).toBe('verified');
-        if (m.state !== 'verified' || ref.state !== 'verified') return;
-        for (const k of COVERAGE_KINDS) if (ref.coverage[k] !== 'not-recoverable') expect(m.coverage[k], `${name} ${k}`).toBe(ref.coverage[k]);
-      });
-    }
   });
 }
 

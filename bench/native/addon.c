@@ -189,6 +189,9 @@ static const char *const level_names[] = {
 static const char *const sampling_names[] = {
 	[IB_SAMPLING_NONE] = "none", [IB_SAMPLING_ROWS] = "rows",
 };
+static const char *const sweep_names[] = {
+	[IB_SWEEP_ALL] = "all", [IB_SWEEP_LARGEST] = "largest",
+};
 static const char *const skip_names[] = {
 	[IB_SKIP_MISSING_FEATURE] = "missing-feature", [IB_SKIP_KERNEL_LANE] = "kernel-lane",
 	[IB_SKIP_PRIVILEGE] = "privilege",
@@ -243,6 +246,7 @@ static napi_value js_methods(napi_env env, napi_callback_info info)
 		set(env, smp, "scales", m->sampling.how == IB_SAMPLING_NONE ? null_value(env) :
 					ENUM_NAME(env, m->sampling.scales, stage_names));
 		set(env, o, "sampling", smp);
+		set(env, o, "sweep", ENUM_NAME(env, m->sweep, sweep_names));
 		CHECK(napi_create_object(env, &cov));
 		for (k = 0; k < IB_COV__N; k++) {
 			CHECK(napi_create_object(env, &c));
