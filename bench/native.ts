@@ -80,6 +80,7 @@ interface Addon {
   close(h: Handle): void;
   noop(): void;
   slowdown(): string;
+  sched(): string;
 }
 
 export type Sampling = { how: 'none' } | { how: 'rows'; scales: Stage };
@@ -301,6 +302,11 @@ export function openMethod(
 
 export function nativeNoop(): void {
   loadAddon().noop();
+}
+
+/** The scheduling policy the last block() timed under: "SCHED_FIFO" or "SCHED_OTHER (<why>)" (addon.c). */
+export function nativeSched(): string {
+  return loadAddon().sched();
 }
 
 /** ITERBENCH_SLOWDOWN as the addon read it ('' when off): a run with it is not data. */

@@ -275,6 +275,12 @@ export interface Environment {
   hostname?: string;
   /** ITERBENCH_SLOWDOWN when set: a test-only slowdown; such a run is not data */
   slowdown?: string;
+  /**
+   * the scheduling policy the timed blocks ran under (addon.c block()):
+   * "SCHED_FIFO", or "SCHED_OTHER (<why>)", where other work on the machine
+   * preempts collects and its time counts in theirs
+   */
+  sched?: string;
 }
 
 export interface RunConfig {
