@@ -194,6 +194,8 @@ export type Verified = MeasurementBase & {
   samples: Samples;
   /** collects per block (one block per round) */
   block: number;
+  /** untimed collects that began each block (bench/measure.ts warmupBelowNs), when any */
+  warmup?: number;
   /** open(): BPF load + verify + link, etc. (ns), when the method has one */
   coldNs?: number;
   stagesNs?: Partial<Record<Stage, number>>;

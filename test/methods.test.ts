@@ -268,6 +268,23 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
       }
     });
 
+    it('begins a fast method\'s block with one untimed collect, checked like the timed ones', async () => {
+      const method = listDescriptors().find((m) => m.name === 'floor-empty-iter')!;
+      const t = { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() };
+      const warm = await measureOnce(method, t, 2);
+      expect(warm.state, explain(warm)).toBe('verified');
+      if (warm.state !== 'verified') return;
+      expect(warm.warmup).toBe(1);
+      expect(warm.answers.timed).toBe(warm.samples.ns.length);
+      // every collect's answer is checked: the warm-up's too (one per block)
+      expect(warm.answers.sameDigest + warm.answers.reverified).toBe(warm.answers.timed + 2);
+      const cold = await measureOnce(method, t, 2, { warmupBelowNs: 0 });
+      expect(cold.state, explain(cold)).toBe('verified');
+      if (cold.state !== 'verified') return;
+      expect(cold.warmup).toBeUndefined();
+      expect(cold.answers.sameDigest + cold.answers.reverified).toBe(cold.answers.timed);
+    });
+
     it('times its blocks as SCHED_FIFO and gives the thread its own policy back (ITERBENCH_SCHED=other keeps it)', () => {
       // field 41 of /proc/thread-self/stat: the thread's scheduling policy (0 SCHED_OTHER)
       const policy = () => {
