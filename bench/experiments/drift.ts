@@ -41,6 +41,12 @@
  *             is, SCHED_FIFO, or in an autogroup of its own niced to -10
  *             (cpuclock -P): can the harness keep the machine's other work
  *             off its CPU while it times?
+ *   harness   one instance; per round at random, the same methods timed by
+ *             cpuclock (C, no Node), by the bench's own path in this Node
+ *             process (LocalUnit.runBlock: addon block(), SCHED_FIFO unless
+ *             ITERBENCH_SCHED=other), and by that path right after ~100 MB
+ *             of short-lived JS objects (V8's concurrent GC threads busy on
+ *             the other CPU meanwhile): does the harness cost the walk time?
  *   autogroup one instance; --spinners busy loops at nice 19, each in its own
  *             session (as a build started from another shell is); per round
  *             at random: spinners stopped, running, or running with their
@@ -581,6 +587,49 @@ async function priority(methods: MethodDescriptor[]): Promise<void> {
   await stop(inst);
 }
 
+async function harness(methods: MethodDescriptor[]): Promise<void> {
+  const inst = await start(scenario, N, 'inst');
+  const base = await unitsOf([inst], methods);
+  const local = new Map<string, import('../measure.js').LocalUnit>();
+  for (const m of methods) {
+    const op = await openUnit(m, inst.ref, DEFAULT_MEASURE);
+    if (op.kind === 'unit') local.set(m.name, op.unit);
+  }
+  const garbage = () => {
+    let keep: unknown[] = [];
+    for (let i = 0; i < 1_000_000; i++) {
+      keep.push({ i, s: `x${i}` });
+      if (keep.length > 50_000) keep = [];
+    }
+    return keep.length;
+  };
+  const conds = ['cpuclock', 'node', 'node+gc'];
+  const rows: Row[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const cond of shuffle(conds, mulberry32(seedFrom(`harness/${r}`, SEED)))) {
+      if (cond === 'cpuclock') {
+        rows.push(...cpuclock(base.map((u) => ({ ...u, key: `${cond}:${u.method}` })), 1, r, cond, process.env.ITERBENCH_SCHED === 'other' ? undefined : 'fifo'));
+        continue;
+      }
+      for (const u of shuffle(base, mulberry32(seedFrom(`harness/${r}/${cond}`, SEED)))) {
+        if (cond === 'node+gc') garbage();
+        const out = await local.get(u.method)!.runBlock(r, PER);
+        if (!out.ok) throw new Error(`${u.key}: ${out.reason}`);
+        for (const ns of out.timesNs) rows.push({ round: r, key: `${cond}:${u.method}`, wallNs: ns, cpuNs: NaN, delayNs: NaN, slices: 0, nvcsw: 0, cond });
+      }
+    }
+    roundProbes.push({ round: r, load1: loadavg()[0] ?? 0 });
+    log(`round ${r + 1}/${ROUNDS}, load ${loadavg()[0].toFixed(2)}`);
+  }
+  console.log(`experiment harness scenario=${scenario} N=${N} rounds=${ROUNDS} per=${PER} seed=${SEED} ITERBENCH_SCHED=${process.env.ITERBENCH_SCHED ?? '(unset)'}`);
+  console.log(machineLine());
+  const units = conds.flatMap((c) => base.map((u) => ({ ...u, key: `${c}:${u.method}` })));
+  reportRatios(units, rows, conds);
+  save(rows, units);
+  for (const u of local.values()) u.close();
+  await stop(inst);
+}
+
 function save(rows: Row[], units: U[]): void {
   if (o.out) writeFileSync(o.out, JSON.stringify({ argv: process.argv.slice(2), phases, roundProbes, units, rows }));
 }
@@ -598,6 +647,7 @@ async function main(): Promise<void> {
   else if (experiment === 'autogroup') await autogroup(methods);
   else if (experiment === 'memory') await memory();
   else if (experiment === 'priority') await priority(methods);
+  else if (experiment === 'harness') await harness(methods);
   else throw new Error(`unknown experiment ${experiment}`);
 }
 

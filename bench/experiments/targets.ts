@@ -14,7 +14,8 @@
  *       --methods bpf-task-file,bpf-all,floor-empty-iter,floor-walk
  *   done
  *   node --import tsx bench/experiments/targets.ts /tmp/t/default-* -- /tmp/t/alone-*
- * Directories before `--` are default runs, after it runs alone.
+ * Directories before `--` are default runs, after it runs alone; the i-th
+ * of each are compared as a pair (run them next to each other).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -71,9 +72,11 @@ if (alone.length && defaults.length) {
     const a = rows.filter((r) => r.kind === 'alone' && r.method === method).map((r) => r.medianNs);
     if (!d.length || !a.length) continue;
     const ratio = med(d) / med(a);
+    // the i-th default run with the i-th alone run (made next to each other)
+    const pairs = d.slice(0, a.length).map((x, i) => x / a[i]!);
     console.log(
-      `  ${method.padEnd(20)} default ${d.map(ms).join(' ')} | alone ${a.map(ms).join(' ')} | ratio ${ratio.toFixed(3)} ` +
-        `(range ${(Math.min(...d) / Math.max(...a)).toFixed(2)}-${(Math.max(...d) / Math.min(...a)).toFixed(2)}) ${Math.abs(ratio - 1) <= 0.15 ? 'within 15 %' : 'OUT'}`,
+      `  ${method.padEnd(20)} default ${d.map(ms).join(' ')} | alone ${a.map(ms).join(' ')} | ratio of medians ${ratio.toFixed(3)}; ` +
+        `per pair ${pairs.map((p) => p.toFixed(3)).join(' ')} ${pairs.every((p) => Math.abs(p - 1) <= 0.15) ? 'all within 15 %' : 'NOT all within 15 %'}`,
     );
   }
 }
