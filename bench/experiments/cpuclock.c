@@ -5,7 +5,10 @@
  * round in a random order (seeded), -k collects per visit, and prints one
  * line per collect:
  *
- *   round unit wall_ns cpu_ns delay_ns slices nvcsw nivcsw prog_ns prog_cnt
+ *   round unit wall_ns cpu_ns delay_ns slices nvcsw nivcsw prog_ns prog_cnt i
+ *
+ *   i       the collect's place in its visit (0: the first, on caches the
+ *           other units just used)
  *
  *   wall    CLOCK_MONOTONIC around the method's collect (as addon block())
  *   cpu     CLOCK_THREAD_CPUTIME_ID over the same span: the thread's own
@@ -267,7 +270,7 @@ int main(int argc, char **argv)
 			units[nunits].prog_fd = newest_prog_fd();
 		nunits++;
 	}
-	printf("round\tunit\twall_ns\tcpu_ns\tdelay_ns\tslices\tnvcsw\tnivcsw\tprog_ns\tprog_cnt\n");
+	printf("round\tunit\twall_ns\tcpu_ns\tdelay_ns\tslices\tnvcsw\tnivcsw\tprog_ns\tprog_cnt\ti\n");
 	for (int r = 0; r < rounds; r++) {
 		round_probe(r);
 		for (int i = 0; i < nunits; i++)
@@ -303,9 +306,9 @@ int main(int argc, char **argv)
 					ret = 1;
 					goto out;
 				}
-				printf("%d\t%s\t%lu\t%lu\t%lu\t%lu\t%ld\t%ld\t%lu\t%lu\n", r, u->name, w1 - w0,
+				printf("%d\t%s\t%lu\t%lu\t%lu\t%lu\t%ld\t%ld\t%lu\t%lu\t%d\n", r, u->name, w1 - w0,
 				       c1 - c0, s1[1] - s0[1], s1[2] - s0[2], r1.ru_nvcsw - r0.ru_nvcsw,
-				       r1.ru_nivcsw - r0.ru_nivcsw, p1[0] - p0[0], p1[1] - p0[1]);
+				       r1.ru_nivcsw - r0.ru_nivcsw, p1[0] - p0[0], p1[1] - p0[1], k);
 			}
 		}
 		fflush(stdout);

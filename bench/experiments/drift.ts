@@ -58,7 +58,10 @@
  *   node --import tsx bench/experiments/drift.ts autogroup --rounds 16
  * Options: --methods a,b (default bpf-task-file,bpf-all,floor-empty-iter,
  * floor-walk), --scenario (all), --files N (10000), --rounds R (30), --per K
- * (5), --seed S, --bpf-stats, --out FILE (raw rows as JSON), --quiet.
+ * (5), --seed S, --bpf-stats, --policy fifo|ag:N (cpuclock -P, for history,
+ * after, sizes), --warm (keep only the collects after the first of each
+ * visit: caches warm, as the bench's blocks are), --out FILE (raw rows as
+ * JSON), --quiet.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -87,6 +90,8 @@ const { values: o, positionals } = parseArgs({
     seed: { type: 'string', default: '1' },
     spinners: { type: 'string', default: '2' },
     'bpf-stats': { type: 'boolean', default: false },
+    policy: { type: 'string' },
+    warm: { type: 'boolean', default: false },
     out: { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
@@ -208,7 +213,7 @@ interface RoundProbe {
 const roundProbes: RoundProbe[] = [];
 
 /** time the units with cpuclock; rounds numbered from firstRound */
-function cpuclock(units: U[], rounds: number, firstRound: number, cond?: string, policy?: string): Row[] {
+function cpuclock(units: U[], rounds: number, firstRound: number, cond?: string, policy = o.policy): Row[] {
   const bySpec = new Map(units.map((u) => [u.spec, u]));
   if (o['bpf-stats']) setBpfStats(true);
   let r;
@@ -232,7 +237,8 @@ function cpuclock(units: U[], rounds: number, firstRound: number, cond?: string,
     const f = l.split('\t');
     if (f.length < 10 || f[0] === 'round') continue;
     const u = bySpec.get(f[1]!)!;
-    const [wall, cpu, delay, slices, nvcsw, , progNs, progCnt] = f.slice(2).map(Number) as number[];
+    const [wall, cpu, delay, slices, nvcsw, , progNs, progCnt, i] = f.slice(2).map(Number) as number[];
+    if (o.warm && i === 0) continue;
     rows.push({
       round: Number(f[0]) + firstRound,
       key: u.key,
