@@ -46,6 +46,7 @@ export interface RawMethod {
   speedupOver: string[];
   subsetOf: string[];
   sampling: { how: string; scales: string | null };
+  sweep: string;
   coverage: Record<string, { level: string; why: string | null; unheldOnly?: boolean }>;
 }
 
@@ -81,6 +82,7 @@ interface Addon {
   noop(): void;
   slowdown(): string;
   sameTable(pid1: number, pid2: number): number;
+  sched(): string;
 }
 
 export type Sampling = { how: 'none' } | { how: 'rows'; scales: Stage };
@@ -105,6 +107,8 @@ export interface MethodInfo {
   subsetOf: string[];
   /** O(n^2) work done on a sample of rows (setSampling), and the stage that scales */
   sampling: Sampling;
+  /** the sizes of a sweep it is measured at: every one, or the largest only (a baseline) */
+  sweep: 'all' | 'largest';
 }
 
 let addon: Addon | undefined;
@@ -191,6 +195,7 @@ export function parseMethods(raw: readonly RawMethod[]): MethodInfo[] {
       speedupOver: m.speedupOver.map((x) => named(n, 'speedupOver', x)),
       subsetOf: m.subsetOf.map((x) => named(n, 'subsetOf', x)),
       sampling,
+      sweep: oneOf(`${n}: sweep`, m.sweep, ['all', 'largest'] as const),
     };
   });
 }
@@ -314,6 +319,11 @@ export function nativeNoop(): void {
  */
 export function sameDescriptorTable(pid1: number, pid2: number): number {
   return loadAddon().sameTable(pid1, pid2);
+}
+
+/** The scheduling policy the last block() timed under: "SCHED_FIFO" or "SCHED_OTHER (<why>)" (addon.c). */
+export function nativeSched(): string {
+  return loadAddon().sched();
 }
 
 /** ITERBENCH_SLOWDOWN as the addon read it ('' when off): a run with it is not data. */

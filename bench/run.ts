@@ -20,6 +20,7 @@ import { writeReports } from '../analysis/report/index.js';
 import { collectEnvironment } from './environment.js';
 import type { Scenario } from './manifest.js';
 import { DEFAULT_MEASURE, baseOf, measureOverhead, openUnit, type InstanceRef, type LocalUnit, type MeasureOptions } from './measure.js';
+import { nativeSched } from './native.js';
 import { machineProbe, runRounds } from './rounds.js';
 import {
   EXPECTED_SKIPS,
@@ -294,6 +295,8 @@ export class Run {
           for (const method of cfg.methods) {
             if (cfg.signal?.aborted) return this.results;
             if (l.ref.replica > 0 && !this.replicated(l.ref, method)) continue;
+            // a baseline measured at the largest size only (its descriptor says so)
+            if (method.sweep === 'largest' && !l.ref.variant && l.ref.n !== largest) continue;
             // the CRIU variant: what the context line compares a dump with (recovery methods of this host, not sampled)
             if (l.ref.variant && !(method.role === 'recovery' && method.lane === 'host' && method.sampling === 'none')) continue;
             progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.replica ? `#${l.ref.replica + 1}` : ''}${l.ref.variant ? ` (${l.ref.variant})` : ''} ${method.name}: open and verify` });
@@ -335,6 +338,7 @@ export class Run {
         );
         roundsBudgetMs -= this.clock() - tr;
         this.results.rounds.push(...rounds);
+        if (this.units.length) this.results.environment.sched = nativeSched();
         if (cfg.signal?.aborted) return this.results;
         // 4. the CRIU lane, after the rounds (a dump must not disturb them):
         // the default tree (what CRIU refuses, with its own lines) and the variant it can dump

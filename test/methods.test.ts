@@ -3,14 +3,16 @@
  * verified against the generator's ground truth — the hard cases included.
  * Timing here is minimal: speed is the bench's business, not the tests'.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRecords } from '../bench/decode.js';
-import { defaultScenarios, scenarioNames, type Scenario } from '../bench/manifest.js';
+import { scenarioNames, type Scenario } from '../bench/manifest.js';
 import { rowsForPairs } from '../bench/measure.js';
 import {
   kernelLaneMethods,
   listMethods,
   loadAddon,
+  nativeSched,
   openMethod,
   parseMethods,
   RegistryError,
@@ -25,7 +27,8 @@ import { startWorkload, type Workload } from '../bench/workload.js';
 import { measureOnce } from './support/measure-once.js';
 
 /** The scenarios a default run takes, as the generator lists them. */
-const SCENARIOS = defaultScenarios();
+/** every scenario the generator lists: the default run's and the others (threads, tree) */
+const SCENARIOS = scenarioNames();
 
 /** Real io_uring / epoll iterators exist only on the patched kernel (kernel/, npm run bench:vm). */
 const KERNEL_LANE = new Set(kernelLaneMethods());
@@ -310,6 +313,52 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
       expect(a && b && a.equals(b)).toBe(true);
     });
 
+    it('begins a fast method\'s block with one untimed collect, checked like the timed ones', async () => {
+      const method = listDescriptors().find((m) => m.name === 'floor-empty-iter')!;
+      const t = { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() };
+      const warm = await measureOnce(method, t, 2);
+      expect(warm.state, explain(warm)).toBe('verified');
+      if (warm.state !== 'verified') return;
+      expect(warm.warmup).toBe(1);
+      expect(warm.answers.timed).toBe(warm.samples.ns.length);
+      // every collect's answer is checked: the warm-up's too (one per block)
+      expect(warm.answers.sameDigest + warm.answers.reverified).toBe(warm.answers.timed + 2);
+      const cold = await measureOnce(method, t, 2, { warmupBelowNs: 0 });
+      expect(cold.state, explain(cold)).toBe('verified');
+      if (cold.state !== 'verified') return;
+      expect(cold.warmup).toBeUndefined();
+      expect(cold.answers.sameDigest + cold.answers.reverified).toBe(cold.answers.timed);
+    });
+
+    it('times its blocks as SCHED_FIFO and gives the thread its own policy back (ITERBENCH_SCHED=other keeps it)', () => {
+      // field 41 of /proc/thread-self/stat: the thread's scheduling policy (0 SCHED_OTHER)
+      const policy = () => {
+        const s = readFileSync('/proc/thread-self/stat', 'utf8');
+        return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[38]);
+      };
+      const o = openMethod(byName('floor-empty-iter'), w.pids);
+      expect(o.state).toBe('open');
+      if (o.state !== 'open') return;
+      try {
+        expect(o.collector.collect().ok).toBe(true);
+        const known = BigUint64Array.from([o.collector.digest()]);
+        const before = policy();
+        expect(o.collector.block(2, new Float64Array(2), new BigUint64Array(2), known)).toBe(2);
+        expect(policy()).toBe(before);
+        // root here (BPF needs it), so the thread may raise itself
+        expect(nativeSched()).toBe(before === 0 ? 'SCHED_FIFO' : expect.any(String));
+        process.env.ITERBENCH_SCHED = 'other';
+        try {
+          expect(o.collector.block(2, new Float64Array(2), new BigUint64Array(2), known)).toBe(2);
+          expect(nativeSched()).toBe('SCHED_OTHER (ITERBENCH_SCHED=other)');
+        } finally {
+          delete process.env.ITERBENCH_SCHED;
+        }
+      } finally {
+        o.collector.close();
+      }
+    });
+
     it('reports the real-iterator lane as skipped on a kernel without the series', () => {
       for (const m of listMethods().filter((x) => KERNEL_LANE.has(x.name))) {
         const o = openMethod(m, w.pids);
@@ -358,40 +407,6 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
       }
       if (scenario === 'threads') expect(shared).toBe(true);
     });
-  });
-}
-
-/**
- * The scenarios outside the default run (threads, tree): every method above
- * is tested on the default run's scenarios; the stronger baselines are
- * verified on the others too, with the coverage of the methods they are
- * built on (procfs-parallel: procfs's; pidfd-getfd's identity: kcmp-tree's).
- */
-for (const scenario of scenarioNames().filter((s) => !SCENARIOS.includes(s))) {
-  describe(`the stronger baselines on the ${scenario} scenario`, () => {
-    let w: Workload;
-    beforeAll(async () => {
-      const s = await startWorkload({ scenario, files: 48, tasks: 3, buffers: 8 });
-      if (s.state !== 'ready') throw new Error(`workload ${scenario}: ${s.state}: ${s.reason}`);
-      w = s.workload;
-      await w.freeze();
-    });
-    afterAll(async () => {
-      await w?.thaw();
-      await w?.stop();
-    });
-    const run = (name: string) => measureOnce(listDescriptors().find((m) => m.name === name)!, { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
-
-    for (const [name, reference] of [['procfs-parallel', 'procfs'], ['floor-procfs-parallel', 'floor-procfs'], ['pidfd-getfd', 'kcmp-tree']] as const) {
-      it(`${name} is verified, like ${reference}, and recovers what ${reference} recovers`, async () => {
-        const m = await run(name);
-        const ref = await run(reference);
-        expect(ref.state, explain(ref)).toBe('verified');
-        expect(m.state, explain(m)).toBe('verified');
-        if (m.state !== 'verified' || ref.state !== 'verified') return;
-        for (const k of COVERAGE_KINDS) if (ref.coverage[k] !== 'not-recoverable') expect(m.coverage[k], `${name} ${k}`).toBe(ref.coverage[k]);
-      });
-    }
   });
 }
 

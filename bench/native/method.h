@@ -134,6 +134,14 @@ struct ib_sampling {
 	enum ib_stage scales; /* IB_SAMPLING_ROWS: the stage whose time grows with the rows */
 };
 
+/* which sizes of a sweep the method is measured at */
+enum ib_sweep {
+	IB_SWEEP_ALL = 0, /* every size: its growth is reported */
+	IB_SWEEP_LARGEST, /* the largest size only: a baseline whose speedups
+			   * the reports need at the largest N, not its growth
+			   * (it keeps a default run within its time budget) */
+};
+
 /* ib_method.needs: what a target must have for the method to have work */
 #define IB_NEEDS_EPOLL (1u << 0) /* an epoll instance with items */
 #define IB_NEEDS_URING (1u << 1) /* an io_uring instance */
@@ -200,6 +208,7 @@ struct ib_method {
 	 * can check floor <= method along the chains */
 	const struct ib_method *const *subset_of;
 	struct ib_sampling sampling;
+	enum ib_sweep sweep;
 	struct ib_coverage coverage[IB_COV__N];
 	int (*open)(void **state, const struct ib_target *t, const struct ib_opts *o,
 		    struct ib_out *out);

@@ -502,6 +502,7 @@ out:
 }
 
 const struct ib_method ib_method_pidfd_getfd = {
+	.sweep = IB_SWEEP_LARGEST,
 	.name = "pidfd-getfd",
 	.family = IB_FAMILY_PROCFS,
 	.role = IB_ROLE_RECOVERY,

@@ -493,6 +493,7 @@ static int pp_collect(void *state, const struct ib_target *t, const struct ib_op
 }
 
 const struct ib_method ib_method_procfs_parallel = {
+	.sweep = IB_SWEEP_LARGEST,
 	.name = "procfs-parallel",
 	.family = IB_FAMILY_PROCFS,
 	.role = IB_ROLE_RECOVERY,
@@ -520,6 +521,7 @@ const struct ib_method ib_method_procfs_parallel = {
 };
 
 const struct ib_method ib_method_floor_procfs_parallel = {
+	.sweep = IB_SWEEP_LARGEST,
 	.name = "floor-procfs-parallel",
 	.family = IB_FAMILY_FLOOR,
 	.role = IB_ROLE_FLOOR,
