@@ -883,6 +883,17 @@ describe('the life cycle', () => {
     expect(w.pids.filter(alive)).toEqual([]);
   });
 
+  it('the tree is a session of its own, led by its root (CRIU refuses a task whose session leader it cannot see)', async () => {
+    // a harness started without a session (sid 0, as under a CI runner that is pid 1's child) or as
+    // part of a shell's session: either way the generator's root leads a session of its own
+    const w = await start({ scenario: 'shared', files: 40, tasks: 3 });
+    const sid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[3]);
+    expect(sid(w.rootPid)).toBe(w.rootPid);
+    expect(w.pids.length).toBeGreaterThan(1);
+    for (const p of w.pids) expect(sid(p), `task ${p}`).toBe(w.rootPid);
+    expect(sid(process.pid)).not.toBe(w.rootPid);
+  });
+
   it('with --churn the root keeps changing its descriptors after ready', async () => {
     const w = await start({ scenario: 'files', files: 40, churn: true });
     const root = w.manifest.tasks[0]!;

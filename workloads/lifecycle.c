@@ -44,6 +44,18 @@ void lifecycle_init(void)
 
 	tasks_init();
 	set_deathsig(getppid());
+	/*
+	 * The tree is a session of its own, led by this root. CRIU dumps a
+	 * task only when its session leader is visible in the task's pid
+	 * namespace: a harness started by a process that entered its pid
+	 * namespace with setns() (a CI runner) sits in a session whose leader
+	 * is outside it, and getsid() there says 0 ("A session leader of ... is
+	 * outside of its pid namespace"). The root is not a group leader (the
+	 * harness forks it), so setsid() succeeds; a shell job that is one
+	 * keeps its session, which the dump then reports.
+	 */
+	if (getsid(0) != getpid())
+		(void)setsid();
 	close_range(3, ~0u, 0);
 	for (int fd = 0; fd < 3; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0)
