@@ -11,7 +11,7 @@
 import type { MethodDescriptor, ResultsFile, RoundInfo, Samples, Verified } from '../bench/schema.js';
 import type { Scenario } from '../bench/manifest.js';
 import { fitGrowth, type GrowthLabel } from './fit.js';
-import { pairedRatio, pooledTime, roundSlopes, slopeInterval, type PairedRatio } from './paired.js';
+import { pairedNetRatio, pairedRatio, pooledTime, roundSlopes, slopeInterval, type PairedRatio } from './paired.js';
 import { seedFrom } from './prng.js';
 
 /** a floor's ratio whose whole CI lies below this is an artefact (a floor is a subset of its method) */
@@ -32,7 +32,14 @@ export interface TimeRow {
   extrapolated: boolean;
 }
 
-export type RatioKind = 'speedup' | 'vs-floor' | 'chain';
+/**
+ * vs-emulation (the kernel lane): a real iterator, with the real iterators
+ * its descriptor adds (`with`), against the emulation of that work with the
+ * emulation's floor subtracted: (method + with) / (reference - minus), per
+ * round. < 1: the real iterators take less time than the emulation's
+ * same-kind work.
+ */
+export type RatioKind = 'speedup' | 'vs-floor' | 'chain' | 'vs-emulation';
 /** suspect: a method measured faster than its own floor; chain-break: a floor faster than a floor it is part of */
 export type RatioFlag = 'suspect' | 'chain-break';
 
@@ -42,8 +49,11 @@ export interface RatioRow {
   method: string;
   reference: string;
   kind: RatioKind;
-  /** speedup: reference time / method time (> 1: method faster); vs-floor and chain: method / reference */
+  /** speedup: reference time / method time (> 1: method faster); vs-floor and chain: method / reference; vs-emulation: see RatioKind */
   value: PairedRatio;
+  /** vs-emulation: the further real iterators added to method, and the floor subtracted from reference */
+  with?: string[];
+  minus?: string;
   extrapolated: boolean;
   flags: RatioFlag[];
   /** why a flag was raised, one sentence */
@@ -204,6 +214,38 @@ export function analyze(results: ResultsFile, opts: { iterations?: number } = {}
       ...flagsFor(kind, value, method, reference),
     });
   };
+  // the kernel lane: a real iterator (and the ones it names) against the
+  // emulation's same work, the emulation's floor subtracted, per round
+  const pushEmulation = (scenario: Scenario, n: number, method: string, em: NonNullable<MethodDescriptor['emulation']>) => {
+    const get = (name: string) => groups.get(key3(scenario, name, n));
+    const nums = [method, ...em.with].map(get);
+    const den = get(em.method);
+    const minus = em.floor ? get(em.floor) : undefined;
+    if (nums.some((x) => !x) || !den || (em.floor && !minus)) return;
+    // same instance for every part, else its first replica (as pairsFor)
+    const ids = [...new Set(nums[0]!.map((m) => m.instance))].sort((a, b) => a - b);
+    const on = (ms: Verified[], id: number) => (ms.find((m) => m.instance === id) ?? ms[0]!).samples;
+    const sets = ids.map((id) => ({ nums: nums.map((ms) => on(ms!, id)), den: on(den, id), ...(minus ? { minus: on(minus, id) } : {}) }));
+    const value = pairedNetRatio(sets, { iterations, seed: seedFrom(`vs-emulation/${scenario}/${method}/${em.method}/${n}`) });
+    if (!(value.rounds > 0)) return;
+    const row: RatioRow = {
+      scenario,
+      n,
+      method,
+      reference: em.method,
+      kind: 'vs-emulation',
+      value,
+      extrapolated: false,
+      flags: [],
+      ...(em.with.length ? { with: [...em.with] } : {}),
+      ...(em.floor ? { minus: em.floor } : {}),
+    };
+    if (value.dropped > 0) {
+      row.flags = ['suspect'];
+      row.why = `in ${value.dropped} round(s) ${em.method} measured no slower than ${em.floor ?? 'nothing'}, so it had no same-kind work to compare: a measurement artefact`;
+    }
+    ratios.push(row);
+  };
   const cells = [...new Set([...groups.keys()].map((k) => k.split('\0')))].map(([s, m, n]) => ({ s: s as Scenario, m: m!, n: Number(n) }));
   for (const { s, m, n } of cells) {
     const d = desc.get(m);
@@ -212,6 +254,7 @@ export function analyze(results: ResultsFile, opts: { iterations?: number } = {}
     if (d.floor) push(s, n, m, d.floor, 'vs-floor');
     // chains: every method whose work includes this floor's must not measure faster
     for (const sup of d.subsetOf) push(s, n, sup, m, 'chain');
+    if (d.emulation) pushEmulation(s, n, m, d.emulation);
   }
   // growth: per-round slopes over the sizes of a scenario
   const byMethod = new Map<string, Verified[]>();

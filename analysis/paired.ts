@@ -145,6 +145,51 @@ export function pairedRatio(
   };
 }
 
+/**
+ * (sum of nums) / (den - minus), paired by round, on each instance given: a
+ * part of a method's work timed apart (den's time less that of `minus`, a
+ * subset of den's work) against the methods that do that part (nums, their
+ * times added). Per round: the block medians of that round; a round where
+ * den's block is no slower than minus's has no such part to compare and is
+ * left out (`dropped` counts them). Combined over instances and bootstrapped
+ * like pairedRatio.
+ */
+export function pairedNetRatio(
+  sets: readonly { nums: readonly Samples[]; den: Samples; minus?: Samples }[],
+  opts: { iterations?: number; seed?: number } = {},
+): PairedRatio & { dropped: number } {
+  let dropped = 0;
+  const series: number[][] = [];
+  for (const set of sets) {
+    const nums = set.nums.map(blockMedians);
+    const den = blockMedians(set.den);
+    const minus = set.minus ? blockMedians(set.minus) : undefined;
+    const values: number[] = [];
+    for (const [r, d] of [...den].sort((a, b) => a[0] - b[0])) {
+      const m = minus ? minus.get(r) : 0;
+      const parts = nums.map((x) => x.get(r));
+      if (m === undefined || parts.some((x) => x === undefined || !(x > 0))) continue;
+      const net = d - m;
+      if (!(net > 0)) {
+        dropped++;
+        continue;
+      }
+      values.push(Math.log(parts.reduce((a: number, b) => a + b!, 0) / net));
+    }
+    if (values.length) series.push(values);
+  }
+  const iv = bootstrapGroups(series, opts);
+  return {
+    ratio: Math.exp(iv.value),
+    ciLow: Math.exp(iv.ciLow),
+    ciHigh: Math.exp(iv.ciHigh),
+    rounds: series.reduce((a, s) => a + s.length, 0),
+    instances: series.length,
+    perInstance: series.map((s) => Math.exp(median(s))),
+    dropped,
+  };
+}
+
 /** A method's time: geometric mean over instances of the median block median, with its CI. */
 export function pooledTime(sets: readonly Samples[], opts: { iterations?: number; seed?: number } = {}): Interval & { perInstance: number[] } {
   const series = sets.map((s) => logBlockSeries(s).values).filter((v) => v.length > 0);

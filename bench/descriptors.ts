@@ -17,6 +17,9 @@ export function toDescriptor(m: MethodInfo): MethodDescriptor {
     ...(m.floorLimit > 0 ? { floorLimit: m.floorLimit } : {}),
     speedupOver: [...m.speedupOver],
     subsetOf: [...m.subsetOf],
+    ...(m.emulation
+      ? { emulation: { method: m.emulation.method, ...(m.emulation.floor ? { floor: m.emulation.floor } : {}), with: [...m.emulation.with] } }
+      : {}),
     lane: m.lane,
     needs: [...m.needs],
     sampling: m.sampling.how,

@@ -149,6 +149,8 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
   const opened = openMethod(method, inst.pids, opts.native ?? {});
   if (opened.state === 'skipped') return skip(opened.code, opened.reason);
   if (opened.state !== 'open') return final({ ...base, state: 'errored', reason: opened.reason });
+  // how it runs here, when open() said (e.g. a fallback object): on every result of this unit
+  if (opened.note) Object.assign(base, { note: opened.note });
   const c = opened.collector;
   let keep = false;
   try {

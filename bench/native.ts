@@ -45,6 +45,7 @@ export interface RawMethod {
   floorLimit: number;
   speedupOver: string[];
   subsetOf: string[];
+  emulation: { method: string; floor: string | null; with: string[] } | null;
   sampling: { how: string; scales: string | null };
   sweep: string;
   coverage: Record<string, { level: string; why: string | null; unheldOnly?: boolean }>;
@@ -65,7 +66,7 @@ interface Addon {
     name: string,
     pids: Int32Array,
     opts?: { ringbufBytes?: number; btfPath?: string },
-  ): { ok: 1; handle: Handle; coldNs: number } | { ok: 0; errno: number; error: string; skip: string | null };
+  ): { ok: 1; handle: Handle; coldNs: number; note?: string } | { ok: 0; errno: number; error: string; skip: string | null };
   collect(h: Handle): number;
   result(h: Handle): {
     buffer: ArrayBuffer;
@@ -105,6 +106,11 @@ export interface MethodInfo {
   speedupOver: string[];
   /** floors: further methods whose work includes this floor's work */
   subsetOf: string[];
+  /**
+   * the kernel lane: the emulation of this real iterator's work, compared per
+   * round as (this + with) / (method - floor); null: none
+   */
+  emulation: { method: string; floor: string | null; with: string[] } | null;
   /** O(n^2) work done on a sample of rows (setSampling), and the stage that scales */
   sampling: Sampling;
   /** the sizes of a sweep it is measured at: every one, or the largest only (a baseline) */
@@ -194,6 +200,14 @@ export function parseMethods(raw: readonly RawMethod[]): MethodInfo[] {
       floorLimit: m.floorLimit,
       speedupOver: m.speedupOver.map((x) => named(n, 'speedupOver', x)),
       subsetOf: m.subsetOf.map((x) => named(n, 'subsetOf', x)),
+      emulation:
+        m.emulation === null || m.emulation === undefined
+          ? null
+          : {
+              method: named(n, 'emulation.method', m.emulation.method),
+              floor: m.emulation.floor === null ? null : named(n, 'emulation.floor', m.emulation.floor),
+              with: m.emulation.with.map((x) => named(n, 'emulation.with', x)),
+            },
       sampling,
       sweep: oneOf(`${n}: sweep`, m.sweep, ['all', 'largest'] as const),
     };
@@ -214,7 +228,7 @@ export function kernelLaneMethods(): string[] {
 }
 
 export type OpenResult =
-  | { state: 'open'; collector: Collector; coldNs: number }
+  | { state: 'open'; collector: Collector; coldNs: number; note?: string }
   | { state: 'skipped'; code: OpenSkipCode; reason: string }
   | { state: 'errored'; reason: string };
 
@@ -301,7 +315,7 @@ export function openMethod(
   opts: { ringbufBytes?: number; btfPath?: string } = {},
 ): OpenResult {
   const r = loadAddon().open(method.name, Int32Array.from(pids), opts);
-  if (r.ok) return { state: 'open', collector: new Collector(method, pids, r.handle), coldNs: r.coldNs };
+  if (r.ok) return { state: 'open', collector: new Collector(method, pids, r.handle), coldNs: r.coldNs, ...(r.note ? { note: r.note } : {}) };
   if (r.skip === null) return { state: 'errored', reason: r.error };
   const code = oneOf(`open(${method.name}).skip`, r.skip, OPEN_SKIP_CODES);
   // The human reason next to the code; the code is what the harness acts on.

@@ -97,6 +97,12 @@ export interface MethodDescriptor {
   speedupOver: string[];
   /** floors: further methods whose work includes this floor's work (subset chains) */
   subsetOf: string[];
+  /**
+   * the kernel lane: the emulation of this real iterator's work; compared per
+   * round as (this + with) / (method - floor), the floor being the part of the
+   * emulation's pass the real iterator does not do (visiting every descriptor)
+   */
+  emulation?: { method: string; floor?: string; with: string[] };
   lane: Lane;
   /** the method has nothing to do unless the target has one of these (empty: every target) */
   needs: Need[];
@@ -209,6 +215,8 @@ interface MeasurementBase {
   tasks: number;
   extrapolated: boolean;
   warnings: WarningCode[];
+  /** how the method ran here when that is not its usual way (its open() said so), e.g. a fallback object */
+  note?: string;
 }
 
 export type Verified = MeasurementBase & {

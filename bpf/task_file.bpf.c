@@ -57,6 +57,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "task_file.h"
+#include "ptr_value.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -182,15 +183,8 @@ struct io_mapped_ubuf___old {
  * Untrusted pointers travel as __u64 numbers between the two.
  */
 
-/* A BTF pointer cannot take part in arithmetic: store it into a map value
- * (allowed to a privileged loader) and read it back as a number. */
-__u64 ptr_slot;
-
-static __always_inline __u64 ptr_value(const void *p)
-{
-	*(volatile __u64 *)&ptr_slot = (__u64)p;
-	return *(volatile __u64 *)&ptr_slot;
-}
+/* A BTF pointer cannot take part in arithmetic: ptr_value() (ptr_value.h)
+ * turns it into a number through a stack slot of the running program. */
 
 #ifdef TF_COMPAT
 #define KPTR(T, v) ((T *)(v))
@@ -567,7 +561,7 @@ __noinline int ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 {
 	struct io_mapped_ubuf *imu;
 	struct ib_rec_uring_buf *r;
-	__u64 p;
+	__u64 p, addr;
 
 	if (!w || !slot)
 		return 0;
@@ -576,16 +570,21 @@ __noinline int ur_buf(struct ur_walk *w, __u32 idx, __u64 slot)
 		p = RDP(KPTR(struct io_rsrc_node, slot), buf);
 	if (!p || p == w->dummy)
 		return 0;
+	imu = KPTR(struct io_mapped_ubuf, p);
+	addr = RD(imu, ubuf);
+	/* 6.10-6.12: an empty slot points to a static dummy {ubuf = -1UL,
+	 * len = UINT_MAX} (io_uring/rsrc.c), no longer to ctx->dummy_ubuf */
+	if (addr == ~0ull)
+		return 0;
 	w->n++;
 	if (!emit_items)
 		return 0;
 	r = reserve(sizeof(*r), IB_REC_URING_BUF);
 	if (!r)
 		return 0;
-	imu = KPTR(struct io_mapped_ubuf, p);
 	r->ring_fd = w->fd;
 	r->index = idx;
-	r->addr = RD(imu, ubuf);
+	r->addr = addr;
 	if (bpf_core_field_exists(imu->len)) {
 		r->len = RD(imu, len);
 	} else {
@@ -828,12 +827,18 @@ static __always_inline __u32 new_task(struct task_struct *task)
 	struct tbl_val *v, nv = {};
 	struct ib_rec_table *r;
 
+	v = bpf_map_lookup_elem(&tables, &files);
+	/* Another thread of the process, on the table the process showed:
+	 * nothing of its own. The kernel's task_file walk skips such threads
+	 * since 6.x, but 6.1's tests the previous thread's table instead of the
+	 * next one's (task_group_seq_get_next) and shows the threads. Before
+	 * find_registered: it would forget which registered rings the
+	 * process's descriptors hold. */
+	if (v && v->gen == gen && v->tgid == cur_pid)
+		return 1;
 	if (walk_uring)
 		find_registered(task);
-	v = bpf_map_lookup_elem(&tables, &files);
 	if (v && v->gen == gen) {
-		if (v->tgid == cur_pid)
-			return 0; /* a thread with the leader's table */
 		if (emit_files || emit_items) {
 			r = reserve(sizeof(*r), IB_REC_TABLE);
 			if (r) {

@@ -148,18 +148,12 @@ async function main(argv: string[]): Promise<number> {
   const cacheRoot = process.env.IB_KERNEL_CACHE ?? '/var/cache/iterbench/kernel';
   const runDir = path.join(path.dirname(cacheRoot), 'vm', id);
   mkdirSync(runDir, { recursive: true });
-  // The emulation's default object calls the bpf_rdonly_cast kfunc (6.2+),
-  // which the verifier resolves through kallsyms: a kernel built without
-  // CONFIG_KALLSYMS refuses it ("cannot find address for kernel function").
-  // Such a kernel gets the probe-read object, as 6.1 does anyway.
-  const kconfig = existsSync(path.join(kdir, 'config')) ? readFileSync(path.join(kdir, 'config'), 'utf8') : '';
-  const compat = !/^CONFIG_KALLSYMS=y$/m.test(kconfig);
-  const machine = `vm: qemu TCG (software emulation), kernel ${release}` + (compat ? ', emulation: probe-read object (no kallsyms)' : '');
+  // (The emulation's default object calls the bpf_rdonly_cast kfunc, which
+  // the verifier resolves through kallsyms: the lane's kernels have no
+  // CONFIG_KALLSYMS. bench/native/bpf.c falls back to its probe-read object
+  // by itself and each measurement says so in its note.)
+  const machine = `vm: qemu TCG (software emulation), kernel ${release}`;
   const env = [`IB_MACHINE=${machine}`];
-  if (compat) {
-    env.push('IB_BPF_COMPAT=1');
-    process.stderr.write('bench:vm: the kernel has no CONFIG_KALLSYMS (kfuncs cannot be resolved): the emulation uses its probe-read object\n');
-  }
   if (existsSync(obj)) env.push(`IB_REAL_ITER_OBJ=${obj}`);
   const vmArgs = [
     path.join(REPO, 'kernel/vm.sh'),

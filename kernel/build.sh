@@ -307,17 +307,20 @@ build_flavor() {
 }
 
 # real_iter.bpf.o against the patched kernel's vmlinux.h, when missing or
-# older than its sources (bpf/real_iter.bpf.c and bpf/*.h). A program that does not compile against this base's types is a
-# warning, not a failure: the kernel is still good for kernel:test, and the
-# bench skips the bpf-iter-* methods without the object.
+# built from other sources (bpf/real_iter.bpf.c and bpf/*.h, by content:
+# worktrees with different sources each get theirs when they run this,
+# which bench:vm does first). A program that does not compile against this
+# base's types is a warning, not a failure: the kernel is still good for
+# kernel:test, and the bench skips the bpf-iter-* methods without the object.
 build_bpf() { # dir
 	local dir=$1 src=$repo/bpf/real_iter.bpf.c
-	local obj=$dir/real_iter.bpf.o
+	local obj=$dir/real_iter.bpf.o srchash
 	if [ ! -f "$src" ]; then
 		log "warning: no $src: no real_iter.bpf.o"
 		return 0
 	fi
-	if [ -f "$obj" ] && [ -z "$(find "$src" "$repo"/bpf/*.h -newer "$obj")" ]; then
+	srchash=$(cat "$src" "$repo"/bpf/*.h | sha256sum | cut -c1-16)
+	if [ -f "$obj" ] && [ "$(cat "$obj.src" 2>/dev/null)" = "$srchash" ]; then
 		return 0
 	fi
 	log "compiling real_iter.bpf.o ($src)"
@@ -326,6 +329,7 @@ build_bpf() { # dir
 		-idirafter /usr/include -idirafter /usr/include/x86_64-linux-gnu \
 		-c "$src" -o "$obj.tmp" 2>"$dir/real_iter.log"; then
 		mv "$obj.tmp" "$obj"
+		echo "$srchash" > "$obj.src"
 	else
 		rm -f "$obj.tmp" "$obj"
 		sed 's/^/  /' "$dir/real_iter.log" | head -n 20 >&2

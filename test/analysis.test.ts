@@ -6,10 +6,10 @@ import { mulberry32 } from '../analysis/prng.js';
 import { ratioSpread, meanMoves } from '../analysis/repro.js';
 import { analyze } from '../analysis/analyze.js';
 import { checkTargets } from '../analysis/targets.js';
-import { bootstrapGroups, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
+import { bootstrapGroups, pairedNetRatio, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
 import { roundOrder } from '../bench/rounds.js';
 import type { Samples } from '../bench/schema.js';
-import { buildResults, FIXTURE_METHODS, gauss } from './support/results-fixture.js';
+import { buildResults, FIXTURE_METHODS, gauss, type FixtureMethod } from './support/results-fixture.js';
 
 /** seeded log-normal draws with a given median */
 function lognormal(rng: () => number, medianNs: number, sigma: number, count: number): number[] {
@@ -308,6 +308,78 @@ describe('sanity of paired ratios', () => {
     expect(an.ratios.some((x) => x.reference === 'kcmp-tree' && x.kind === 'speedup')).toBe(true);
     // kcmp-tree names no speedup reference and no floor: no row of its own
     expect(an.ratios.some((x) => x.method === 'kcmp-tree')).toBe(false);
+  });
+});
+
+describe('the kernel lane: real iterators against the emulation of the same work', () => {
+  // the emulation's pass = its floor (visiting every descriptor) + the walk of
+  // one kind of item; the real iterators do only the walk, attached to the
+  // instances found in open()
+  const floorCost = (n: number) => 50_000 + 100 * n;
+  const lane: FixtureMethod[] = [
+    { method: 'floor-empty-iter', family: 'floor', cost: floorCost },
+    { method: 'bpf-epoll', family: 'bpf', cost: (n) => floorCost(n) + 200 * n },
+    { method: 'bpf-io-uring', family: 'bpf', cost: (n) => floorCost(n) + 100 * n },
+    { method: 'bpf-iter-epoll', family: 'bpf', lane: 'patched-kernel', cost: (n) => 50 * n, emulation: { method: 'bpf-epoll', floor: 'floor-empty-iter' } },
+    { method: 'bpf-iter-io-uring-file', family: 'bpf', lane: 'patched-kernel', cost: (n) => 30 * n, emulation: { method: 'bpf-io-uring', floor: 'floor-empty-iter', with: ['bpf-iter-io-uring-buf'] } },
+    { method: 'bpf-iter-io-uring-buf', family: 'bpf', lane: 'patched-kernel', cost: (n) => 20 * n },
+  ];
+
+  it('per round, (real + with) / (emulation - floor): the same-kind work, not the whole pass', () => {
+    const an = analyze(buildResults({ scenarios: ['all'], methods: lane }));
+    const ep = an.ratios.find((r) => r.kind === 'vs-emulation' && r.method === 'bpf-iter-epoll' && r.n === 512)!;
+    expect(ep).toMatchObject({ reference: 'bpf-epoll', minus: 'floor-empty-iter', flags: [] });
+    expect(ep.with).toBeUndefined();
+    // 50 n / 200 n, within the noise; the whole pass would say 50 n / (50k + 300 n) = 0.14
+    expect(ep.value.ciLow).toBeLessThan(0.25);
+    expect(ep.value.ciHigh).toBeGreaterThan(0.25);
+    expect(ep.value.ciHigh - ep.value.ciLow).toBeLessThan(0.03);
+    expect(ep.value.instances).toBe(2);
+    const ur = an.ratios.find((r) => r.kind === 'vs-emulation' && r.method === 'bpf-iter-io-uring-file' && r.n === 512)!;
+    expect(ur).toMatchObject({ reference: 'bpf-io-uring', minus: 'floor-empty-iter', with: ['bpf-iter-io-uring-buf'] });
+    // (30 n + 20 n) / 100 n
+    expect(ur.value.ratio).toBeGreaterThan(0.47);
+    expect(ur.value.ratio).toBeLessThan(0.53);
+    // the partner names no emulation: no row of its own
+    expect(an.ratios.some((r) => r.method === 'bpf-iter-io-uring-buf')).toBe(false);
+    // every size gets its row
+    expect(an.ratios.filter((r) => r.kind === 'vs-emulation' && r.method === 'bpf-iter-epoll').map((r) => r.n).sort((a, b) => a - b)).toEqual([64, 128, 256, 512]);
+  });
+
+  it('pairs by round: a machine that slows halfway through moves every part alike and not the ratio', () => {
+    const half = { factor: 1.4, from: 6 };
+    const an = analyze(buildResults({ scenarios: ['all'], methods: lane, slow: Object.fromEntries(lane.map((m) => [m.method, half])) }));
+    const ep = an.ratios.find((r) => r.kind === 'vs-emulation' && r.method === 'bpf-iter-epoll' && r.n === 512)!;
+    expect(ep.value.ratio).toBeGreaterThan(0.24);
+    expect(ep.value.ratio).toBeLessThan(0.26);
+  });
+
+  it('leaves out a round whose emulation measured no slower than its floor, and calls the row suspect', () => {
+    const an = analyze(buildResults({ scenarios: ['all'], methods: lane, rounds: 12, slow: { 'floor-empty-iter': { factor: 10, from: 9 } } }));
+    const ep = an.ratios.find((r) => r.kind === 'vs-emulation' && r.method === 'bpf-iter-epoll' && r.n === 512)!;
+    // rounds 9-11 of both instances have no same-kind work left to compare
+    expect(ep.value.rounds).toBe(2 * 9);
+    expect(ep.flags).toEqual(['suspect']);
+    expect(ep.why).toMatch(/in 6 round\(s\) bpf-epoll measured no slower than floor-empty-iter/);
+    // the rounds kept still give the ratio
+    expect(ep.value.ratio).toBeGreaterThan(0.24);
+    expect(ep.value.ratio).toBeLessThan(0.26);
+  });
+
+  it('pairedNetRatio: adds the parts and subtracts the floor per round, not per median', () => {
+    // round r: parts 1 + 1, den 10 + r, minus r: 2 / 10 in every round
+    const s = (f: (r: number) => number): Samples => ({ ns: [0, 1, 2, 3].map(f), round: [0, 1, 2, 3], atMs: [0, 1, 2, 3] });
+    const v = pairedNetRatio([{ nums: [s(() => 1), s(() => 1)], den: s((r) => 10 + 100 * r), minus: s((r) => 100 * r) }], { seed: 1, iterations: 200 });
+    expect(v.ratio).toBeCloseTo(0.2, 12);
+    expect(v.ciLow).toBeCloseTo(0.2, 12);
+    expect(v.ciHigh).toBeCloseTo(0.2, 12);
+    expect(v).toMatchObject({ rounds: 4, instances: 1, dropped: 0 });
+    // without a floor it is the plain paired ratio of the sum
+    const w = pairedNetRatio([{ nums: [s(() => 3)], den: s(() => 6) }], { seed: 1, iterations: 200 });
+    expect(w.ratio).toBeCloseTo(0.5, 12);
+    // a part missing in a round: that round is not compared
+    const gap: Samples = { ns: [1, 1, 1], round: [0, 1, 3], atMs: [0, 1, 3] };
+    expect(pairedNetRatio([{ nums: [gap], den: s(() => 4) }], { seed: 1, iterations: 50 }).rounds).toBe(3);
   });
 });
 

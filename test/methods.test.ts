@@ -161,15 +161,32 @@ describe('the method registry', () => {
     expect([...reach('floor-procfs-parallel')]).toEqual(['procfs-parallel']);
   });
 
-  it('compares the bpf methods with procfs, kcmp-tree and the strongest baselines, the real iterators also with their emulation', () => {
-    for (const m of listMethods().filter((x) => x.family === 'bpf')) {
+  it('compares the bpf methods that recover what procfs does with procfs, kcmp-tree and the strongest baselines; the whole real-iterator pass also with bpf-all', () => {
+    const perKind = ['bpf-iter-epoll', 'bpf-iter-io-uring-buf', 'bpf-iter-io-uring-file'];
+    for (const m of listMethods().filter((x) => x.family === 'bpf' && !perKind.includes(x.name))) {
       expect(m.speedupOver, m.name).toEqual(expect.arrayContaining(['procfs', 'kcmp-tree', 'procfs-parallel', 'pidfd-getfd']));
       // the summary's speedup column is over the first entry most methods share
       expect(m.speedupOver[0], m.name).toBe('procfs');
     }
-    expect(byName('bpf-iter-epoll').speedupOver).toContain('bpf-epoll');
-    expect(byName('bpf-iter-io-uring-file').speedupOver).toContain('bpf-io-uring');
-    expect(byName('bpf-iter-io-uring-buf').speedupOver).toContain('bpf-io-uring');
+    // equal work: the emulation's one pass
+    expect(byName('bpf-iter-all').speedupOver).toContain('bpf-all');
+    expect(byName('bpf-iter-all').emulation).toBeNull();
+  });
+
+  it('compares each per-kind real iterator only with its emulation\'s same-kind work, the descriptor walk subtracted', () => {
+    // a per-kind iterator does a part of what procfs and the emulation's passes do: no speedup over them
+    for (const n of ['bpf-iter-epoll', 'bpf-iter-io-uring-buf', 'bpf-iter-io-uring-file']) expect(byName(n).speedupOver, n).toEqual([]);
+    expect(byName('bpf-iter-epoll').emulation).toEqual({ method: 'bpf-epoll', floor: 'floor-empty-iter', with: [] });
+    // the io_uring emulation walks both tables: both real iterators together
+    expect(byName('bpf-iter-io-uring-file').emulation).toEqual({ method: 'bpf-io-uring', floor: 'floor-empty-iter', with: ['bpf-iter-io-uring-buf'] });
+    expect(byName('bpf-iter-io-uring-buf').emulation).toBeNull();
+    // only real iterators declare one, and the floor subtracted is a floor of the emulation's own chain
+    for (const m of listMethods().filter((x) => x.emulation)) {
+      expect(m.lane, m.name).toBe('patched-kernel');
+      expect(byName(m.emulation!.method).lane).toBe('host');
+      expect(byName(m.emulation!.floor!).role).toBe('floor');
+    }
+    expect(() => parseMethods(loadAddon().methods().map((r) => (r.name === 'bpf-iter-epoll' ? { ...r, emulation: { method: 'bpf-epol', floor: null, with: [] } } : r)))).toThrow(/emulation\.method names "bpf-epol"/);
   });
 
   it('describes the stronger baselines: procfs on every CPU with its own floor, pidfd_getfd with identity', () => {
@@ -187,7 +204,7 @@ describe('the method registry', () => {
   });
 
   it('puts the real iterators, and only them, in the kernel lane', () => {
-    expect(kernelLaneMethods().sort()).toEqual(['bpf-iter-epoll', 'bpf-iter-io-uring-buf', 'bpf-iter-io-uring-file']);
+    expect(kernelLaneMethods().sort()).toEqual(['bpf-iter-all', 'bpf-iter-epoll', 'bpf-iter-io-uring-buf', 'bpf-iter-io-uring-file']);
   });
 
   it('says which method samples its work and which stage scales', () => {

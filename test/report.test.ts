@@ -261,3 +261,57 @@ describe('summary.txt', () => {
     }
   });
 });
+
+describe('the kernel lane in the reports', () => {
+  const floorCost = (n: number) => 50_000 + 100 * n;
+  const lane = buildResults({
+    scenarios: ['all'],
+    sizes: [128, 256, 512],
+    methods: [
+      ...FIXTURE_METHODS,
+      { method: 'bpf-epoll', family: 'bpf', cost: (n) => floorCost(n) + 200 * n },
+      { method: 'bpf-iter-epoll', family: 'bpf', lane: 'patched-kernel', cost: (n) => 50 * n, emulation: { method: 'bpf-epoll', floor: 'floor-empty-iter' } },
+      // the whole state: 4x faster than bpf-all's one pass (80k + 260 n)
+      { method: 'bpf-iter-all', family: 'bpf', lane: 'patched-kernel', cost: (n) => (80_000 + 260 * n) / 4, speedupOver: ['procfs', 'bpf-all'] },
+    ],
+  });
+  const an = analyze(lane);
+
+  it('the chart shows how much faster, the per-kind rows inverted the same way', () => {
+    const cfg = kernelLaneChart(lane, an)!;
+    const labels = cfg.data.datasets.map((d) => d.label);
+    expect([...labels].sort()).toEqual(["x faster than bpf-all", "x faster than its emulation's same work (bpf-epoll - floor-empty-iter)", 'x faster than procfs']);
+    const cats = cfg.data.labels as string[];
+    const at = (label: string, cat: string) => cfg.data.datasets.find((d) => d.label === label)!.data[cats.indexOf(cat)] as number;
+    expect(at('x faster than bpf-all', 'all: bpf-iter-all (N=512)')).toBeGreaterThan(3.8);
+    expect(at('x faster than bpf-all', 'all: bpf-iter-all (N=512)')).toBeLessThan(4.2);
+    // real / (emulation - floor) = 0.25: 4x faster
+    const kind = at("x faster than its emulation's same work (bpf-epoll - floor-empty-iter)", 'all: bpf-iter-epoll (N=512)');
+    expect(kind).toBeGreaterThan(3.8);
+    expect(kind).toBeLessThan(4.2);
+    const ci = (cfg.data.datasets.find((d) => String(d.label).includes('emulation'))! as unknown as { ci: ([number, number] | null)[] }).ci[cats.indexOf('all: bpf-iter-epoll (N=512)')]!;
+    expect(ci[0]).toBeLessThanOrEqual(kind);
+    expect(ci[1]).toBeGreaterThanOrEqual(kind);
+  });
+
+  it('the summary lists the speedups and the per-kind ratio with its CI, within 72 columns', () => {
+    const text = formatSummary(lane, an);
+    expect(text).toMatch(/^kernel lane: the real iterators, x faster than \(paired by round\)$/m);
+    expect(text).toMatch(/^ {2}all: bpf-iter-all over bpf-all: [34]\.\d\dx \(/m);
+    expect(text).toMatch(/^kernel lane per kind: real \/ \(emulation - its floor\)/m);
+    expect(text).toMatch(/all: bpf-iter-epoll \/ \(bpf-epoll - floor-empty-iter\): 0\.2\d*\s+\(0\.2\d*-0\.2\d*\),\s+[34]\.\d+x faster/);
+    for (const l of text.split('\n')) expect(l.length, l).toBeLessThanOrEqual(SUMMARY_WIDTH);
+  });
+
+  it('ratios.csv carries the vs-emulation rows', () => {
+    const kinds = new Set(an.ratios.map((r) => r.kind));
+    expect(kinds.has('vs-emulation')).toBe(true);
+    expect(toBenchmarkJson(lane, an).some((e) => e.name === 'all/bpf-iter-epoll / bpf-epoll @N=512' && e.extra?.startsWith('vs-emulation'))).toBe(true);
+  });
+
+  it('says how a method ran when its open() said so', () => {
+    const noted = { ...lane, measurements: lane.measurements.map((m) => (m.method === 'bpf-all' ? { ...m, note: 'bpf: the probe-read object (task_file_compat): the kernel cannot resolve the bpf_rdonly_cast kfunc' } : m)) };
+    const text = formatSummary(noted, an);
+    expect(text).toMatch(/^how methods ran here:\n {2}bpf-all: bpf: the probe-read object/m);
+  });
+});

@@ -3,12 +3,15 @@
  * addon.c - N-API face of the collectors (typed in bench/native.ts, which
  * parses what comes back strictly). JavaScript calls:
  *   methods() -> [{name, family, role, lane, summary, needs[], floor,
- *                  floorLimit, speedupOver[], subsetOf[], sampling: {how,
+ *                  floorLimit, speedupOver[], subsetOf[], emulation: {method,
+ *                  floor, with[]} | null, sampling: {how,
  *                  scales}, coverage: {<kind>: {level, why}}}]
  *        every fact of each descriptor (method.h), in registry order; enums
  *        as lowercase names ("undeclared" where a descriptor left one 0)
  *   open(name, Int32Array pids, {ringbufBytes?, btfPath?})
- *        -> {ok: 1, handle, coldNs} | {ok: 0, errno, error, skip}
+ *        -> {ok: 1, handle, coldNs, note?} | {ok: 0, errno, error, skip}
+ *        note: how the method runs here when that is not its usual way
+ *        (ib_out_note: e.g. the emulation's probe-read object)
  *        skip: "missing-feature" | "kernel-lane" | "privilege" | null
  *   collect(handle)                  -> bytes of records (>= 0) or -errno
  *                                       (the measured call: nothing else)
@@ -304,6 +307,18 @@ static napi_value js_methods(napi_env env, napi_callback_info info)
 		set(env, o, "floorLimit", num(env, m->floor_limit));
 		set(env, o, "speedupOver", method_names(env, m->speedup_over));
 		set(env, o, "subsetOf", method_names(env, m->subset_of));
+		if (m->emulation.method) {
+			napi_value em;
+
+			CHECK(napi_create_object(env, &em));
+			set(env, em, "method", str(env, m->emulation.method->name));
+			set(env, em, "floor", m->emulation.floor ? str(env, m->emulation.floor->name)
+								 : null_value(env));
+			set(env, em, "with", method_names(env, m->emulation.with));
+			set(env, o, "emulation", em);
+		} else {
+			set(env, o, "emulation", null_value(env));
+		}
 		CHECK(napi_create_object(env, &smp));
 		set(env, smp, "how", ENUM_NAME(env, m->sampling.how, sampling_names));
 		set(env, smp, "scales", m->sampling.how == IB_SAMPLING_NONE ? null_value(env) :
@@ -469,6 +484,8 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 	set(env, res, "ok", num(env, 1));
 	set(env, res, "handle", ext);
 	set(env, res, "coldNs", num(env, (double)(ib_now_ns() - t0)));
+	if (h->out.note[0])
+		set(env, res, "note", str(env, h->out.note));
 	return res;
 }
 

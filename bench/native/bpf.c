@@ -26,8 +26,12 @@
  *
  * The program is built twice: task_file (reads kernel objects through
  * bpf_rdonly_cast, Linux 6.2+) and task_file_compat (bpf_probe_read_kernel,
- * for older kernels such as the 6.1 VM lane). open() picks by kernel
- * version; IB_BPF_COMPAT=1 forces the compat build (to test it here).
+ * for older kernels such as the 6.1 VM lane). open() takes the compat build
+ * on a kernel older than 6.2, and falls back to it by itself when the
+ * kernel cannot resolve the kfunc (a kernel without CONFIG_KALLSYMS, such
+ * as the lane's 6.12: the verifier finds no address for it); either way
+ * open() says so (ib_out_note, in the results). IB_BPF_COMPAT=1 forces the
+ * compat build (to test it here).
  */
 #include <dirent.h>
 #include <stdarg.h>
@@ -61,16 +65,51 @@ _Static_assert(sizeof(struct task_file_bpf__bss) == sizeof(struct task_file_comp
  * errors as values. Keep the last warning so a failed load can name it.
  */
 static __thread char last_libbpf_msg[256];
+/* the line of a load's messages that says a kfunc could not be resolved
+ * (libbpf: extern not found; verifier: no address without kallsyms) */
+static __thread char kfunc_msg[160];
+
+static void note_kfunc_failure(const char *msg)
+{
+	/* (not the name alone: a failed load's log lists every call of it) */
+	static const char *const marks[] = { "kernel function", "kfunc" };
+	const char *p = NULL, *b, *e;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]) && !p; i++)
+		p = strstr(msg, marks[i]);
+	if (!p || kfunc_msg[0])
+		return;
+	for (b = p; b > msg && b[-1] != '\n'; b--)
+		;
+	e = strchr(p, '\n');
+	n = e ? (size_t)(e - b) : strlen(b);
+	if (n >= sizeof(kfunc_msg))
+		n = sizeof(kfunc_msg) - 1;
+	memcpy(kfunc_msg, b, n);
+	kfunc_msg[n] = '\0';
+}
 
 static int quiet_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char *msg = NULL;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	if (level <= LIBBPF_WARN && vasprintf(&msg, fmt, aq) >= 0) {
+		note_kfunc_failure(msg);
+		free(msg);
+	}
+	va_end(aq);
 	if (level <= LIBBPF_WARN && getenv("IB_LIBBPF_VERBOSE") == NULL) {
 		vsnprintf(last_libbpf_msg, sizeof(last_libbpf_msg), fmt, ap);
 		return 0;
 	}
+	n = 0;
 	if (getenv("IB_LIBBPF_VERBOSE"))
-		return vfprintf(stderr, fmt, ap);
-	return 0;
+		n = vfprintf(stderr, fmt, ap);
+	return n;
 }
 
 __attribute__((constructor)) static void bpf_init_print(void)
@@ -225,18 +264,20 @@ static int no_files_check(int32_t pid, struct ib_out *out)
 }
 
 /* The default object needs the bpf_rdonly_cast kfunc (Linux 6.2+). The
- * probe-read build serves older kernels; IB_BPF_COMPAT=1 forces it (tests). */
-static bool need_compat(void)
+ * probe-read build serves older kernels; IB_BPF_COMPAT=1 forces it (tests).
+ * Returns why the probe-read one is used from the start, or NULL. */
+static const char *need_compat(void)
 {
 	const char *env = getenv("IB_BPF_COMPAT");
 	struct utsname u;
 	int major = 0, minor = 0;
 
 	if (env && strcmp(env, "1") == 0)
-		return true;
+		return "IB_BPF_COMPAT=1";
 	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return false;
-	return major < 6 || (major == 6 && minor < 2);
+		return NULL;
+	return major < 6 || (major == 6 && minor < 2) ? "Linux < 6.2 has no bpf_rdonly_cast kfunc"
+						      : NULL;
 }
 
 /* settings of either object, between __open and __load */
@@ -299,7 +340,8 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	struct bpf_state *st;
 	uint64_t keys[2];
 	uint32_t i, rb_bytes, ntables;
-	bool compat;
+	const char *why_compat;
+	char why[256];
 	int err;
 
 	*state = NULL;
@@ -352,13 +394,24 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	}
 	/* the descriptor tables of the targets (threads with tables of their own add some) */
 	ntables = 2 * t->npids + 64;
-	compat = need_compat();
-	err = compat ? -ESRCH : load_object(st, false, &oo, keys, rb_bytes, ntables);
-	if (err == -ESRCH) {
-		/* no bpf_rdonly_cast kfunc (libbpf: extern not found): the probe-read build */
+	why_compat = need_compat();
+	kfunc_msg[0] = '\0';
+	err = why_compat ? -ESRCH : load_object(st, false, &oo, keys, rb_bytes, ntables);
+	if (err && (why_compat || err == -ESRCH || kfunc_msg[0])) {
+		/* the kernel cannot resolve the bpf_rdonly_cast kfunc: libbpf finds
+		 * no such extern (< 6.2), or the verifier no address for it (a
+		 * kernel without CONFIG_KALLSYMS): the probe-read build, said in
+		 * the result */
+		if (!why_compat) {
+			snprintf(why, sizeof(why), "the kernel cannot resolve the bpf_rdonly_cast "
+				 "kfunc (%s)", kfunc_msg[0] ? kfunc_msg : "libbpf: extern not found");
+			why_compat = why;
+		}
 		task_file_bpf__destroy(st->skel);
 		st->skel = NULL;
 		err = load_object(st, true, &oo, keys, rb_bytes, ntables);
+		if (!err)
+			ib_out_note(out, "bpf: the probe-read object (task_file_compat): %s", why_compat);
 	}
 	if (err) {
 		char msg[128];
@@ -475,6 +528,21 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 		err = ib_out_error(out, -EPROTO, "bpf: iterator of pid %d ended inside a record "
 				   "(%zu bytes, records of %zu)", st->pids[li], seq, rec);
 	return err;
+}
+
+/* the identity keys of an opened state (bpf-iter-all gives the real
+ * iterators the same, so that their keys and these name one file alike) */
+void ib_bpf_identity_keys(const void *state, uint64_t keys[2])
+{
+	const struct bpf_state *st = state;
+
+	if (st->skel) {
+		keys[0] = st->skel->rodata->key0;
+		keys[1] = st->skel->rodata->key1;
+	} else {
+		keys[0] = st->cskel->rodata->key0;
+		keys[1] = st->cskel->rodata->key1;
+	}
 }
 
 static int bpf_collect(void *state, const struct ib_target *t, const struct ib_opts *o,

@@ -4,13 +4,22 @@
  * A debugging aid for collector authors; the bench uses the N-API addon.
  *
  *   ibcollect -l                       list methods: descriptor and coverage
- *   ibcollect [-n ITERS] [-r ROWS] [-s SEED] [-q] METHOD PID...
+ *   ibcollect [-n ITERS] [-r ROWS] [-s SEED] [-q] [-R READERS] [-w PREFIX] METHOD PID...
  *       -n  collect ITERS times and print min/median time (default 1)
  *       -r  sampling methods: compare ROWS random rows with all others
  *       -s  the seed of the row sample (default 1)
  *       -q  do not print the records, only counts and times
+ *       -R  READERS threads, each pinned to its own CPU, collect at once on
+ *           the one opened method (ITERS times each, started together): for
+ *           methods whose collect() is reentrant (the kernel lane's,
+ *           bench/native/bpf_real.c). Every answer must equal reader 0's
+ *           first byte for byte, else exit 1
+ *       -w  write the last answer (the raw records) to PREFIX.0; with -R, each
+ *           reader's first answer to PREFIX.<reader>
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +59,13 @@ static void list_methods(void)
 		if (m->floor)
 			printf("    floor: %s (limit %.2fx)\n", m->floor->name, m->floor_limit);
 		print_list("speedup over", m->speedup_over);
+		if (m->emulation.method) {
+			printf("    vs emulation: (%s", m->name);
+			for (const struct ib_method *const *w = m->emulation.with; w && *w; w++)
+				printf(" + %s", (*w)->name);
+			printf(") / (%s - %s)\n", m->emulation.method->name,
+			       m->emulation.floor ? m->emulation.floor->name : "0");
+		}
 		print_list("subset of", m->subset_of);
 		if (m->sampling.how == IB_SAMPLING_ROWS)
 			printf("    sampling: rows\n");
@@ -156,6 +172,140 @@ static void print_records(const struct ib_out *out, size_t *counts)
 	}
 }
 
+/* -R: readers collecting at once on one state */
+struct reader {
+	pthread_t thread;
+	int index, cpu, iters, ret, failed_at;
+	const struct ib_method *m;
+	void *state;
+	const struct ib_target *t;
+	const struct ib_opts *o;
+	pthread_barrier_t *start;
+	struct ib_out out;
+	uint8_t *first; /* the first answer */
+	size_t first_len;
+	int differing;  /* answers unlike the first */
+};
+
+static void *reader_main(void *p)
+{
+	struct reader *r = p;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(r->cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set)) {
+		r->ret = -EINVAL;
+		snprintf(r->out.err, sizeof(r->out.err), "cannot pin reader %d to cpu %d", r->index, r->cpu);
+		return NULL;
+	}
+	for (int i = 0; i < r->iters; i++) {
+		pthread_barrier_wait(r->start);
+		ib_out_reset(&r->out);
+		r->ret = r->m->collect(r->state, r->t, r->o, &r->out);
+		if (r->ret < 0) {
+			r->failed_at = i;
+			return NULL;
+		}
+		if (!r->first) {
+			r->first = malloc(r->out.len + 1);
+			if (!r->first) {
+				r->ret = -ENOMEM;
+				return NULL;
+			}
+			memcpy(r->first, r->out.buf, r->out.len);
+			r->first_len = r->out.len;
+		} else if (r->out.len != r->first_len || memcmp(r->out.buf, r->first, r->first_len)) {
+			r->differing++;
+		}
+	}
+	return NULL;
+}
+
+static int write_answer(const char *prefix, int index, const uint8_t *buf, size_t len)
+{
+	char path[4096];
+	FILE *f;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s.%d", prefix, index);
+	f = fopen(path, "we");
+	if (!f) {
+		fprintf(stderr, "ibcollect: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	if (len && fwrite(buf, len, 1, f) != 1)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err)
+		fprintf(stderr, "ibcollect: write %s: %s\n", path, strerror(-err));
+	return err;
+}
+
+/* -R: READERS threads on CPUs 0, 1, ... collect ITERS times at once; 0 when all agree */
+static int run_readers(const struct ib_method *m, void *state, const struct ib_target *t,
+		       const struct ib_opts *o, int nreaders, int iters, const char *prefix)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_barrier_t start;
+	struct reader *rd;
+	int i, started = 0, bad = 0, differing = 0;
+
+	rd = calloc(nreaders, sizeof(*rd));
+	if (!rd || pthread_barrier_init(&start, NULL, nreaders)) {
+		free(rd);
+		fprintf(stderr, "ibcollect: readers: out of memory\n");
+		return 1;
+	}
+	if (ncpu < nreaders)
+		fprintf(stderr, "ibcollect: %d readers on %ld cpus: some share one\n", nreaders, ncpu);
+	for (i = 0; i < nreaders; i++) {
+		rd[i] = (struct reader){ .index = i, .cpu = (int)(i % (ncpu > 0 ? ncpu : 1)),
+					 .iters = iters, .m = m, .state = state, .t = t, .o = o,
+					 .start = &start, .failed_at = -1 };
+		if (pthread_create(&rd[i].thread, NULL, reader_main, &rd[i])) {
+			fprintf(stderr, "ibcollect: cannot start reader %d\n", i);
+			break;
+		}
+		started++;
+	}
+	if (started < nreaders) {
+		/* the started ones wait at the barrier for ever: give up */
+		fprintf(stderr, "ibcollect: readers: %d of %d started\n", started, nreaders);
+		exit(1);
+	}
+	for (i = 0; i < nreaders; i++)
+		pthread_join(rd[i].thread, NULL);
+	for (i = 0; i < nreaders; i++) {
+		if (rd[i].ret < 0) {
+			fprintf(stderr, "ibcollect: %s: reader %d (cpu %d), collect %d: %s\n", m->name, i,
+				rd[i].cpu, rd[i].failed_at, rd[i].out.err[0] ? rd[i].out.err
+									   : strerror(-rd[i].ret));
+			bad = 1;
+			continue;
+		}
+		differing += rd[i].differing;
+		if (i > 0 && (rd[i].first_len != rd[0].first_len ||
+			      memcmp(rd[i].first, rd[0].first, rd[0].first_len)))
+			differing += 1;
+		if (prefix && write_answer(prefix, i, rd[i].first, rd[i].first_len))
+			bad = 1;
+	}
+	printf("# %s: %d readers on cpus", m->name, nreaders);
+	for (i = 0; i < nreaders; i++)
+		printf(" %d", rd[i].cpu);
+	printf(", %d collects each, started together; answers unlike reader 0's first: %d; "
+	       "bytes %zu\n", iters, differing, rd[0].first_len);
+	for (i = 0; i < nreaders; i++) {
+		free(rd[i].out.buf);
+		free(rd[i].first);
+	}
+	pthread_barrier_destroy(&start);
+	free(rd);
+	return bad || differing ? 1 : 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -170,11 +320,12 @@ int main(int argc, char **argv)
 	struct ib_target t;
 	int32_t *pids = NULL;
 	uint64_t *times = NULL, t0, cold;
-	int iters = 1, quiet = 0, c, ret = 1;
+	int iters = 1, quiet = 0, readers = 0, c, ret = 1;
+	const char *prefix = NULL;
 	void *state = NULL;
 
 	o.sample_seed = 1;
-	while ((c = getopt(argc, argv, "ln:r:s:q")) != -1) {
+	while ((c = getopt(argc, argv, "ln:r:s:qR:w:")) != -1) {
 		switch (c) {
 		case 'l':
 			list_methods();
@@ -183,13 +334,15 @@ int main(int argc, char **argv)
 		case 'r': o.sample_rows = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 's': o.sample_seed = strtoull(optarg, NULL, 0); break;
 		case 'q': quiet = 1; break;
+		case 'R': readers = atoi(optarg); break;
+		case 'w': prefix = optarg; break;
 		default:
-			fprintf(stderr, "usage: ibcollect [-l] [-n ITERS] [-r ROWS] [-s SEED] [-q] METHOD PID...\n");
+			fprintf(stderr, "usage: ibcollect [-l] [-n ITERS] [-r ROWS] [-s SEED] [-q] [-R READERS] [-w PREFIX] METHOD PID...\n");
 			return 2;
 		}
 	}
-	if (optind + 2 > argc || iters < 1) {
-		fprintf(stderr, "usage: ibcollect [-l] [-n ITERS] [-r ROWS] [-s SEED] [-q] METHOD PID...\n");
+	if (optind + 2 > argc || iters < 1 || readers < 0 || readers > 64) {
+		fprintf(stderr, "usage: ibcollect [-l] [-n ITERS] [-r ROWS] [-s SEED] [-q] [-R READERS] [-w PREFIX] METHOD PID...\n");
 		return 2;
 	}
 	for (size_t i = 0; i < ib_nmethods; i++)
@@ -220,6 +373,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	cold = ib_now_ns() - t0;
+	if (readers > 0) {
+		ret = run_readers(m, state, &t, &o, readers, iters, prefix);
+		goto close;
+	}
 	for (int i = 0; i < iters; i++) {
 		ib_out_reset(&out);
 		t0 = ib_now_ns();
@@ -236,6 +393,10 @@ int main(int argc, char **argv)
 
 		counts[0] = quiet;
 		print_records(&out, counts);
+		if (prefix && write_answer(prefix, 0, out.buf, out.len)) {
+			ret = 1;
+			goto close;
+		}
 		qsort(times, iters, sizeof(*times), cmp_u64);
 		printf("# %s: fd %zu epoll-items %zu rings %zu uring-files %zu uring-bufs %zu notes %zu "
 		       "tables %zu registered-rings %zu\n",

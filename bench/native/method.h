@@ -168,6 +168,9 @@ struct ib_out {
 	} sample;
 	enum ib_skip skip; /* open(): set with ib_out_skip() */
 	char err[512];
+	/* open(): how the method runs here, when that is not its usual way
+	 * (e.g. a fallback object), one sentence for the results (ib_out_note) */
+	char note[256];
 };
 
 struct ib_opts {
@@ -207,6 +210,21 @@ struct ib_method {
 	 * this floor's work (besides the methods whose floor it is), so a run
 	 * can check floor <= method along the chains */
 	const struct ib_method *const *subset_of;
+	/*
+	 * The kernel lane: a real iterator's work as the emulation does it
+	 * (bench/native/bpf.c). The emulation's pass also visits every
+	 * descriptor, which an iterator attached to one instance does not, so
+	 * the two are compared per round as real / (method - floor): the
+	 * emulation with the cost of that visit (its floor) taken off. `with`
+	 * (IB_LIST, or NULL): further real iterators whose work together with
+	 * this one's is the emulation's (their times are added per round).
+	 * method NULL: no such comparison.
+	 */
+	struct {
+		const struct ib_method *method;
+		const struct ib_method *floor;
+		const struct ib_method *const *with;
+	} emulation;
 	struct ib_sampling sampling;
 	enum ib_sweep sweep;
 	struct ib_coverage coverage[IB_COV__N];
@@ -217,7 +235,7 @@ struct ib_method {
 	void (*close)(void *state);
 };
 
-/* a NULL-terminated list of methods, for speedup_over and subset_of */
+/* a NULL-terminated list of methods, for speedup_over, subset_of and emulation.with */
 #define IB_LIST(...) ((const struct ib_method *const[]){ __VA_ARGS__, NULL })
 
 /* registry.h declares every method (ib_method_<name>) and lists them */
@@ -234,6 +252,8 @@ int ib_out_error(struct ib_out *out, int err, const char *fmt, ...)
 /* open(): this lane cannot run here, for reason `why`; returns -EOPNOTSUPP */
 int ib_out_skip(struct ib_out *out, enum ib_skip why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* open(): say how the method runs here (ib_out.note), e.g. which fallback */
+void ib_out_note(struct ib_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* reserve a record of fixed size `size` plus an optional string; returns a
  * zeroed record with h.type/h.size/h.pid filled, or NULL on ENOMEM */
 void *ib_out_rec(struct ib_out *out, uint16_t type, int32_t pid, size_t size,
@@ -248,5 +268,9 @@ int ib_out_append(struct ib_out *out, const void *p, size_t n);
  * header is malformed (size below the header's or not a multiple of 8) */
 ssize_t ib_whole_records(const uint8_t *p, size_t n);
 uint64_t ib_now_ns(void);
+
+/* bpf.c: the identity keys (key0, key1) of an opened bpf-task-file,
+ * bpf-all, ... state: bpf-iter-all (bpf_real.c) mixes with the same */
+void ib_bpf_identity_keys(const void *state, uint64_t keys[2]);
 
 #endif /* IB_METHOD_H */

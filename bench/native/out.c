@@ -19,6 +19,7 @@ void ib_out_reset(struct ib_out *out)
 	out->len = 0;
 	out->calls = 0;
 	out->err[0] = '\0';
+	out->note[0] = '\0';
 	out->skip = IB_SKIP_NONE;
 	memset(&out->sample, 0, sizeof(out->sample));
 	memset(out->stage_ns, 0, sizeof(out->stage_ns));
@@ -43,6 +44,15 @@ int ib_out_skip(struct ib_out *out, enum ib_skip why, const char *fmt, ...)
 	va_end(ap);
 	out->skip = why;
 	return -EOPNOTSUPP;
+}
+
+void ib_out_note(struct ib_out *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out->note, sizeof(out->note), fmt, ap);
+	va_end(ap);
 }
 
 int ib_out_room(struct ib_out *out, size_t need)

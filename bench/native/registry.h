@@ -23,6 +23,7 @@
 	X(ib_method_bpf_iter_io_uring_file) /* bpf_real.c (kernel lane) */ \
 	X(ib_method_bpf_iter_io_uring_buf)  /* bpf_real.c (kernel lane) */ \
 	X(ib_method_bpf_iter_epoll)         /* bpf_real.c (kernel lane) */ \
+	X(ib_method_bpf_iter_all)           /* bpf_real.c (kernel lane) */ \
 	X(ib_method_floor_procfs)           /* procfs.c */              \
 	X(ib_method_floor_procfs_parallel)  /* procfs_parallel.c */     \
 	X(ib_method_floor_empty_iter)       /* bpf.c */                 \

@@ -22,6 +22,8 @@ export interface FixtureMethod {
   /** extrapolated from this n on */
   extrapolateFrom?: number;
   lane?: 'host' | 'patched-kernel';
+  /** the kernel lane: the emulation of this real iterator's work (MethodDescriptor.emulation) */
+  emulation?: { method: string; floor?: string; with?: string[] };
 }
 
 /** procfs ~ 12 us per fd; bpf ~ 0.15 us per fd: the shape of the real thing */
@@ -68,6 +70,7 @@ export function descriptorOf(f: FixtureMethod): MethodDescriptor {
     ...(f.floorLimit ? { floorLimit: f.floorLimit } : {}),
     speedupOver: f.speedupOver ?? [],
     subsetOf: f.subsetOf ?? [],
+    ...(f.emulation ? { emulation: { method: f.emulation.method, ...(f.emulation.floor ? { floor: f.emulation.floor } : {}), with: f.emulation.with ?? [] } } : {}),
     lane: f.lane ?? 'host',
     needs: [],
     sampling: f.extrapolateFrom ? 'rows' : 'none',
