@@ -18,6 +18,7 @@
  * (default 7200), --vm-mem MB (default 4096). Everything else is passed to
  * bench/cli/bench.ts.
  */
+import { realIterObject } from './real-iter-obj.js';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -141,7 +142,10 @@ async function main(argv: string[]): Promise<number> {
   if (b.code !== 0) throw new Error(`kernel/build.sh --base ${a.base} --kernel ${a.kernel} failed (exit ${b.code})`);
   const kdir = lastLine(b.stdout);
   const release = readFileSync(path.join(kdir, 'release'), 'utf8').trim();
-  const obj = path.join(kdir, 'real_iter.bpf.o');
+  // this tree's object for that kernel (the cache's may come from another clone's sources)
+  const real = a.kernel === 'stock' ? undefined : realIterObject(kdir);
+  if (real && !real.ok) process.stderr.write(`bench:vm: ${real.reason}: the bpf-iter-* methods will be skipped\n`);
+  const obj = real?.ok ? real.path : '';
 
   // 2. the bench inside the VM, writing into the run directory (/mnt there)
   const id = runId(a.base, a.kernel);
@@ -154,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
   // by itself and each measurement says so in its note.)
   const machine = `vm: qemu TCG (software emulation), kernel ${release}`;
   const env = [`IB_MACHINE=${machine}`];
-  if (existsSync(obj)) env.push(`IB_REAL_ITER_OBJ=${obj}`);
+  if (obj && existsSync(obj)) env.push(`IB_REAL_ITER_OBJ=${obj}`);
   const vmArgs = [
     path.join(REPO, 'kernel/vm.sh'),
     '--kernel', a.kernel,

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Coverage, ResultsFile } from '../bench/schema.js';
+import { realIterObject } from '../kernel/real-iter-obj.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KERNEL = path.join(REPO, 'kernel');
@@ -386,13 +387,17 @@ describe('kernel lane scripts', () => {
 
 describe('kernel lane VM', () => {
   const bz = path.join(CACHE, 'patched-6.1', 'bzImage');
-  const obj = path.join(CACHE, 'patched-6.1', 'real_iter.bpf.o');
-  const built = existsSync(bz) && existsSync(obj) && existsSync(path.join(REPO, 'build/native/iterbench.node'));
+  // this tree's object for that kernel, compiled here (the cache is shared with other clones)
+  const real = existsSync(bz) ? realIterObject(path.join(CACHE, 'patched-6.1')) : undefined;
+  const obj = real?.ok ? real.path : '';
+  const built = existsSync(bz) && existsSync(path.join(REPO, 'build/native/iterbench.node'));
 
   it(
     'boots the patched kernel and the real iterators recover a small workload exactly',
     (ctx) => {
       if (!built) ctx.skip('no built kernel, run npm run kernel:build');
+      // a built patched kernel whose types this tree's program does not compile against is a failure
+      expect(real?.ok, real && !real.ok ? real.reason : '').toBe(true);
       const release = readFileSync(path.join(CACHE, 'patched-6.1', 'release'), 'utf8').trim();
       const runDir = mkdtempSync(path.join(path.dirname(CACHE), 'vm', 'smoke-'));
       try {
@@ -451,10 +456,12 @@ describe('kernel lane VM', () => {
       `${base}: two readers at once on two CPUs read one loaded object's iterators and both answers verify; a contended ring is read on, never again from slot 0`,
       (ctx) => {
         const kdir = path.join(CACHE, `patched-${base}`);
-        const kobj = path.join(kdir, 'real_iter.bpf.o');
-        if (!existsSync(path.join(kdir, 'bzImage')) || !existsSync(kobj)) {
+        const kreal = existsSync(path.join(kdir, 'bzImage')) ? realIterObject(kdir) : undefined;
+        const kobj = kreal?.ok ? kreal.path : '';
+        if (!existsSync(path.join(kdir, 'bzImage'))) {
           ctx.skip(`no built patched ${base} kernel, run npm run kernel:build -- --base ${base}`);
         }
+        expect(kreal?.ok, kreal && !kreal.ok ? kreal.reason : '').toBe(true);
         if (os.cpus().length < 2) ctx.skip(`one CPU here: two readers cannot run at once`);
         const runDir = mkdtempSync(path.join(path.dirname(CACHE), 'vm', 'readers-'));
         try {
