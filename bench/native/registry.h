@@ -15,6 +15,8 @@
 	X(ib_method_kcmp_tree)              /* kcmp.c */                \
 	X(ib_method_kcmp_epoll)             /* kcmp.c */                \
 	X(ib_method_bpf_task_file)          /* bpf.c */                 \
+	X(ib_method_bpf_task_file_system)   /* bpf.c */                 \
+	X(ib_method_bpf_cgroup_fds)         /* bpf.c */                 \
 	X(ib_method_bpf_epoll)              /* bpf.c */                 \
 	X(ib_method_bpf_io_uring)           /* bpf.c */                 \
 	X(ib_method_bpf_all)                /* bpf.c */                 \
@@ -23,6 +25,8 @@
 	X(ib_method_bpf_iter_epoll)         /* bpf_real.c (kernel lane) */ \
 	X(ib_method_floor_procfs)           /* procfs.c */              \
 	X(ib_method_floor_empty_iter)       /* bpf.c */                 \
+	X(ib_method_floor_empty_iter_system) /* bpf.c */                \
+	X(ib_method_floor_cgroup_walk)      /* bpf.c */                 \
 	X(ib_method_floor_walk)             /* bpf.c */                 \
 	X(ib_method_floor_walk_epoll)       /* bpf.c */                 \
 	X(ib_method_floor_walk_io_uring)    /* bpf.c */
