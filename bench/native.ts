@@ -74,7 +74,7 @@ interface Addon {
     error: string;
     sample: NativeSample | null;
   };
-  block(h: Handle, k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array): number;
+  block(h: Handle, k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array, stageNs?: Float64Array): number;
   digest(h: Handle): bigint;
   setSampling(h: Handle, rows: number, seed: number | bigint): void;
   close(h: Handle): void;
@@ -254,9 +254,13 @@ export class Collector {
     return { ok: true, out: this.result() };
   }
 
-  /** Up to k collects timed in C, digests of each answer; see addon.c block(). */
-  block(k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array): number {
-    return loadAddon().block(this.h(), k, timesNs, digests, known);
+  /**
+   * Up to k collects timed in C, digests of each answer; see addon.c
+   * block(). stageNs (sampling methods): each collect's time in its
+   * sampled stage, the part the harness scales to the whole work.
+   */
+  block(k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array, stageNs?: Float64Array): number {
+    return loadAddon().block(this.h(), k, timesNs, digests, known, stageNs);
   }
 
   /** The digest of the last answer (what block() compares). */

@@ -399,10 +399,15 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 
 static struct handle *get_handle(napi_env env, napi_callback_info info, napi_value *rest, size_t nrest)
 {
+	napi_value argv[8];
 	size_t argc = 1 + nrest;
-	napi_value argv[4];
 	void *p = NULL;
 
+	/* napi_get_cb_info writes up to argc values: argv must hold them all */
+	if (argc > sizeof(argv) / sizeof(argv[0])) {
+		napi_throw_error(env, NULL, "get_handle: too many arguments asked for");
+		return NULL;
+	}
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
 	    napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
 		napi_throw_type_error(env, NULL, "expected a handle from open()");
@@ -432,11 +437,12 @@ static napi_value js_collect(napi_env env, napi_callback_info info)
 
 static napi_value js_block(napi_env env, napi_callback_info info)
 {
-	napi_value rest[4] = { 0 }, v;
-	struct handle *h = get_handle(env, info, rest, 4);
-	napi_typedarray_type tt, dt, kt;
-	size_t nt, nd, nk;
-	void *times, *digs, *known;
+	napi_value rest[5] = { 0 }, v;
+	struct handle *h = get_handle(env, info, rest, 5);
+	napi_typedarray_type tt, dt, kt, st = napi_float64_array;
+	size_t nt, nd, nk, ns = 0;
+	void *times, *digs, *known, *stage = NULL;
+	napi_valuetype t5 = napi_undefined;
 	uint32_t k = 0, i;
 	int ret = 0;
 
@@ -451,9 +457,13 @@ static napi_value js_block(napi_env env, napi_callback_info info)
 	    napi_get_typedarray_info(env, rest[2], &dt, &nd, &digs, NULL, NULL) != napi_ok ||
 	    napi_get_typedarray_info(env, rest[3], &kt, &nk, &known, NULL, NULL) != napi_ok ||
 	    tt != napi_float64_array || dt != napi_biguint64_array || kt != napi_biguint64_array ||
-	    nt < k || nd < k) {
+	    nt < k || nd < k ||
+	    (rest[4] && napi_typeof(env, rest[4], &t5) == napi_ok && t5 != napi_undefined &&
+	     (napi_get_typedarray_info(env, rest[4], &st, &ns, &stage, NULL, NULL) != napi_ok ||
+	      st != napi_float64_array || ns < k))) {
 		napi_throw_type_error(env, NULL,
-				      "block(handle, k, Float64Array(k), BigUint64Array(k), BigUint64Array known)");
+				      "block(handle, k, Float64Array(k), BigUint64Array(k), BigUint64Array known"
+				      "[, Float64Array(k) scaled-stage ns])");
 		return NULL;
 	}
 	for (i = 0; i < k;) {
@@ -464,6 +474,11 @@ static napi_value js_block(napi_env env, napi_callback_info info)
 		((double *)times)[i] = (double)(ib_now_ns() - t0);
 		if (ret < 0)
 			break;
+		/* a sampling method: the time of this collect's sampled stage,
+		 * which the harness scales to the whole work */
+		if (stage)
+			((double *)stage)[i] = h->m->sampling.how == IB_SAMPLING_NONE ? 0 :
+					       (double)h->out.stage_ns[h->m->sampling.scales];
 		d = digest(h->out.buf, h->out.len);
 		((uint64_t *)digs)[i++] = d;
 		for (j = 0; j < nk && ((uint64_t *)known)[j] != d; j++)
