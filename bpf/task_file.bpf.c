@@ -60,7 +60,7 @@ const volatile bool emit_files = false; /* an ib_rec_fd per descriptor */
 const volatile bool walk_epoll = false;
 const volatile bool walk_uring = false;
 const volatile bool emit_items = false; /* false: floor-walk, count only */
-/* bpf-task-file-system, bpf-cgroup-fds: visit only the tasks whose tgid is
+/* bpf-task-file-sys, bpf-cgroup-fds: visit only the tasks whose tgid is
  * in the map tgids (the link is not pid-filtered) */
 const volatile bool filter_tgids = false;
 

@@ -35,9 +35,9 @@ const byName = (n: string): MethodInfo => {
 };
 
 const EXPECTED_METHODS = [
-  'procfs', 'kcmp-pairwise', 'kcmp-tree', 'kcmp-epoll', 'bpf-task-file', 'bpf-task-file-system', 'bpf-cgroup-fds',
+  'procfs', 'kcmp-pairwise', 'kcmp-tree', 'kcmp-epoll', 'bpf-task-file', 'bpf-task-file-sys', 'bpf-cgroup-fds',
   'bpf-epoll', 'bpf-io-uring', 'bpf-all',
-  'floor-procfs', 'floor-empty-iter', 'floor-empty-iter-system', 'floor-cgroup-walk', 'floor-walk', 'floor-walk-epoll', 'floor-walk-io-uring',
+  'floor-procfs', 'floor-empty-iter', 'floor-sys-iter', 'floor-cgroup-walk', 'floor-walk', 'floor-walk-epoll', 'floor-walk-io-uring',
 ];
 
 function explain(m: Measurement): string {

@@ -15,12 +15,12 @@
  * its floor:
  *
  *   bpf-task-file         one pid-filtered task_file link per target process
- *   bpf-task-file-system  one task_file link over every task of the system;
+ *   bpf-task-file-sys     one task_file link over every task of the system;
  *                         the program keeps the targets' tgids (hash map)
  *   bpf-cgroup-fds        one cgroup iterator link on the targets' cgroup;
  *                         the program walks its processes (css_task kfuncs,
  *                         6.7+) and their descriptor tables (ring buffer)
- *   floor-empty-iter-system, floor-cgroup-walk: the same passes, no record
+ *   floor-sys-iter, floor-cgroup-walk: the same passes, no record
  *
  * open() loads the object (random identity keys set between __open and
  * __load) and creates the links: one pid-filtered iterator link per target
@@ -119,8 +119,8 @@ enum bpf_mode {
 	M_WALK,
 	M_WALK_EPOLL,
 	M_WALK_URING,
-	M_SYSTEM,       /* bpf-task-file-system */
-	M_SYSTEM_EMPTY, /* floor-empty-iter-system */
+	M_SYSTEM,       /* bpf-task-file-sys */
+	M_SYSTEM_EMPTY, /* floor-sys-iter */
 	M_CGROUP,       /* bpf-cgroup-fds */
 	M_CGROUP_EMPTY, /* floor-cgroup-walk */
 };
@@ -899,13 +899,13 @@ const struct ib_method ib_method_bpf_task_file = {
 /* the task-scoping strategies are compared with bpf-task-file too */
 #define SCOPE_SPEEDUP_OVER IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_bpf_task_file)
 
-const struct ib_method ib_method_bpf_task_file_system = {
-	.name = "bpf-task-file-system",
+const struct ib_method ib_method_bpf_task_file_sys = {
+	.name = "bpf-task-file-sys",
 	.family = IB_FAMILY_BPF,
 	.role = IB_ROLE_RECOVERY,
 	.summary = "one task_file iterator pass over every task of the system, the program "
 		   "keeping the targets' tgids (hash map); records as bpf-task-file",
-	.floor = &ib_method_floor_empty_iter_system,
+	.floor = &ib_method_floor_sys_iter,
 	.floor_limit = BPF_FLOOR_LIMIT,
 	.speedup_over = SCOPE_SPEEDUP_OVER,
 	.coverage = TASK_FILE_COVERAGE,
@@ -1064,8 +1064,8 @@ const struct ib_method ib_method_floor_walk_io_uring = {
 };
 
 /* The floors of the two other ways to reach many tasks' files. */
-const struct ib_method ib_method_floor_empty_iter_system = {
-	.name = "floor-empty-iter-system",
+const struct ib_method ib_method_floor_sys_iter = {
+	.name = "floor-sys-iter",
 	.family = IB_FAMILY_FLOOR,
 	.role = IB_ROLE_FLOOR,
 	.summary = "task_file iteration over every task of the system whose program returns at once",

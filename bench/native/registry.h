@@ -15,7 +15,7 @@
 	X(ib_method_kcmp_tree)              /* kcmp.c */                \
 	X(ib_method_kcmp_epoll)             /* kcmp.c */                \
 	X(ib_method_bpf_task_file)          /* bpf.c */                 \
-	X(ib_method_bpf_task_file_system)   /* bpf.c */                 \
+	X(ib_method_bpf_task_file_sys)      /* bpf.c */                 \
 	X(ib_method_bpf_cgroup_fds)         /* bpf.c */                 \
 	X(ib_method_bpf_epoll)              /* bpf.c */                 \
 	X(ib_method_bpf_io_uring)           /* bpf.c */                 \
@@ -25,7 +25,7 @@
 	X(ib_method_bpf_iter_epoll)         /* bpf_real.c (kernel lane) */ \
 	X(ib_method_floor_procfs)           /* procfs.c */              \
 	X(ib_method_floor_empty_iter)       /* bpf.c */                 \
-	X(ib_method_floor_empty_iter_system) /* bpf.c */                \
+	X(ib_method_floor_sys_iter)         /* bpf.c */                 \
 	X(ib_method_floor_cgroup_walk)      /* bpf.c */                 \
 	X(ib_method_floor_walk)             /* bpf.c */                 \
 	X(ib_method_floor_walk_epoll)       /* bpf.c */                 \
