@@ -7,12 +7,18 @@
  *
  * What a method is compared with comes from its descriptor in the results
  * (floor, speedupOver, subsetOf), never from its name.
+ *
+ * A task sweep (--tasks-sweep) has instances at several K per size: the
+ * figures over N (times, ratios, slopes and every report made of them) are
+ * those at the largest K (the size view), and the task dimension gets its
+ * own figures (`tasks`, analysis/tasks.ts).
  */
 import type { MethodDescriptor, ResultsFile, RoundInfo, Samples, Verified } from '../bench/schema.js';
 import type { Scenario } from '../bench/manifest.js';
 import { fitGrowth, type GrowthLabel } from './fit.js';
 import { pairedRatio, pooledTime, roundSlopes, slopeInterval, type PairedRatio } from './paired.js';
 import { seedFrom } from './prng.js';
+import { analyzeTasks, type TaskAnalysis } from './tasks.js';
 
 /** a floor's ratio whose whole CI lies below this is an artefact (a floor is a subset of its method) */
 export const SUSPECT_BELOW = 0.9;
@@ -81,15 +87,34 @@ export interface Analysis {
   ratios: RatioRow[];
   slopes: SlopeRow[];
   machine: MachineRow[];
+  /** the task dimension (empty without a task sweep) */
+  tasks: TaskAnalysis;
+}
+
+/** per scenario with a task sweep, its largest K */
+export function sweepKMax(results: Pick<ResultsFile, 'measurements'>): Map<Scenario, number> {
+  const out = new Map<Scenario, number>();
+  for (const m of results.measurements) if (m.k !== undefined) out.set(m.scenario, Math.max(out.get(m.scenario) ?? 0, m.k));
+  return out;
+}
+
+/**
+ * The size view: every measurement and instance outside a task sweep, and a
+ * task sweep's at its largest K. The figures over N are made of these.
+ */
+export function inSizeView(results: Pick<ResultsFile, 'measurements'>): (x: { scenario: Scenario; k?: number }) => boolean {
+  const kMax = sweepKMax(results);
+  return (x) => x.k === undefined || x.k === kMax.get(x.scenario);
 }
 
 const key3 = (s: string, m: string, n: number) => `${s}\0${m}\0${n}`;
 
-/** verified measurements grouped by (scenario, method, n), replicas in order */
+/** verified measurements of the size view grouped by (scenario, method, n), replicas in order */
 export function groupVerified(results: ResultsFile): Map<string, Verified[]> {
   const out = new Map<string, Verified[]>();
+  const view = inSizeView(results);
   for (const m of results.measurements) {
-    if (m.state !== 'verified') continue;
+    if (m.state !== 'verified' || !view(m)) continue;
     const k = key3(m.scenario, m.method, m.n);
     const l = out.get(k) ?? [];
     l.push(m);
@@ -217,7 +242,7 @@ export function analyze(results: ResultsFile, opts: { iterations?: number } = {}
     if (pooled.ok && pooled.label && Math.abs(iv.value - pooled.slope) < 0.25) row.label = pooled.label;
     slopes.push(row);
   }
-  return { times, ratios, slopes, machine: machineRows(results) };
+  return { times, ratios, slopes, machine: machineRows(results), tasks: analyzeTasks(results, { iterations }) };
 }
 
 function median(xs: number[]): number {

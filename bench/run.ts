@@ -31,12 +31,17 @@ import {
   type SkipCode,
 } from './schema.js';
 import { checkWorkload, startWorkload, stopAllWorkloads, type Workload } from './workload.js';
+import { startIdleTasks, stopAllIdle, type IdleTasks } from './idle.js';
 
 export interface RunOptions {
   scenarios: Scenario[];
   methods: MethodDescriptor[];
   sizes: number[];
   tasks: number;
+  /** a task sweep: every size started once per K (as its --tasks), instead of once with `tasks` */
+  tasksSweep?: number[];
+  /** unrelated idle processes kept running outside the workloads during the run (0: none) */
+  idleTasks?: number;
   buffers?: number;
   /** wall-time target of the whole run, s: sets how many rounds fit */
   timeBudgetS: number;
@@ -160,6 +165,22 @@ interface Live {
   workload: Workload;
 }
 
+/**
+ * The instances a scenario starts: one per size, or one per (size, K) in a
+ * task sweep, each point once; `replicas` at the largest point (the largest
+ * size, and the largest K in a task sweep).
+ */
+export function instancePoints(cfg: Pick<RunOptions, 'sizes' | 'tasksSweep' | 'replicas'>): { n: number; k?: number; replicas: number }[] {
+  const nMax = Math.max(...cfg.sizes);
+  const ks = cfg.tasksSweep?.length ? [...new Set(cfg.tasksSweep)].sort((a, b) => a - b) : undefined;
+  const kMax = ks ? ks[ks.length - 1] : undefined;
+  const out: { n: number; k?: number; replicas: number }[] = [];
+  for (const n of [...new Set(cfg.sizes)].sort((a, b) => a - b)) {
+    for (const k of ks ?? [undefined]) out.push({ n, ...(k !== undefined ? { k } : {}), replicas: n === nMax && k === kMax ? cfg.replicas : 1 });
+  }
+  return out;
+}
+
 export class Run {
   readonly results: ResultsFile;
   private writing: Promise<void> = Promise.resolve();
@@ -168,6 +189,7 @@ export class Run {
   private live: Live[] = [];
   private units: LocalUnit[] = [];
   private pending: Measurement[] = [];
+  private idle?: IdleTasks;
 
   constructor(readonly cfg: RunOptions) {
     const env = collectEnvironment(cfg.commandLine, cfg.freeze ? 'pending' : 'none (--no-freeze)');
@@ -188,6 +210,8 @@ export class Run {
         replicas: cfg.replicas,
         rounds: cfg.maxRounds,
         seed: cfg.seed,
+        ...(cfg.tasksSweep ? { tasksSweep: cfg.tasksSweep } : {}),
+        ...(cfg.idleTasks ? { idleTasks: cfg.idleTasks } : {}),
       },
       methods: cfg.methods,
       instances: [],
@@ -223,27 +247,48 @@ export class Run {
     }
     if (cfg.signal?.aborted) return this.results;
     await this.save();
+    if (cfg.idleTasks) {
+      progress({ phase: 'setup', text: `starting ${cfg.idleTasks} unrelated idle processes (--idle-tasks)` });
+      this.idle = await startIdleTasks(cfg.idleTasks);
+      if (cfg.signal?.aborted) return this.results;
+    }
+    try {
+      return await this.scenarios(mopts, progress, () => done++, () => (done = cfg.scenarios.length));
+    } finally {
+      await this.idle?.stop();
+      this.idle = undefined;
+    }
+  }
+
+  private async scenarios(
+    mopts: MeasureOptions,
+    progress: (p: Omit<Progress, 'done' | 'total'>) => void,
+    scenarioDone: () => void,
+    allDone: () => void,
+  ): Promise<ResultsFile> {
+    const cfg = this.cfg;
     const freezers = new Set<string>();
     let roundsBudgetMs = cfg.timeBudgetS * 1000 * RUN_DEFAULTS.roundsShare;
     for (const [si, scenario] of cfg.scenarios.entries()) {
       if (cfg.signal?.aborted) return this.results;
-      const largest = Math.max(...cfg.sizes);
-      // 1. every instance of the scenario, alive and frozen at once
-      for (const n of cfg.sizes) {
-        const replicas = n === largest ? cfg.replicas : 1;
-        const fits = checkWorkload({ scenario, files: n, tasks: cfg.tasks, buffers: cfg.buffers });
+      // 1. every instance of the scenario, alive and frozen at once: one per
+      // size, or per (size, K) in a task sweep; replicas at the largest
+      for (const { n, k, replicas } of instancePoints(cfg)) {
+        const tasks = k ?? cfg.tasks;
+        const at = `${scenario} n=${n}${k !== undefined ? ` K=${k}` : ''}`;
+        const fits = checkWorkload({ scenario, files: n, tasks, buffers: cfg.buffers });
         for (let replica = 0; replica < replicas; replica++) {
           if (cfg.signal?.aborted) return this.results;
           if (!fits.ok) {
-            if (replica === 0) this.skipAll(scenario, n, fits.state === 'usage' ? 'too-large' : undefined, fits.reason);
+            if (replica === 0) this.skipAll(scenario, n, k, fits.state === 'usage' ? 'too-large' : undefined, fits.reason);
             continue;
           }
-          progress({ phase: 'workload', text: `${scenario} n=${n}${replicas > 1 ? ` (instance ${replica + 1} of ${replicas})` : ''}: starting the workload` });
-          const started = await startWorkload({ scenario, files: n, tasks: cfg.tasks, buffers: cfg.buffers, churn: cfg.churn }, cfg.signal);
+          progress({ phase: 'workload', text: `${at}${replicas > 1 ? ` (instance ${replica + 1} of ${replicas})` : ''}: starting the workload` });
+          const started = await startWorkload({ scenario, files: n, tasks, buffers: cfg.buffers, churn: cfg.churn }, cfg.signal);
           if (started.state !== 'ready') {
             if (replica === 0) {
               const code: SkipCode | undefined = started.state === 'skipped' ? 'missing-feature' : started.state === 'usage' ? 'too-large' : undefined;
-              this.skipAll(scenario, n, code, `workload: ${started.reason}`);
+              this.skipAll(scenario, n, k, code, `workload: ${started.reason}`);
             }
             continue;
           }
@@ -255,12 +300,13 @@ export class Run {
             replica,
             fds: w.manifest.tasks.reduce((a, t) => a + t.fds.length, 0),
             tasks: w.manifest.tasks.length,
+            ...(k !== undefined ? { k } : {}),
             readyMs: Math.round(w.readyMs * 10) / 10,
           };
           const rss = treePssKiB(w.pids);
           if (rss !== undefined) info.rssKiB = rss;
           this.results.instances.push(info);
-          this.live.push({ workload: w, ref: { id: info.id, scenario, n, replica, manifest: w.manifest, pids: w.pids, alive: () => w.alive() } });
+          this.live.push({ workload: w, ref: { id: info.id, scenario, n, k, replica, manifest: w.manifest, pids: w.pids, alive: () => w.alive() } });
           if (cfg.freeze) freezers.add(await w.freeze());
           this.results.environment.freezer = cfg.freeze ? [...freezers].join(', ') : 'none (--no-freeze)';
         }
@@ -271,7 +317,7 @@ export class Run {
           for (const method of cfg.methods) {
             if (cfg.signal?.aborted) return this.results;
             if (l.ref.replica > 0 && !this.replicated(l.ref, method)) continue;
-            progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.replica ? `#${l.ref.replica + 1}` : ''} ${method.name}: open and verify` });
+            progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.k !== undefined ? ` K=${l.ref.k}` : ''}${l.ref.replica ? `#${l.ref.replica + 1}` : ''} ${method.name}: open and verify` });
             const o = l.workload.alive()
               ? await openUnit(method, l.ref, mopts)
               : { kind: 'final' as const, measurement: { ...baseOf(method, l.ref), state: 'errored' as const, reason: 'the workload died before this measurement' } };
@@ -281,7 +327,7 @@ export class Run {
               if (o.measurement.state !== 'verified' && o.measurement.state !== 'skipped') await new Promise((r) => setTimeout(r, 20));
               if (cfg.signal?.aborted) return this.results;
               this.pending.push(o.measurement);
-              progress({ phase: 'measure', text: `${scenario} n=${l.ref.n} ${method.name}`, measurement: o.measurement });
+              progress({ phase: 'measure', text: `${scenario} n=${l.ref.n}${l.ref.k !== undefined ? ` K=${l.ref.k}` : ''} ${method.name}`, measurement: o.measurement });
             }
           }
         }
@@ -312,7 +358,7 @@ export class Run {
         this.results.rounds.push(...rounds);
         if (cfg.signal?.aborted) return this.results;
         this.flushScenario(rounds.length);
-        done++;
+        scenarioDone();
       } finally {
         await this.releaseScenario();
       }
@@ -321,7 +367,7 @@ export class Run {
     if (cfg.signal?.aborted) return this.results;
     this.results.complete = true;
     this.results.finishedAt = new Date().toISOString();
-    done = cfg.scenarios.length;
+    allDone();
     progress({ phase: 'report', text: cfg.charts ? 'writing the reports and charts' : 'writing the reports' });
     await this.save(cfg.charts);
     return this.results;
@@ -329,13 +375,13 @@ export class Run {
 
   /** should this replica measure the method? fast methods only: their cost is where instances differ */
   private replicated(ref: InstanceRef, method: MethodDescriptor): boolean {
-    const first = this.units.find((u) => u.method.name === method.name && u.inst.scenario === ref.scenario && u.inst.n === ref.n && u.inst.replica === 0);
+    const first = this.units.find((u) => u.method.name === method.name && u.inst.scenario === ref.scenario && u.inst.n === ref.n && u.inst.k === ref.k && u.inst.replica === 0);
     return first !== undefined && first.estimateNs < this.cfg.replicaMaxNs;
   }
 
-  private skipAll(scenario: Scenario, n: number, code: SkipCode | undefined, reason: string): void {
+  private skipAll(scenario: Scenario, n: number, k: number | undefined, code: SkipCode | undefined, reason: string): void {
     for (const m of this.cfg.methods) {
-      const base = baseOf(m, { id: -1, scenario, n, replica: 0 });
+      const base = baseOf(m, { id: -1, scenario, n, k, replica: 0 });
       this.results.measurements.push(code ? { ...base, state: 'skipped', skip: code, reason } : { ...base, state: 'errored', reason });
     }
   }
@@ -346,9 +392,9 @@ export class Run {
     const units = interrupted ? this.units.filter((u) => u.sampleCount > 0) : this.units;
     const ms = [...this.pending, ...units.map((u) => u.toMeasurement({ requestedRounds: Math.min(rounds, this.cfg.minRounds) }))];
     const order = new Map(this.cfg.methods.map((m, i) => [m.name, i]));
-    ms.sort((a, b) => a.n - b.n || a.replica - b.replica || order.get(a.method)! - order.get(b.method)!);
+    ms.sort((a, b) => a.n - b.n || (a.k ?? 0) - (b.k ?? 0) || a.replica - b.replica || order.get(a.method)! - order.get(b.method)!);
     this.results.measurements.push(...ms);
-    for (const m of ms) this.cfg.onProgress?.({ done: 0, total: 0, phase: 'measure', text: `${m.scenario} n=${m.n} ${m.method}`, measurement: m });
+    for (const m of ms) this.cfg.onProgress?.({ done: 0, total: 0, phase: 'measure', text: `${m.scenario} n=${m.n}${m.k !== undefined ? ` K=${m.k}` : ''} ${m.method}`, measurement: m });
     this.pending = [];
   }
 
@@ -378,6 +424,8 @@ export class Run {
     } catch {
       /* the results are written below whatever happened here */
     }
+    await this.idle?.stop().catch(() => stopAllIdle());
+    this.idle = undefined;
     this.results.complete = false;
     this.results.interrupted = why;
     this.results.finishedAt = new Date().toISOString();

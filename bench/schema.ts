@@ -182,6 +182,8 @@ interface MeasurementBase {
   /** descriptors across all tasks of the workload */
   fds: number;
   tasks: number;
+  /** a task sweep's instance (--tasks-sweep): the --tasks it was started with (absent: the run's --tasks) */
+  k?: number;
   extrapolated: boolean;
   warnings: WarningCode[];
 }
@@ -227,6 +229,8 @@ export interface InstanceInfo {
   replica: number;
   fds: number;
   tasks: number;
+  /** a task sweep's instance: the --tasks it was started with */
+  k?: number;
   /** spawn to ready, ms */
   readyMs: number;
   /** resident memory of the whole workload tree when ready, KiB */
@@ -290,6 +294,10 @@ export interface RunConfig {
   rounds: number;
   /** the seed of the round orders and of any sampling */
   seed: number;
+  /** --tasks-sweep: every size was started once per K (the --tasks), all measured in the same rounds */
+  tasksSweep?: number[];
+  /** --idle-tasks: unrelated idle processes the harness kept running outside the workloads during the run */
+  idleTasks?: number;
 }
 
 export interface ResultsFile {
