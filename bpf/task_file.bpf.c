@@ -822,6 +822,7 @@ __u32 cg_chunk_task;  /* where the chunk being filled started */
 __u32 cg_chunk_fd;
 __u32 cg_stop;
 __u64 cg_fps[64];     /* the file pointers of one bitmap word */
+__u64 cg_sink;        /* floor-cgroup-walk: what it read of each file (so the load stays) */
 
 #ifdef TF_CGROUP
 extern int bpf_iter_css_task_new(struct bpf_iter_css_task *it, struct cgroup_subsys_state *css,
@@ -864,8 +865,12 @@ __noinline int cg_file(__u64 fp, __u32 fd, __u32 coe)
 	if (!fp || cg_stop)
 		return 0;
 	nvisit++;
-	if (empty)
+	if (empty) {
+		/* the floor touches each open file as the kernel's own
+		 * task_file walk does (its reference count's cache line) */
+		cg_sink += RDP(KPTR(struct file, fp), f_inode);
 		return 0;
+	}
 	if (scr_len > TF_CHUNK - sizeof(*r) && cg_flush()) {
 		cg_stop = 1;
 		return 0;
