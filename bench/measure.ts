@@ -30,6 +30,7 @@ import type {
   WarningCode,
 } from './schema.js';
 import { verify } from './verify.js';
+import { GC_AFTER_BYTES, collectGarbage } from './gc.js';
 
 export interface MeasureOptions {
   /** a block aims at this much time (ns): fast methods get several collects per round */
@@ -243,8 +244,14 @@ type Checked =
   | { ok: true; coverage: Coverage }
   | { ok: false; measurement: Extract<Measurement, { state: 'wrong' | 'errored' }> & Record<string, unknown> };
 
-/** decode and verify one answer in full */
+/** decode and verify one answer in full; a big one is followed by a garbage collection (bench/gc.ts) */
 function checkAnswer(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuffer, sampled: boolean, sampleRows?: number): Checked {
+  const out = checkAnswerOnce(method, inst, buf, sampled, sampleRows);
+  if (buf.byteLength >= GC_AFTER_BYTES) collectGarbage();
+  return out;
+}
+
+function checkAnswerOnce(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuffer, sampled: boolean, sampleRows?: number): Checked {
   const base = baseOf(method, inst);
   let rec: Recovered;
   try {
