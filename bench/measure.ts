@@ -30,7 +30,7 @@ import type {
   WarningCode,
 } from './schema.js';
 import { verify } from './verify.js';
-import { GC_AFTER_BYTES, collectGarbage } from './gc.js';
+import { GC_AFTER_BYTES, GC_AFTER_FDS, collectGarbage } from './gc.js';
 
 export interface MeasureOptions {
   /** a block aims at this much time (ns): fast methods get several collects per round */
@@ -247,7 +247,7 @@ type Checked =
 /** decode and verify one answer in full; a big one is followed by a garbage collection (bench/gc.ts) */
 function checkAnswer(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuffer, sampled: boolean, sampleRows?: number): Checked {
   const out = checkAnswerOnce(method, inst, buf, sampled, sampleRows);
-  if (buf.byteLength >= GC_AFTER_BYTES) collectGarbage();
+  if (buf.byteLength >= GC_AFTER_BYTES || totalFds(inst.manifest) >= GC_AFTER_FDS) collectGarbage();
   return out;
 }
 

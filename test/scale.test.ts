@@ -112,6 +112,25 @@ describe('many tasks: the BPF strategies on a frozen fork tree', () => {
     }
   });
 
+  it('shares one record buffer between methods, and refuses an answer another collect has replaced', () => {
+    const a = openMethod(method('bpf-task-file'), w.pids);
+    const b = openMethod(method('bpf-cgroup-fds'), w.pids);
+    if (a.state !== 'open' || b.state !== 'open') throw new Error('open failed');
+    try {
+      expect(a.collector.collectRaw()).toBeGreaterThan(0);
+      const da = a.collector.digest();
+      expect(b.collector.collectRaw()).toBeGreaterThan(0);
+      expect(() => a.collector.result()).toThrow(/replaced by another handle's collect/);
+      expect(() => a.collector.digest()).toThrow(/replaced by another handle's collect/);
+      expect(a.collector.collectRaw()).toBeGreaterThan(0);
+      expect(a.collector.digest()).toBe(da);
+      expect(shape(a.collector.result().buffer).fds).toHaveLength(w.manifest.tasks.reduce((x, t) => x + t.fds.length, 0));
+    } finally {
+      a.collector.close();
+      b.collector.close();
+    }
+  });
+
   it('fails loudly when the ring buffer cannot hold one chunk', () => {
     const o = openMethod(method('bpf-cgroup-fds'), w.pids, { ringbufBytes: 4096 });
     if (o.state !== 'open') throw new Error(`open: ${o.state}`);

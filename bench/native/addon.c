@@ -51,8 +51,69 @@ struct handle {
 	struct ib_out out;
 	int open;
 	int last_ret;
+	int lost; /* another handle's collect took the record buffer since */
 	double slowdown; /* ITERBENCH_SLOWDOWN factor for this method (1: off) */
 };
+
+/*
+ * One record buffer for every handle. Collects run one at a time and a
+ * handle's answer is read (result(), digest(), block()'s digests) right
+ * after its own collect; a buffer per handle kept every method's last
+ * answer alive: with the methods of a run open on five instances of
+ * 200000 descriptors (all scenario) that was 1.4 GB. The pool keeps the
+ * largest buffer any collect grew, so a timed collect writes into memory
+ * that is already there (the first collects, at open and verification,
+ * grow it). A handle whose buffer was taken has no answer any more:
+ * result() and digest() say so instead of returning another's records.
+ */
+static struct {
+	uint8_t *buf;
+	size_t cap;
+	struct handle *owner;
+} pool;
+
+static void buffer_take(struct handle *h)
+{
+	if (pool.owner == h)
+		return;
+	if (pool.owner) {
+		pool.owner->out.buf = NULL;
+		pool.owner->out.cap = 0;
+		pool.owner->out.len = 0;
+		pool.owner->lost = 1;
+	}
+	if (h->out.buf) { /* a buffer of its own (an error path's): keep the bigger one */
+		if (h->out.cap > pool.cap) {
+			free(pool.buf);
+			pool.buf = h->out.buf;
+			pool.cap = h->out.cap;
+		} else {
+			free(h->out.buf);
+		}
+	}
+	h->out.buf = pool.buf;
+	h->out.cap = pool.cap;
+	pool.owner = h;
+	h->lost = 0;
+}
+
+/* after a collect: the buffer may have grown (realloc) */
+static void buffer_keep(struct handle *h)
+{
+	if (pool.owner != h)
+		return;
+	pool.buf = h->out.buf;
+	pool.cap = h->out.cap;
+}
+
+static void buffer_drop(struct handle *h)
+{
+	if (pool.owner == h) {
+		buffer_keep(h);
+		pool.owner = NULL;
+		h->out.buf = NULL; /* the pool's */
+	}
+}
 
 /* ITERBENCH_SLOWDOWN: the factor for `name`, 1 when not named */
 static double slowdown_for(const char *name)
@@ -81,10 +142,12 @@ static int do_collect(struct handle *h)
 	uint64_t t0 = 0;
 	int ret;
 
+	buffer_take(h);
 	ib_out_reset(&h->out);
 	if (h->slowdown > 1)
 		t0 = ib_now_ns();
 	ret = h->m->collect(h->state, &h->t, &h->o, &h->out);
+	buffer_keep(h);
 	if (h->slowdown > 1) {
 		uint64_t d = ib_now_ns() - t0;
 		uint64_t until = ib_now_ns() + (uint64_t)((h->slowdown - 1) * (double)d);
@@ -255,6 +318,7 @@ static void handle_free(struct handle *h)
 	if (h->open && h->m->close)
 		h->m->close(h->state);
 	h->open = 0;
+	buffer_drop(h);
 	free(h->pids);
 	free(h->btf_path);
 	free(h->out.buf);
@@ -497,12 +561,22 @@ static napi_value js_slowdown(napi_env env, napi_callback_info info)
 	return str(env, env_s ? env_s : "");
 }
 
+/* misuse: reading an answer another handle's collect has since replaced (the pool above) */
+static int lost_answer(napi_env env, struct handle *h)
+{
+	if (!h->lost || h->last_ret < 0)
+		return 0;
+	napi_throw_error(env, NULL, "this handle's answer was replaced by another handle's collect: "
+			 "read it right after its own collect() or block()");
+	return 1;
+}
+
 static napi_value js_digest(napi_env env, napi_callback_info info)
 {
 	struct handle *h = get_handle(env, info, NULL, 0);
 	napi_value v;
 
-	if (!h)
+	if (!h || lost_answer(env, h))
 		return NULL;
 	napi_create_bigint_uint64(env, digest(h->out.buf, h->out.len), &v);
 	return v;
@@ -514,7 +588,7 @@ static napi_value js_result(napi_env env, napi_callback_info info)
 	napi_value res, ab, stages;
 	void *data;
 
-	if (!h)
+	if (!h || lost_answer(env, h))
 		return NULL;
 	CHECK(napi_create_object(env, &res));
 	CHECK(napi_create_arraybuffer(env, h->out.len, &data, &ab));
@@ -600,6 +674,7 @@ static napi_value js_close(napi_env env, napi_callback_info info)
 		h->m->close(h->state);
 	h->open = 0;
 	h->state = NULL;
+	buffer_drop(h);
 	return NULL;
 }
 

@@ -656,7 +656,11 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 		n = read(fd, out->buf + out->len, READ_BUF);
 		out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
 		if (n < 0) {
-			if (errno == EINTR)
+			/* EAGAIN: the kernel ends a read() that visited a million
+			 * objects without output (bpf_seq_read, MAX_ITER_OBJECTS);
+			 * the iterator keeps its place: read on. A pass over every
+			 * task of a machine with a million descriptors does that. */
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			err = ib_out_error(out, -errno, "bpf: read iterator of %s: %s", what,
 					   strerror(errno));
