@@ -82,11 +82,39 @@ export interface MachineRow {
   memProbeDrift: number;
 }
 
+/** One CRIU dump and what the methods took on the same tree. */
+export interface CriuRow {
+  scenario: Scenario;
+  n: number;
+  fds: number;
+  /** the variant CRIU can dump, or the default tree */
+  variant?: string;
+  state: string;
+  /** refused: CRIU's headline error and what in the tree it cannot dump */
+  reason?: string;
+  why?: string;
+  wallMs?: number;
+  fileStateMs?: number;
+  fileShare?: number;
+  /** the recovery methods measured on the same tree (variant): median time each */
+  methods: { method: string; family: string; medianNs: number }[];
+}
+
+/** the fastest procfs-family recovery method at one (scenario, N): the strongest user-space baseline */
+export interface StrongestRow {
+  scenario: Scenario;
+  n: number;
+  method: string;
+  medianNs: number;
+}
+
 export interface Analysis {
   times: TimeRow[];
   ratios: RatioRow[];
   slopes: SlopeRow[];
   machine: MachineRow[];
+  criu: CriuRow[];
+  strongest: StrongestRow[];
   /** the task dimension (empty without a task sweep) */
   tasks: TaskAnalysis;
 }
@@ -114,7 +142,8 @@ export function groupVerified(results: ResultsFile): Map<string, Verified[]> {
   const out = new Map<string, Verified[]>();
   const view = inSizeView(results);
   for (const m of results.measurements) {
-    if (m.state !== 'verified' || !view(m)) continue;
+    // a lane's variant instance is not part of the sweep's figures
+    if (m.state !== 'verified' || m.variant || !view(m)) continue;
     const k = key3(m.scenario, m.method, m.n);
     const l = out.get(k) ?? [];
     l.push(m);
@@ -242,7 +271,39 @@ export function analyze(results: ResultsFile, opts: { iterations?: number } = {}
     if (pooled.ok && pooled.label && Math.abs(iv.value - pooled.slope) < 0.25) row.label = pooled.label;
     slopes.push(row);
   }
-  return { times, ratios, slopes, machine: machineRows(results), tasks: analyzeTasks(results, { iterations }) };
+  const strongest: StrongestRow[] = [];
+  for (const t of times) {
+    const d = desc.get(t.method);
+    if (d?.family !== 'procfs' || d.role !== 'recovery') continue;
+    const cur = strongest.find((x) => x.scenario === t.scenario && x.n === t.n);
+    if (!cur) strongest.push({ scenario: t.scenario, n: t.n, method: t.method, medianNs: t.medianNs });
+    else if (t.medianNs < cur.medianNs) Object.assign(cur, { method: t.method, medianNs: t.medianNs });
+  }
+  return { times, ratios, slopes, machine: machineRows(results), criu: criuRows(results, iterations), strongest, tasks: analyzeTasks(results, { iterations }) };
+}
+
+function criuRows(results: ResultsFile, iterations: number): CriuRow[] {
+  const lane = results.criu;
+  if (lane?.state !== 'ran') return [];
+  const desc = new Map(results.methods.map((d) => [d.name, d]));
+  return lane.dumps.map((d) => {
+    const row: CriuRow = { scenario: d.scenario, n: d.n, fds: d.fds, state: d.state, methods: [] };
+    if (d.variant) row.variant = d.variant;
+    if ('reason' in d) row.reason = d.reason;
+    if (d.state === 'refused') row.why = d.refusal.why;
+    if ('timing' in d && d.timing) {
+      row.wallMs = d.timing.wallMs;
+      if ('fileStateMs' in d.timing) {
+        row.fileStateMs = d.timing.fileStateMs;
+        row.fileShare = d.timing.fileShare;
+      }
+    }
+    for (const m of results.measurements) {
+      if (m.instance !== d.instance || m.state !== 'verified' || desc.get(m.method)?.role !== 'recovery') continue;
+      row.methods.push({ method: m.method, family: m.family, medianNs: pooledTime([m.samples], { iterations, seed: seedFrom(`criu/${m.instance}/${m.method}`) }).value });
+    }
+    return row;
+  });
 }
 
 function median(xs: number[]): number {

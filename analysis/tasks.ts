@@ -109,7 +109,7 @@ const key4 = (s: string, m: string, n: number, k: number) => `${s}\0${m}\0${n}\0
 function groupTasks(results: ResultsFile): Map<string, Verified[]> {
   const out = new Map<string, Verified[]>();
   for (const m of results.measurements) {
-    if (m.state !== 'verified' || m.k === undefined) continue;
+    if (m.state !== 'verified' || m.k === undefined || m.variant) continue;
     const key = key4(m.scenario, m.method, m.n, m.k);
     const l = out.get(key) ?? [];
     l.push(m);

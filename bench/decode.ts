@@ -14,7 +14,7 @@ export const KINDS: readonly FileKind[] = [
 ];
 
 /** enum ib_rec_type */
-export const REC = { FD: 1, EPOLL_ITEM: 2, URING_RING: 3, URING_FILE: 4, URING_BUF: 5, NOTE: 6 } as const;
+export const REC = { FD: 1, EPOLL_ITEM: 2, URING_RING: 3, URING_FILE: 4, URING_BUF: 5, NOTE: 6, TABLE: 7, URING_REG: 8 } as const;
 /** enum ib_id_how */
 export const ID_HOW = { NONE: 0, KEY: 1, HOLDER: 2 } as const;
 /** IB_HAVE_* */
@@ -39,6 +39,8 @@ export const LAYOUT = {
   ib_rec_uring_ring: { size: 24, fields: { ring_fd: 8, nr_files: 12, nr_bufs: 16, status: 20 } },
   ib_rec_uring_file: { size: 64, fields: { ring_fd: 8, index: 12, have: 16, kind: 20, dev: 24, ino: 32, file: 40 } },
   ib_rec_uring_buf: { size: 32, fields: { ring_fd: 8, index: 12, addr: 16, len: 24 } },
+  ib_rec_table: { size: 16, fields: { same_as: 8 } },
+  ib_rec_uring_reg: { size: 48, fields: { ring_fd: 8, tid: 12, index: 16, ring: 24 } },
   ib_rec_note: { size: 24, fields: { code: 8, fd: 12, count: 16 } },
 } as const;
 
@@ -108,6 +110,22 @@ export interface RecUringBuf {
   len: number;
 }
 
+/** ib_rec_table: task `pid` uses the descriptor table reported under task `sameAs` */
+export interface RecTable {
+  pid: number;
+  sameAs: number;
+}
+
+/** ib_rec_uring_reg: a ring no descriptor holds, in thread `tid`'s registered-ring table */
+export interface RecUringReg {
+  pid: number;
+  /** the handle (< 0) its ring, file and buffer records carry as their ring fd */
+  ringFd: number;
+  tid: number;
+  index: number;
+  ring: FileRef;
+}
+
 export interface RecNote {
   pid: number;
   code: number;
@@ -122,6 +140,8 @@ export interface Recovered {
   rings: RecRing[];
   uringFiles: RecUringFile[];
   uringBufs: RecUringBuf[];
+  tables: RecTable[];
+  uringRegs: RecUringReg[];
   notes: RecNote[];
 }
 
@@ -142,6 +162,8 @@ const RING = LAYOUT.ib_rec_uring_ring;
 const UFILE = LAYOUT.ib_rec_uring_file;
 const UBUF = LAYOUT.ib_rec_uring_buf;
 const NOTEL = LAYOUT.ib_rec_note;
+const TABLE = LAYOUT.ib_rec_table;
+const UREG = LAYOUT.ib_rec_uring_reg;
 
 const FIXED: Record<number, { name: string; size: number }> = {
   [REC.FD]: { name: 'fd', size: FD.size },
@@ -150,6 +172,8 @@ const FIXED: Record<number, { name: string; size: number }> = {
   [REC.URING_FILE]: { name: 'io_uring file', size: UFILE.size },
   [REC.URING_BUF]: { name: 'io_uring buffer', size: UBUF.size },
   [REC.NOTE]: { name: 'note', size: NOTEL.size },
+  [REC.TABLE]: { name: 'table', size: TABLE.size },
+  [REC.URING_REG]: { name: 'io_uring registered ring', size: UREG.size },
 };
 const ALL_HAVE = Object.values(HAVE).reduce((a, b) => a | b, 0);
 const NOTE_CODES = new Set<number>(Object.values(NOTE));
@@ -212,7 +236,7 @@ class Reader {
 }
 
 export function decodeRecords(buf: ArrayBuffer): Recovered {
-  const r: Recovered = { fds: [], epollItems: [], rings: [], uringFiles: [], uringBufs: [], notes: [] };
+  const r: Recovered = { fds: [], epollItems: [], rings: [], uringFiles: [], uringBufs: [], tables: [], uringRegs: [], notes: [] };
   const rd = new Reader(buf);
   const len = buf.byteLength;
   while (rd.off < len) {
@@ -299,6 +323,15 @@ export function decodeRecords(buf: ArrayBuffer): Recovered {
           len: rd.u64n(UBUF.fields.len, 'len'),
         });
         break;
+      case REC.TABLE:
+        r.tables.push({ pid, sameAs: rd.i32(TABLE.fields.same_as) });
+        break;
+      case REC.URING_REG: {
+        const ringFd = rd.i32(UREG.fields.ring_fd);
+        if (ringFd >= 0) rd.fail(`registered ring handle ${ringFd} is not negative`);
+        r.uringRegs.push({ pid, ringFd, tid: rd.i32(UREG.fields.tid), index: rd.u32(UREG.fields.index), ring: rd.ref(UREG.fields.ring) });
+        break;
+      }
       case REC.NOTE: {
         const code = rd.u32(NOTEL.fields.code);
         if (!NOTE_CODES.has(code)) rd.fail(`unknown note code ${code}`);

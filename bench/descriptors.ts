@@ -20,6 +20,7 @@ export function toDescriptor(m: MethodInfo): MethodDescriptor {
     lane: m.lane,
     needs: [...m.needs],
     sampling: m.sampling.how,
+    sweep: m.sweep,
     ...(m.sampling.how === 'rows' ? { scaledStage: m.sampling.scales } : {}),
     coverage: m.coverage,
   };

@@ -2,9 +2,12 @@
  * One method on one frozen workload instance, as a unit of the rounds
  * (bench/rounds.ts): open it (the cold cost), collect once and verify the
  * answer against the manifest, calibrate its block size, then time blocks
- * on request. Every timed answer is checked: the C block timer digests each
- * answer outside the timed part, and an answer whose digest the unit has not
- * verified yet is decoded and verified in full before the block goes on.
+ * on request. Every answer is checked, not only the first: the calibration
+ * collects and the timed blocks are timed in C (block()), which digests each
+ * answer outside the timed part; the stage collects (the sampling probe of
+ * a sampled method among them) are digested after each call. An answer
+ * whose digest the unit has not verified yet is decoded and verified in
+ * full before the unit goes on; one that fails makes the measurement wrong.
  * Errors are values: a unit that cannot be measured yields a Measurement
  * saying why.
  */
@@ -26,10 +29,11 @@ import type {
   SkipCode,
   Stage,
   Statistics,
+  Variant,
   Verified,
   WarningCode,
 } from './schema.js';
-import { verify } from './verify.js';
+import { verify } from './verify/index.js';
 import { GC_AFTER_BYTES, GC_AFTER_FDS, collectGarbage } from './gc.js';
 
 export interface MeasureOptions {
@@ -63,6 +67,8 @@ export interface InstanceRef {
   /** a task sweep's instance: its --tasks */
   k?: number;
   replica: number;
+  /** a lane's variant workload (not part of the sweep's figures) */
+  variant?: Variant;
   manifest: Manifest;
   pids: number[];
   alive: () => boolean;
@@ -84,10 +90,13 @@ export function notApplicable(method: Pick<MethodDescriptor, 'needs'>, manifest:
 /** the fields every measurement of this (instance, method) shares */
 export function baseOf(
   method: MethodDescriptor,
-  inst: Pick<InstanceRef, 'id' | 'scenario' | 'n' | 'k' | 'replica' | 'manifest'> | { id: -1; scenario: Scenario; n: number; k?: number; replica: number; manifest?: undefined },
+  inst:
+    | Pick<InstanceRef, 'id' | 'scenario' | 'n' | 'k' | 'replica' | 'manifest' | 'variant'>
+    | { id: -1; scenario: Scenario; n: number; k?: number; replica: number; manifest?: undefined; variant?: undefined },
 ) {
   return {
     scenario: inst.scenario,
+    ...(inst.variant ? { variant: inst.variant } : {}),
     method: method.name,
     family: method.family,
     role: method.role,
@@ -141,34 +150,49 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
     const fullPairs = (F * (F - 1)) / 2;
     const sampled = method.sampling === 'rows' && fullPairs > opts.samplePairs;
     // rows chosen at random (seeded): the same rows in every collect, each compared with all others
-    if (method.sampling === 'rows') c.setSampling(sampled ? rowsForPairs(F, opts.samplePairs) : 0, opts.seed);
+    const rows = sampled ? rowsForPairs(F, opts.samplePairs) : 0;
+    if (method.sampling === 'rows') c.setSampling(rows, opts.seed);
 
     // 1. Verify before timing.
     const t0 = process.hrtime.bigint();
     const first = c.collect();
     const firstNs = Number(process.hrtime.bigint() - t0);
     if (!first.ok) return final({ ...base, state: 'errored', reason: first.error });
-    // a sampled answer is checked completely on its sampled rows (their identity classes)
-    const sampleRows = sampled ? first.out.sample?.rows : undefined;
+    // a sampled answer is checked completely on its sampled rows (their
+    // identity classes): the rows asked for, not the rows it says it did
+    const sampleRows = sampled ? rows : undefined;
+    if (sampled && first.out.sample?.rows !== rows) {
+      return final({ ...base, state: 'errored', reason: `${method.name} was asked to sample ${rows} rows and says it did ${first.out.sample?.rows ?? 'none'}` });
+    }
     const checked = checkAnswer(method, inst, first.out.buffer, sampled, sampleRows);
     if (!checked.ok) return final({ ...base, ...checked.measurement });
     const known = [c.digest()];
 
-    // 2. Calibrate (tinybench): the time of one collect sets the block size.
+    // 2. Calibrate: the time of one collect sets the block size. The
+    // collects are timed in C like the rounds' (block()), one warm-up and
+    // three measured, each answer digested and checked like a timed one.
     let estimateNs = firstNs;
     if (firstNs < 50e6) {
-      let failure: string | undefined;
-      const bench = new Bench({ iterations: 3, warmupIterations: 1, time: 0, warmupTime: 0, throws: false, timestampProvider: 'hrtimeNow' });
-      bench.add('calibrate', () => {
-        if (c.collectRaw() < 0) failure ??= 'collect failed while calibrating';
-      });
-      await bench.run();
-      const r = bench.tasks[0]!.result;
-      if (failure) {
-        const again = c.collect();
-        return final({ ...base, state: 'errored', reason: again.ok ? failure : again.error });
+      const want = 4;
+      const times = new Float64Array(want);
+      const digests = new BigUint64Array(want);
+      const ns: number[] = [];
+      while (ns.length < want) {
+        const n = c.block(want - ns.length, times, digests, BigUint64Array.from(known));
+        if (n < 0) {
+          const again = c.collect();
+          return final({ ...base, state: 'errored', reason: again.ok ? 'collect failed while calibrating' : again.error });
+        }
+        for (let i = 0; i < n; i++) ns.push(times[i]!);
+        const last = digests[n - 1]!;
+        if (!known.includes(last)) {
+          const again = checkAnswer(method, inst, c.result().buffer, sampled, sampleRows);
+          if (!again.ok) return final({ ...base, ...again.measurement, reason: `answer changed after verification (calibration): ${again.measurement.reason}` });
+          known.push(last);
+        }
       }
-      if (r.state === 'completed') estimateNs = r.latency.mean * 1e6;
+      const timed = ns.slice(1);
+      estimateNs = timed.reduce((a, b) => a + b, 0) / timed.length;
     }
 
     // 3. Stages, kernel calls and (sampled work) how to scale: from a few
@@ -179,16 +203,19 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
     let extrapolation: Extrapolation | undefined;
     let scale = 1;
     let fixedNs = 0;
-    const stageCollects = estimateNs > 20e6 ? 1 : 3;
+    // a slow method's first (verified) collect is long enough to read its
+    // stages from: opening it costs one collect, not three
+    const slow = estimateNs > 20e6;
+    const stageCollects = slow ? 1 : 3;
     for (let i = 0; i < stageCollects; i++) {
       const ts = process.hrtime.bigint();
-      const r = c.collect();
-      totalNs.push(Number(process.hrtime.bigint() - ts));
+      const r = slow ? first : c.collect();
+      totalNs.push(slow ? firstNs : Number(process.hrtime.bigint() - ts));
       if (!r.ok) return final({ ...base, state: 'errored', reason: r.error });
-      const d = c.digest();
+      const d = slow ? known[0]! : c.digest();
       if (!known.includes(d)) {
         const again = checkAnswer(method, inst, r.out.buffer, sampled, sampleRows);
-        if (!again.ok) return final({ ...base, ...again.measurement, reason: `answer changed after verification: ${again.measurement.reason}` });
+        if (!again.ok) return final({ ...base, ...again.measurement, reason: `answer changed after verification (stage collect${sampled && i === 0 ? ', the sampling probe' : ''}): ${again.measurement.reason}` });
         known.push(d);
       }
       stageRuns.push(r.out.stagesNs);

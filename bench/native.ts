@@ -46,7 +46,8 @@ export interface RawMethod {
   speedupOver: string[];
   subsetOf: string[];
   sampling: { how: string; scales: string | null };
-  coverage: Record<string, { level: string; why: string | null }>;
+  sweep: string;
+  coverage: Record<string, { level: string; why: string | null; unheldOnly?: boolean }>;
 }
 
 export interface NativeSample {
@@ -80,6 +81,7 @@ interface Addon {
   close(h: Handle): void;
   noop(): void;
   slowdown(): string;
+  sameTable(pid1: number, pid2: number): number;
 }
 
 export type Sampling = { how: 'none' } | { how: 'rows'; scales: Stage };
@@ -104,6 +106,8 @@ export interface MethodInfo {
   subsetOf: string[];
   /** O(n^2) work done on a sample of rows (setSampling), and the stage that scales */
   sampling: Sampling;
+  /** the sizes of a sweep it is measured at: every one, or the largest only (a baseline) */
+  sweep: 'all' | 'largest';
 }
 
 let addon: Addon | undefined;
@@ -167,7 +171,11 @@ export function parseMethods(raw: readonly RawMethod[]): MethodInfo[] {
         if (level !== 'full' && !(typeof c.why === 'string' && c.why.length > 0)) {
           throw new RegistryError(`${n}: coverage of ${k} is ${level} without a reason`);
         }
-        return [k, level === 'full' ? { level } : { level, why: c.why! }];
+        if (c.unheldOnly !== undefined && typeof c.unheldOnly !== 'boolean') throw new RegistryError(`${n}: coverage of ${k}: unheldOnly is ${JSON.stringify(c.unheldOnly)}`);
+        if (c.unheldOnly && level !== 'partial') throw new RegistryError(`${n}: coverage of ${k} is ${level}, only a partial one may leave out the items no descriptor holds`);
+        const d: DeclaredCoverage = level === 'full' ? { level } : { level, why: c.why! };
+        if (c.unheldOnly) d.unheldOnly = true;
+        return [k, d];
       }),
     ) as Record<CoverageKind, DeclaredCoverage>;
     const how = oneOf(`${n}: sampling.how`, m.sampling?.how, ['none', 'rows'] as const);
@@ -186,6 +194,7 @@ export function parseMethods(raw: readonly RawMethod[]): MethodInfo[] {
       speedupOver: m.speedupOver.map((x) => named(n, 'speedupOver', x)),
       subsetOf: m.subsetOf.map((x) => named(n, 'subsetOf', x)),
       sampling,
+      sweep: oneOf(`${n}: sweep`, m.sweep, ['all', 'largest'] as const),
     };
   });
 }
@@ -305,6 +314,14 @@ export function openMethod(
 
 export function nativeNoop(): void {
   loadAddon().noop();
+}
+
+/**
+ * kcmp(KCMP_FILES): 0 when the two tasks (or threads) use one descriptor
+ * table, 1 or 2 when they do not, -errno when it cannot tell.
+ */
+export function sameDescriptorTable(pid1: number, pid2: number): number {
+  return loadAddon().sameTable(pid1, pid2);
 }
 
 /** ITERBENCH_SLOWDOWN as the addon read it ('' when off): a run with it is not data. */

@@ -180,7 +180,10 @@ let probeBuf: Float64Array | undefined;
  * do (NOTES.md). Taken between rounds, never inside a block.
  */
 export function memProbeNs(): number {
-  probeBuf ??= new Float64Array(PROBE_BYTES / 8).fill(1);
+  if (!probeBuf) {
+    probeBuf = new Float64Array(PROBE_BYTES / 8).fill(1);
+    memProbeNs(); // first touch and JIT warm-up, not measured
+  }
   const b = probeBuf;
   let s = 0;
   const t0 = process.hrtime.bigint();

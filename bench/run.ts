@@ -25,6 +25,7 @@ import {
   EXPECTED_SKIPS,
   RESULTS_SCHEMA,
   type InstanceInfo,
+  type Variant,
   type Measurement,
   type MethodDescriptor,
   type ResultsFile,
@@ -32,6 +33,8 @@ import {
 } from './schema.js';
 import { checkWorkload, startWorkload, stopAllWorkloads, type Workload } from './workload.js';
 import { startIdleTasks, stopAllIdle, type IdleTasks } from './idle.js';
+import { scenarioInfo } from './manifest.js';
+import { criuDump, findCriu, frozenCgroupOf, killCriuChildren, type CriuFound } from './criu/index.js';
 
 export interface RunOptions {
   scenarios: Scenario[];
@@ -59,8 +62,25 @@ export interface RunOptions {
   churn: boolean;
   btfPath?: string;
   charts: boolean;
+  /** the CRIU lane: auto (when CRIU is found), on (a missing CRIU is a skipped lane), off */
+  criu: 'auto' | 'on' | 'off';
+  /** sizes the CRIU lane dumps at (default: the largest sweep size up to CRIU_DEFAULT_MAX_N) */
+  criuSizes?: number[];
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
+}
+
+/**
+ * The CRIU lane dumps at one size per scenario by default: a dump at
+ * N = 10000 takes 0.4-2 s and decoding its images 2-5 s more, which a
+ * 90 s default run cannot afford at every size (--criu-sizes for others).
+ */
+export const CRIU_DEFAULT_MAX_N = 2500;
+
+export function criuSizesFor(sizes: readonly number[], asked?: readonly number[]): number[] {
+  if (asked?.length) return sizes.filter((n) => asked.includes(n));
+  const fit = sizes.filter((n) => n <= CRIU_DEFAULT_MAX_N);
+  return [fit.length ? Math.max(...fit) : Math.min(...sizes)];
 }
 
 export const RUN_DEFAULTS = {
@@ -78,7 +98,7 @@ export interface Progress {
   total: number;
   text: string;
   /** set-up, a workload starting, a method opening, a round, the final reports */
-  phase: 'setup' | 'workload' | 'open' | 'round' | 'measure' | 'report';
+  phase: 'setup' | 'workload' | 'open' | 'round' | 'criu' | 'measure' | 'report';
   measurement?: Measurement;
 }
 
@@ -247,36 +267,36 @@ export class Run {
     }
     if (cfg.signal?.aborted) return this.results;
     await this.save();
+    // unrelated idle processes (--idle-tasks): stopped when the run ends
+    // (below, or in interrupt(); an exit handler kills them otherwise)
     if (cfg.idleTasks) {
       progress({ phase: 'setup', text: `starting ${cfg.idleTasks} unrelated idle processes (--idle-tasks)` });
       this.idle = await startIdleTasks(cfg.idleTasks);
       if (cfg.signal?.aborted) return this.results;
     }
-    try {
-      return await this.scenarios(mopts, progress, () => done++, () => (done = cfg.scenarios.length));
-    } finally {
-      await this.idle?.stop();
-      this.idle = undefined;
-    }
-  }
-
-  private async scenarios(
-    mopts: MeasureOptions,
-    progress: (p: Omit<Progress, 'done' | 'total'>) => void,
-    scenarioDone: () => void,
-    allDone: () => void,
-  ): Promise<ResultsFile> {
-    const cfg = this.cfg;
     const freezers = new Set<string>();
     let roundsBudgetMs = cfg.timeBudgetS * 1000 * RUN_DEFAULTS.roundsShare;
+    let criu: Extract<CriuFound, { state: 'ok' }> | undefined;
+    const criuSizes = criuSizesFor(cfg.sizes, cfg.criuSizes);
+    if (cfg.criu !== 'off') {
+      const found = findCriu();
+      if (found.state === 'ok') {
+        criu = found;
+        this.results.criu = { state: 'ran', version: found.version, sizes: criuSizes, dumps: [] };
+      } else {
+        const skip: SkipCode = cfg.criu === 'on' ? 'missing-feature' : 'needs-build';
+        this.results.criu = { state: 'skipped', skip, reason: found.reason };
+      }
+    }
     for (const [si, scenario] of cfg.scenarios.entries()) {
       if (cfg.signal?.aborted) return this.results;
+      const largest = Math.max(...cfg.sizes);
+      const kMax = cfg.tasksSweep?.length ? Math.max(...cfg.tasksSweep) : undefined;
       // 1. every instance of the scenario, alive and frozen at once: one per
       // size, or per (size, K) in a task sweep; replicas at the largest
       for (const { n, k, replicas } of instancePoints(cfg)) {
-        const tasks = k ?? cfg.tasks;
         const at = `${scenario} n=${n}${k !== undefined ? ` K=${k}` : ''}`;
-        const fits = checkWorkload({ scenario, files: n, tasks, buffers: cfg.buffers });
+        const fits = checkWorkload({ scenario, files: n, tasks: k ?? cfg.tasks, buffers: cfg.buffers });
         for (let replica = 0; replica < replicas; replica++) {
           if (cfg.signal?.aborted) return this.results;
           if (!fits.ok) {
@@ -284,31 +304,22 @@ export class Run {
             continue;
           }
           progress({ phase: 'workload', text: `${at}${replicas > 1 ? ` (instance ${replica + 1} of ${replicas})` : ''}: starting the workload` });
-          const started = await startWorkload({ scenario, files: n, tasks, buffers: cfg.buffers, churn: cfg.churn }, cfg.signal);
+          const started = await this.startInstance(scenario, n, k, replica, undefined, freezers);
           if (started.state !== 'ready') {
-            if (replica === 0) {
-              const code: SkipCode | undefined = started.state === 'skipped' ? 'missing-feature' : started.state === 'usage' ? 'too-large' : undefined;
-              this.skipAll(scenario, n, k, code, `workload: ${started.reason}`);
-            }
+            if (replica === 0) this.skipAll(scenario, n, k, started.code, `workload: ${started.reason}`);
             continue;
           }
-          const w = started.workload;
-          const info: InstanceInfo = {
-            id: this.results.instances.length,
-            scenario,
-            n,
-            replica,
-            fds: w.manifest.tasks.reduce((a, t) => a + t.fds.length, 0),
-            tasks: w.manifest.tasks.length,
-            ...(k !== undefined ? { k } : {}),
-            readyMs: Math.round(w.readyMs * 10) / 10,
-          };
-          const rss = treePssKiB(w.pids);
-          if (rss !== undefined) info.rssKiB = rss;
-          this.results.instances.push(info);
-          this.live.push({ workload: w, ref: { id: info.id, scenario, n, k, replica, manifest: w.manifest, pids: w.pids, alive: () => w.alive() } });
-          if (cfg.freeze) freezers.add(await w.freeze());
-          this.results.environment.freezer = cfg.freeze ? [...freezers].join(', ') : 'none (--no-freeze)';
+        }
+      }
+      // the CRIU lane's variant: the same scenario without what CRIU refuses
+      const info = scenarioInfo(scenario);
+      if (criu && info?.criu.compatible) {
+        for (const n of criuSizes) {
+          if (cfg.signal?.aborted) return this.results;
+          progress({ phase: 'workload', text: `${scenario} n=${n} (variant CRIU can dump): starting the workload` });
+          // (a task sweep's variant has its largest K)
+          const v = await this.startInstance(scenario, n, kMax, 0, 'criu-compatible', freezers);
+          if (v.state !== 'ready') this.results.criu!.state === 'ran' && this.pendingCriuNote(scenario, n, v.reason);
         }
       }
       try {
@@ -317,7 +328,11 @@ export class Run {
           for (const method of cfg.methods) {
             if (cfg.signal?.aborted) return this.results;
             if (l.ref.replica > 0 && !this.replicated(l.ref, method)) continue;
-            progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.k !== undefined ? ` K=${l.ref.k}` : ''}${l.ref.replica ? `#${l.ref.replica + 1}` : ''} ${method.name}: open and verify` });
+            // a baseline measured at the largest size only (its descriptor says so)
+            if (method.sweep === 'largest' && !l.ref.variant && l.ref.n !== largest) continue;
+            // the CRIU variant: what the context line compares a dump with (recovery methods of this host, not sampled)
+            if (l.ref.variant && !(method.role === 'recovery' && method.lane === 'host' && method.sampling === 'none')) continue;
+            progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.k !== undefined ? ` K=${l.ref.k}` : ''}${l.ref.replica ? `#${l.ref.replica + 1}` : ''}${l.ref.variant ? ` (${l.ref.variant})` : ''} ${method.name}: open and verify` });
             const o = l.workload.alive()
               ? await openUnit(method, l.ref, mopts)
               : { kind: 'final' as const, measurement: { ...baseOf(method, l.ref), state: 'errored' as const, reason: 'the workload died before this measurement' } };
@@ -357,17 +372,34 @@ export class Run {
         roundsBudgetMs -= this.clock() - tr;
         this.results.rounds.push(...rounds);
         if (cfg.signal?.aborted) return this.results;
+        // 4. the CRIU lane, after the rounds (a dump must not disturb them):
+        // the default tree (what CRIU refuses, with its own lines) and the variant it can dump
+        if (criu && this.results.criu?.state === 'ran') {
+          // (in a task sweep, the instances of the largest K)
+          for (const l of this.live.filter((x) => criuSizes.includes(x.ref.n) && x.ref.replica === 0 && x.ref.k === kMax)) {
+            if (cfg.signal?.aborted) return this.results;
+            progress({ phase: 'criu', text: `${scenario} n=${l.ref.n}${l.ref.variant ? ` (${l.ref.variant})` : ''}: criu dump --leave-running` });
+            const r = await criuDump(
+              { rootPid: l.workload.rootPid, manifest: l.ref.manifest },
+              { criu, freezeCgroup: frozenCgroupOf(l.workload.rootPid), signal: cfg.signal },
+            );
+            if (cfg.signal?.aborted) return this.results;
+            this.results.criu.dumps.push({ ...r, instance: l.ref.id, ...(l.ref.variant ? { variant: l.ref.variant } : {}) });
+          }
+        }
         this.flushScenario(rounds.length);
-        scenarioDone();
+        done++;
       } finally {
         await this.releaseScenario();
       }
       await this.save();
     }
     if (cfg.signal?.aborted) return this.results;
+    await this.idle?.stop();
+    this.idle = undefined;
     this.results.complete = true;
     this.results.finishedAt = new Date().toISOString();
-    allDone();
+    done = cfg.scenarios.length;
     progress({ phase: 'report', text: cfg.charts ? 'writing the reports and charts' : 'writing the reports' });
     await this.save(cfg.charts);
     return this.results;
@@ -375,8 +407,59 @@ export class Run {
 
   /** should this replica measure the method? fast methods only: their cost is where instances differ */
   private replicated(ref: InstanceRef, method: MethodDescriptor): boolean {
-    const first = this.units.find((u) => u.method.name === method.name && u.inst.scenario === ref.scenario && u.inst.n === ref.n && u.inst.k === ref.k && u.inst.replica === 0);
+    const first = this.units.find(
+      (u) => u.method.name === method.name && u.inst.scenario === ref.scenario && u.inst.n === ref.n && u.inst.k === ref.k && u.inst.replica === 0 && !u.inst.variant,
+    );
     return first !== undefined && first.estimateNs < this.cfg.replicaMaxNs;
+  }
+
+  /** start, record and freeze one instance */
+  private async startInstance(
+    scenario: Scenario,
+    n: number,
+    k: number | undefined,
+    replica: number,
+    variant: Variant | undefined,
+    freezers: Set<string>,
+  ): Promise<{ state: 'ready' } | { state: 'failed'; code: SkipCode | undefined; reason: string }> {
+    const cfg = this.cfg;
+    const started = await startWorkload(
+      { scenario, files: n, tasks: k ?? cfg.tasks, buffers: cfg.buffers, churn: cfg.churn, ...(variant === 'criu-compatible' ? { criuCompatible: true } : {}) },
+      cfg.signal,
+    );
+    if (started.state !== 'ready') {
+      const code: SkipCode | undefined = started.state === 'skipped' ? 'missing-feature' : started.state === 'usage' ? 'too-large' : undefined;
+      return { state: 'failed', code, reason: started.reason };
+    }
+    const w = started.workload;
+    const info: InstanceInfo = {
+      id: this.results.instances.length,
+      scenario,
+      n,
+      replica,
+      ...(variant ? { variant } : {}),
+      fds: w.manifest.tasks.reduce((a, t) => a + t.fds.length, 0),
+      tasks: w.manifest.tasks.length,
+      ...(k !== undefined ? { k } : {}),
+      readyMs: Math.round(w.readyMs * 10) / 10,
+    };
+    const rss = treePssKiB(w.pids);
+    if (rss !== undefined) info.rssKiB = rss;
+    this.results.instances.push(info);
+    this.live.push({
+      workload: w,
+      ref: { id: info.id, scenario, n, ...(k !== undefined ? { k } : {}), replica, ...(variant ? { variant } : {}), manifest: w.manifest, pids: w.pids, alive: () => w.alive() },
+    });
+    if (cfg.freeze) freezers.add(await w.freeze());
+    this.results.environment.freezer = cfg.freeze ? [...freezers].join(', ') : 'none (--no-freeze)';
+    return { state: 'ready' };
+  }
+
+  /** the CRIU lane could not start its variant tree: an errored row with the reason */
+  private pendingCriuNote(scenario: Scenario, n: number, reason: string): void {
+    const lane = this.results.criu;
+    if (lane?.state !== 'ran') return;
+    lane.dumps.push({ lane: 'criu', scenario, n, fds: 0, tasks: 0, state: 'errored', reason: `the variant workload did not start: ${reason}`, instance: -1, variant: 'criu-compatible' });
   }
 
   private skipAll(scenario: Scenario, n: number, k: number | undefined, code: SkipCode | undefined, reason: string): void {
@@ -411,6 +494,7 @@ export class Run {
 
   /** On SIGINT/SIGTERM: keep what was measured (the scenario's rounds so far too), stop workloads, mark it incomplete. */
   async interrupt(why: string): Promise<void> {
+    killCriuChildren();
     if (this.units.length || this.pending.length) {
       try {
         this.flushScenario(0, true);
@@ -442,17 +526,22 @@ export class Run {
  */
 export function exitCodeFor(results: ResultsFile): number {
   const ms = results.measurements;
+  const lane = results.criu;
+  // (a CRIU dump that disagrees with the manifest is a finding about CRIU,
+  // reported as such, not a failure of this run)
   if (ms.some((m) => m.state === 'wrong' || m.state === 'errored')) return 1;
   if (ms.some((m) => m.state === 'skipped' && !EXPECTED_SKIPS.includes(m.skip))) return 3;
+  if (lane?.state === 'skipped' && !EXPECTED_SKIPS.includes(lane.skip)) return 3;
   return 0;
 }
 
+/** `--methods`: each entry a method's name or a family; a method's name wins (procfs is both) */
 export function resolveMethods(all: MethodDescriptor[], names: string[] | undefined): MethodDescriptor[] {
   if (!names) return all;
   const out: MethodDescriptor[] = [];
   for (const n of names) {
-    const byFamily = all.filter((m) => m.family === n);
-    const picked = byFamily.length ? byFamily : all.filter((m) => m.name === n);
+    const byName = all.filter((m) => m.name === n);
+    const picked = byName.length ? byName : all.filter((m) => m.family === n);
     for (const m of picked) if (!out.includes(m)) out.push(m);
   }
   return out;

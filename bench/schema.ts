@@ -17,6 +17,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Scenario } from './manifest.js';
+import type { CriuResult } from './criu/dump.js';
 
 export const RESULTS_SCHEMA = 2;
 
@@ -27,15 +28,22 @@ export type Role = 'recovery' | 'floor';
 export type Lane = 'host' | 'patched-kernel';
 export type Need = 'epoll' | 'io_uring';
 
-/** Kinds of state a method may recover (same order as enum ib_cov in bench/native/method.h). */
+/**
+ * Kinds of state a method may recover (same order as enum ib_cov in
+ * bench/native/method.h). fd.table: which tasks share one descriptor table
+ * (clone(CLONE_FILES)), each table reported once; uring.ring: the io_uring
+ * instances and their slot counts, a ring no descriptor reaches included.
+ */
 export const COVERAGE_KINDS = [
   'fd',
   'fd.meta',
   'fd.pos',
   'fd.flags',
   'fd.identity',
+  'fd.table',
   'epoll.item',
   'epoll.target',
+  'uring.ring',
   'uring.file',
   'uring.buf',
 ] as const;
@@ -45,6 +53,12 @@ export type CoverageKind = (typeof COVERAGE_KINDS)[number];
 export interface DeclaredCoverage {
   level: 'full' | 'partial' | 'none';
   why?: string;
+  /**
+   * partial: only the items no descriptor of the target tasks holds may go
+   * unrecovered (an epoll target only a closed descriptor named, a ring no
+   * descriptor reaches); any other item it leaves out is a mismatch.
+   */
+  unheldOnly?: true;
 }
 
 /**
@@ -52,8 +66,11 @@ export interface DeclaredCoverage {
  * - recovered: every item of this kind matched the ground truth
  * - partial: what the method reported was right, but the interface could not
  *   say everything (e.g. an epoll target's inode but not its open file)
- * - not-recoverable: the interface cannot give this kind at all
- * - wrong: at least one item disagreed with the ground truth
+ * - not-recoverable: the interface cannot give this kind at all (declared
+ *   none), or could see none of what the scenario has of it (the slots of a
+ *   ring no descriptor reaches, for procfs)
+ * - wrong: at least one item disagreed with the ground truth (also for a
+ *   kind the scenario does not have: records of it are extras)
  * - absent: the scenario has no state of this kind
  */
 export type CoverageVerdict = 'recovered' | 'partial' | 'not-recoverable' | 'wrong' | 'absent';
@@ -86,6 +103,8 @@ export interface MethodDescriptor {
   /** rows: O(n^2) work timed on a sample of rows, `scaledStage` scaled to the whole */
   sampling: 'none' | 'rows';
   scaledStage?: Stage;
+  /** measured at every size of the sweep, or at the largest only (a baseline whose growth is not needed) */
+  sweep: 'all' | 'largest';
   coverage: Record<CoverageKind, DeclaredCoverage>;
 }
 
@@ -96,10 +115,11 @@ export type SkipCode =
   | 'missing-feature' // this kernel or machine lacks something the lane needs
   | 'privilege' // not allowed here (CAP_BPF, ptrace)
   | 'too-large' // the size does not fit this scenario's limits (RLIMIT_NOFILE)
+  | 'needs-build' // a tool the lane needs is not built here yet (e.g. CRIU: npm run criu:build)
   | 'workload'; // the workload could not start (its own reason)
 
 /** Skips that are by design, not a lane this machine failed to run. */
-export const EXPECTED_SKIPS: readonly SkipCode[] = ['not-applicable', 'kernel-lane', 'too-large'];
+export const EXPECTED_SKIPS: readonly SkipCode[] = ['not-applicable', 'kernel-lane', 'too-large', 'needs-build'];
 
 export type WarningCode =
   | 'noisy' // robust CV of the block medians above the threshold
@@ -168,8 +188,13 @@ export interface AnswerChecks {
   reverified: number;
 }
 
+/** A workload made for one lane (e.g. the variant CRIU can dump), not for the sweep. */
+export type Variant = 'criu-compatible';
+
 interface MeasurementBase {
   scenario: Scenario;
+  /** measured on a lane's variant instance (not part of the sweep's figures) */
+  variant?: Variant;
   method: string;
   family: Family;
   role: Role;
@@ -227,6 +252,8 @@ export interface InstanceInfo {
   scenario: Scenario;
   n: number;
   replica: number;
+  /** a lane's variant of the scenario (e.g. the tree CRIU can dump) */
+  variant?: Variant;
   fds: number;
   tasks: number;
   /** a task sweep's instance: the --tasks it was started with */
@@ -319,7 +346,20 @@ export interface ResultsFile {
   measurements: Measurement[];
   /** peak resident memory of the harness, KiB */
   harnessPeakRssKiB?: number;
+  /** the CRIU lane: real `criu dump --leave-running` of the workload trees */
+  criu?: CriuLane;
 }
+
+export type CriuLane =
+  | { state: 'skipped'; skip: SkipCode; reason: string }
+  | {
+      state: 'ran';
+      version: string;
+      /** the sizes the lane dumped at (a sample of the sweep, said in the summary) */
+      sizes: number[];
+      /** per scenario and size: the default tree (what CRIU refuses) and the variant it can dump */
+      dumps: (CriuResult & { instance: number; variant?: Variant })[];
+    };
 
 // ---------------------------------------------------------------- reading
 

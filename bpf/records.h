@@ -33,6 +33,8 @@ enum ib_rec_type {
 	IB_REC_URING_FILE = 4, /* one occupied registered-file slot */
 	IB_REC_URING_BUF  = 5, /* one occupied registered-buffer slot */
 	IB_REC_NOTE       = 6, /* something the method wants the user to know */
+	IB_REC_TABLE      = 7, /* this task uses another target task's descriptor table */
+	IB_REC_URING_REG  = 8, /* an io_uring ring in a thread's registered-ring table */
 };
 
 /* How a method names an open file (a struct file). */
@@ -103,7 +105,7 @@ struct ib_rec_epoll_item {
 
 struct ib_rec_uring_ring {
 	struct ib_rec_hdr h;
-	__s32 ring_fd;
+	__s32 ring_fd;  /* the ring's descriptor, or an ib_rec_uring_reg handle (< 0) */
 	__u32 nr_files; /* number of file slots (empty ones included) */
 	__u32 nr_bufs;  /* number of buffer slots (empty ones included) */
 	__u32 status;   /* IB_URING_* */
@@ -127,6 +129,35 @@ struct ib_rec_uring_buf {
 	__u32 index;
 	__u64 addr;
 	__u64 len;
+};
+
+/*
+ * Shared descriptor tables. Tasks made with clone(CLONE_FILES) (threads, or
+ * separate processes) use one table. A method reports each table once:
+ * under the first target task that uses it, and for every other target
+ * task that uses it one ib_rec_table naming that task (same_as), with no
+ * records of its own for that table (descriptors, epoll items, rings).
+ * same_as never names h.pid itself, nor a task that has a table record.
+ */
+struct ib_rec_table {
+	struct ib_rec_hdr h;
+	__s32 same_as; /* the target task (tgid) whose records stand for this task's table */
+	__u32 _pad;
+};
+
+/*
+ * A ring registered with IORING_REGISTER_RING_FDS in the registered-ring
+ * table of thread `tid` (of task h.pid), at `index`, that no descriptor of
+ * the task holds. Its ring, file and buffer records carry ring_fd, a
+ * negative handle (not a descriptor) unique within the task.
+ */
+struct ib_rec_uring_reg {
+	struct ib_rec_hdr h;
+	__s32 ring_fd;  /* the handle: < 0 */
+	__s32 tid;
+	__u32 index;    /* in the thread's registered-ring table */
+	__u32 _pad;
+	struct ib_ref ring; /* the ring's own open file */
 };
 
 enum ib_note_code {
@@ -204,6 +235,15 @@ IB_LAYOUT(ib_rec_uring_buf, ring_fd, 8);
 IB_LAYOUT(ib_rec_uring_buf, index, 12);
 IB_LAYOUT(ib_rec_uring_buf, addr, 16);
 IB_LAYOUT(ib_rec_uring_buf, len, 24);
+
+IB_SIZE(ib_rec_table, 16);
+IB_LAYOUT(ib_rec_table, same_as, 8);
+
+IB_SIZE(ib_rec_uring_reg, 48);
+IB_LAYOUT(ib_rec_uring_reg, ring_fd, 8);
+IB_LAYOUT(ib_rec_uring_reg, tid, 12);
+IB_LAYOUT(ib_rec_uring_reg, index, 16);
+IB_LAYOUT(ib_rec_uring_reg, ring, 24);
 
 IB_SIZE(ib_rec_note, 24);
 IB_LAYOUT(ib_rec_note, code, 8);

@@ -27,6 +27,21 @@
  * instead of per record). A chunk that does not fit is counted in ndropped;
  * user space reports it and fails the collect.
  *
+ * Shared descriptor tables: tasks made with clone(CLONE_FILES) use one
+ * files_struct. A table is reported once per collect, under the first
+ * target task whose iteration shows it (a hash map of files_struct
+ * pointers); another task using it gets an ib_rec_table and nothing else
+ * (its descriptors, epoll items and rings are the first task's).
+ *
+ * Rings no descriptor reaches: a ring registered with
+ * IORING_REGISTER_RING_FDS lives in a thread's io_uring_task
+ * (registered_rings[]) even after its descriptor is closed. The io_uring
+ * walks look at every thread's table (task->signal->thread_head) when a
+ * task's iteration starts; the rings no descriptor of the task turned out
+ * to hold are walked when the iteration stops (the program's last call,
+ * without a task), each with an ib_rec_uring_reg and a negative handle in
+ * place of a descriptor.
+ *
  * Locking: the epoll tree and the io_uring tables are read without ep->mtx
  * or ctx->uring_lock. The benchmark's workloads are frozen while they are
  * inspected, so the structures do not change under the walk; on a live
@@ -84,7 +99,7 @@ struct {
 	__type(value, __u64);
 } tgids SEC(".maps");
 
-__u64 gen;        /* the collect's generation, set by user space */
+__u32 gen;        /* the collect's generation, set by user space (the tables map below uses it too) */
 __u64 ntgid_seen; /* targets visited in this collect */
 __s32 flt_tgid;   /* the last task's tgid (0: none yet; reset per collect) */
 __u32 flt_ok;     /* and whether it is a target */
@@ -104,6 +119,36 @@ static __always_inline bool target_tgid(__s32 tgid)
 	}
 	return flt_ok;
 }
+
+/* descriptor tables seen in this collect: files_struct -> the first tgid
+ * that showed it. `gen` (user space bumps it per collect, never 0) voids
+ * the entries of earlier collects without clearing the map. */
+struct tbl_val {
+	__s32 tgid;
+	__u32 gen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024); /* user space sizes it from the number of targets */
+	__type(key, __u64);
+	__type(value, struct tbl_val);
+} tables SEC(".maps");
+
+__u32 gen;       /* this collect's generation (user space) */
+__u64 last_task; /* the task of the previous run; 0 at the start of a collect (user space) */
+__u32 skip_task; /* that task's table is reported under another task */
+
+/* registered rings of the current task's threads, until its iteration stops */
+#define TF_MAX_REG 64
+#define TF_MAX_THREADS 4096
+#define TF_RING_SLOTS 16 /* IO_RINGFD_REG_MAX: io_uring_task.registered_rings[] */
+__u64 reg_file[TF_MAX_REG];
+__s32 reg_tid[TF_MAX_REG];
+__u32 reg_idx[TF_MAX_REG];
+__u32 reg_held[TF_MAX_REG]; /* a descriptor of the task holds it: walked as that descriptor */
+__u32 nreg;
+__s32 reg_pid;
 
 /* learned f_op -> kind for anonymous inodes, so that the dentry name is
  * read once per file type and load, not once per file */
@@ -710,6 +755,141 @@ static __always_inline void walk_ring(__s32 fd, __u64 ctxp)
 		note_truncated(fd, w.n);
 }
 
+/* --- rings in the threads' registered-ring tables --- */
+
+struct thr_walk {
+	__u64 head; /* &signal->thread_head */
+	__u64 node; /* the next thread's thread_node */
+};
+
+/* one thread of the group: its registered rings into reg_* */
+static long reg_thread(__u32 i, void *data)
+{
+	struct thr_walk *w = data;
+	__u64 node = w->node, t, tctx, rings[TF_RING_SLOTS] = {};
+	__s32 tid;
+	__u32 k, n;
+
+	if (!node || node == w->head)
+		return 1;
+	t = node - bpf_core_field_offset(struct task_struct, thread_node);
+	w->node = RDP(KPTR(struct list_head, node), next);
+	tctx = RDP(KPTR(struct task_struct, t), io_uring);
+	if (!tctx)
+		return 0;
+	if (bpf_probe_read_kernel(rings, sizeof(rings),
+				  (void *)(tctx + bpf_core_field_offset(struct io_uring_task,
+									registered_rings))))
+		return 0;
+	tid = RD(KPTR(struct task_struct, t), pid);
+	for (k = 0; k < TF_RING_SLOTS; k++) {
+		if (!rings[k])
+			continue;
+		n = nreg;
+		if (n >= TF_MAX_REG)
+			break;
+		reg_file[n] = rings[k];
+		reg_tid[n] = tid;
+		reg_idx[n] = k;
+		reg_held[n] = 0;
+		nreg = n + 1;
+	}
+	return 0;
+}
+
+static __always_inline void find_registered(struct task_struct *task)
+{
+	struct thr_walk w = {};
+	__u64 head;
+
+	nreg = 0;
+	reg_pid = task->tgid;
+	if (!bpf_core_field_exists(struct io_uring_task, registered_rings) ||
+	    bpf_core_field_size(struct io_uring_task, registered_rings) != sizeof(__u64) * TF_RING_SLOTS)
+		return;
+	head = ptr_value(&task->signal->thread_head);
+	/* (a local: inside BPF_CORE_READ a field of w would be relocated too) */
+	w.head = head;
+	w.node = RDP(KPTR(struct list_head, head), next);
+	bpf_loop(TF_MAX_THREADS, reg_thread, &w, 0);
+}
+
+/* an io_uring descriptor of the task: a registered ring it holds is walked as that descriptor */
+__noinline int reg_mark(__u64 file)
+{
+	__u32 i;
+
+	for (i = 0; i < TF_MAX_REG; i++) {
+		if (i >= nreg)
+			break;
+		if (reg_file[i] == file)
+			reg_held[i] = 1;
+	}
+	return 0;
+}
+
+/* the end of a task's iteration: the registered rings no descriptor held */
+static long reg_walk_one(__u32 i, void *data)
+{
+	struct ib_rec_uring_reg *r;
+	__s32 handle = -1 - (__s32)i;
+	__u64 f;
+
+	if (i >= TF_MAX_REG || i >= nreg)
+		return 1;
+	if (reg_held[i])
+		return 0;
+	f = reg_file[i];
+	cur_pid = reg_pid;
+	if (emit_items) {
+		r = reserve(sizeof(*r), IB_REC_URING_REG);
+		if (r) {
+			r->ring_fd = handle;
+			r->tid = reg_tid[i];
+			r->index = reg_idx[i];
+			r->_pad = 0;
+			key_ref(&r->ring, mix(f));
+		}
+	}
+	walk_ring(handle, RDP(KPTR(struct file, f), private_data));
+	flush();
+	return 0;
+}
+
+/* --- shared descriptor tables --- */
+
+/* the first run with a new task: its threads' registered rings, then its
+ * table; returns 1 when the table is reported under another task */
+static __always_inline __u32 new_task(struct task_struct *task)
+{
+	__u64 files = ptr_value(task->files);
+	struct tbl_val *v, nv = {};
+	struct ib_rec_table *r;
+
+	if (walk_uring)
+		find_registered(task);
+	v = bpf_map_lookup_elem(&tables, &files);
+	if (v && v->gen == gen) {
+		if (v->tgid == cur_pid)
+			return 0; /* a thread with the leader's table */
+		if (emit_files || emit_items) {
+			r = reserve(sizeof(*r), IB_REC_TABLE);
+			if (r) {
+				r->same_as = v->tgid;
+				r->_pad = 0;
+			}
+			flush();
+		}
+		return 1;
+	}
+	nv.tgid = cur_pid;
+	nv.gen = gen;
+	/* a full map: the table is not remembered, a later task that shares
+	 * it reports it again, and verification calls it double-counted */
+	bpf_map_update_elem(&tables, &files, &nv, BPF_ANY);
+	return 0;
+}
+
 /* --- the program --- */
 
 /* O_CLOEXEC as fdinfo reports it: from the fd table's close_on_exec bits,
@@ -739,7 +919,14 @@ int task_file(struct bpf_iter__task_file *ctx)
 	struct inode *inode;
 	__u32 kind;
 
-	if (!file || !task)
+	if (!task) {
+		/* the iteration stopped: the rings only a thread's table holds */
+		if (walk_uring && !empty && nreg)
+			bpf_loop(TF_MAX_REG, reg_walk_one, NULL, 0);
+		nreg = 0;
+		return 0;
+	}
+	if (!file)
 		return 0;
 	nseen++;
 	if (filter_tgids && !target_tgid(task->tgid))
@@ -749,6 +936,12 @@ int task_file(struct bpf_iter__task_file *ctx)
 		return 0;
 
 	cur_pid = task->tgid;
+	if (ptr_value(task) != last_task) {
+		last_task = ptr_value(task);
+		skip_task = new_task(task);
+	}
+	if (skip_task)
+		return 0;
 	inode = file->f_inode;
 	kind = ib_kind_of_mode(inode->i_mode);
 	if (kind == IB_K_ANON) {
@@ -786,6 +979,7 @@ int task_file(struct bpf_iter__task_file *ctx)
 		flush();
 	}
 	if (walk_uring && kind == IB_K_IO_URING) {
+		reg_mark(ptr_value(file));
 		walk_ring(ctx->fd, ptr_value(file->private_data));
 		flush();
 	}
@@ -795,12 +989,14 @@ int task_file(struct bpf_iter__task_file *ctx)
 /* --- bpf-cgroup-fds: one cgroup iterator step over the targets' cgroup ---
  *
  * A cgroup iterator link (order SELF_ONLY) on the cgroup the targets were
- * frozen in runs this program once; it walks the cgroup's processes with
- * the css_task open-coded iterator (kfuncs of 6.7+, allowed in iterator,
- * LSM and sleepable programs) and, in each target process (filter_tgids),
- * the descriptor table: the open_fds bitmap one word at a time, the file
+ * frozen in runs this program once; it walks the cgroup's tasks with the
+ * css_task open-coded iterator (kfuncs of 6.7+, allowed in iterator, LSM
+ * and sleepable programs) and, in each target task (filter_tgids), the
+ * descriptor table: the open_fds bitmap one word at a time, the file
  * pointers of a non-empty word with one read. One record per descriptor,
- * the same ib_rec_fd as the task_file program writes.
+ * the same ib_rec_fd as the task_file program writes, and the same rules
+ * for shared tables: a thread using its leader's table is skipped, a table
+ * another target task showed is one ib_rec_table (the tables map).
  *
  * All of it is one iterator step, far more than the 8 pages a step may
  * write to the seq_file: the records go through the ring buffer in chunks.
@@ -808,13 +1004,13 @@ int task_file(struct bpf_iter__task_file *ctx)
  * point = the first record of the chunk that did not fit); user space
  * drains the ring and reads the iterator again, and the next pass skips
  * what was delivered. The cgroup is frozen, so every pass sees the same
- * processes in the same order.
+ * tasks in the same order.
  *
  * Built only into cgroup_files.bpf.o (TF_CGROUP): the kfuncs are not on
  * every kernel the other objects load on. The globals are in every build
- * (the objects share one .bss layout).
+ * (user space reaches them through pointers, bench/native/bpf.c).
  */
-__u32 cg_resume_task; /* this pass starts at process #cg_resume_task of the walk */
+__u32 cg_resume_task; /* this pass starts at task #cg_resume_task of the walk */
 __u32 cg_resume_fd;   /* at this descriptor of it */
 __u32 cg_more;        /* the ring was full: drain it and read again */
 __u32 cg_task;        /* the process being walked (position in the css walk) */
@@ -854,6 +1050,21 @@ static __always_inline int cg_flush(void)
 	return err;
 }
 
+/* room for a record in the chunk (the chunk full: into the ring first),
+ * its header filled; NULL when the ring is full (the walk stops) */
+static __always_inline void *cg_reserve(__u32 size, __u16 type, __u32 fd)
+{
+	if (scr_len > TF_CHUNK - size && cg_flush()) {
+		cg_stop = 1;
+		return NULL;
+	}
+	if (!scr_len) {
+		cg_chunk_task = cg_task;
+		cg_chunk_fd = fd;
+	}
+	return reserve(size, type);
+}
+
 /* one descriptor: its record into the chunk */
 __noinline int cg_file(__u64 fp, __u32 fd, __u32 coe)
 {
@@ -871,15 +1082,7 @@ __noinline int cg_file(__u64 fp, __u32 fd, __u32 coe)
 		cg_sink += RDP(KPTR(struct file, fp), f_inode);
 		return 0;
 	}
-	if (scr_len > TF_CHUNK - sizeof(*r) && cg_flush()) {
-		cg_stop = 1;
-		return 0;
-	}
-	if (!scr_len) {
-		cg_chunk_task = cg_task;
-		cg_chunk_fd = fd;
-	}
-	r = reserve(sizeof(*r), IB_REC_FD);
+	r = cg_reserve(sizeof(*r), IB_REC_FD, fd);
 	if (!r)
 		return 0;
 	f = KPTR(struct file, fp);
@@ -930,7 +1133,36 @@ static long cg_word(__u32 w, void *data)
 	return 0;
 }
 
-/* one process's descriptor table */
+/*
+ * A table another target task showed in this collect (tables map, as the
+ * task_file program keeps it): one ib_rec_table naming that task, and none
+ * of this task's descriptors. Returns 1 when the table is reported so.
+ */
+static __always_inline int cg_shared_table(__u64 files)
+{
+	struct tbl_val *v, nv = {};
+	struct ib_rec_table *r;
+
+	v = bpf_map_lookup_elem(&tables, &files);
+	if (v && v->gen == gen) {
+		if (v->tgid == cur_pid)
+			return 0; /* its own, seen again (a pass resumed inside it) */
+		if (!empty) {
+			r = cg_reserve(sizeof(*r), IB_REC_TABLE, 0);
+			if (r) {
+				r->same_as = v->tgid;
+				r->_pad = 0;
+			}
+		}
+		return 1;
+	}
+	nv.tgid = cur_pid;
+	nv.gen = gen;
+	bpf_map_update_elem(&tables, &files, &nv, BPF_ANY);
+	return 0;
+}
+
+/* one task's descriptor table (a process's, or a thread's own) */
 static __always_inline void cg_task_files(struct task_struct *task)
 {
 	struct cg_walk cw = {};
@@ -940,6 +1172,12 @@ static __always_inline void cg_task_files(struct task_struct *task)
 	cur_pid = task->tgid;
 	files = task->files;
 	if (!files)
+		return;
+	/* a thread using its leader's table: the leader shows it (as the
+	 * task_file iterator skips such threads) */
+	if (task->pid != task->tgid && files == task->group_leader->files)
+		return;
+	if (cg_shared_table(ptr_value(files)))
 		return;
 	fdt = KPTR(struct fdtable, RDP(KPTR(struct files_struct, ptr_value(files)), fdt));
 	cw.fds = RDP(fdt, fd);
@@ -962,7 +1200,8 @@ int cgroup_files(struct bpf_iter__cgroup *ctx)
 	cg_more = 0;
 	cg_stop = 0;
 	cg_task = 0;
-	bpf_iter_css_task_new(&it, &cgrp->self, CSS_TASK_ITER_PROCS);
+	/* every task (threads too: one may have a table of its own) */
+	bpf_iter_css_task_new(&it, &cgrp->self, 0);
 	while ((task = bpf_iter_css_task_next(&it))) {
 		if (cg_task >= cg_resume_task && (!filter_tgids || target_tgid(task->tgid)))
 			cg_task_files(task);

@@ -27,7 +27,7 @@ describe('npm run bench at small N', () => {
 
   beforeAll(async () => {
     dir = path.join(mkdtempSync(path.join(tmpdir(), 'iterbench-e2e-')), 'run');
-    const r = await execa(TSX, [CLI, '--files', '64', '--steps', '3', '--budget', '6', '--min-rounds', '3', '--out', dir], {
+    const r = await execa(TSX, [CLI, '--files', '64', '--steps', '3', '--budget', '6', '--min-rounds', '3', '--criu', 'off', '--out', dir], {
       cwd: REPO_ROOT,
       reject: false,
       timeout: 300_000,

@@ -45,7 +45,15 @@ const benignSkip = (m: Measurement) => m.state === 'skipped' && (m.skip === 'not
  */
 const LANES = ['--methods', HOST.map((m) => m.name).join(',')];
 const LANE_COUNT = HOST.length;
-const SMALL = ['--steps', '1', '--budget', '1', '--min-rounds', '2', '--replicas', '1', '--no-charts', ...LANES];
+const BASE = ['--steps', '1', '--budget', '1', '--replicas', '1', '--no-charts', '--criu', 'off', ...LANES];
+const SMALL = [...BASE, '--min-rounds', '2'];
+/**
+ * For a fault that must land while the rounds run (a signal, a killed task):
+ * 40 rounds of ~0.1 s after the line the test waits for leave seconds for
+ * the fault to arrive, where 2 rounds left a race (the scenario could end
+ * first, about one run in ten).
+ */
+const DURING = [...BASE, '--min-rounds', '40', '--rounds', '40'];
 
 // The matrix runs `node --import tsx bench/cli/bench.ts`: tsx's launcher adds a
 // 60 ms answer-or-SIGKILL relay of its own (its row is below).
@@ -65,10 +73,10 @@ describe('SIGINT and SIGTERM at each phase stop the run cleanly', () => {
       },
       expectResults: 'empty',
     },
-    { name: 'a measurement round', args: ['--scenarios', 'files,epoll', '--files', '64', ...SMALL], line: /files: round 1 \(/, expectResults: 'some' },
+    { name: 'a measurement round', args: ['--scenarios', 'files,epoll', '--files', '64', ...DURING], line: /files: round 1 \(/, expectResults: 'some' },
     {
       name: 'the report writing',
-      args: ['--scenarios', 'files', '--methods', 'procfs,kcmp-tree', '--files', '32', '--steps', '1', '--budget', '1', '--min-rounds', '2', '--replicas', '1'],
+      args: ['--scenarios', 'files', '--methods', 'procfs,kcmp-tree', '--files', '32', '--steps', '1', '--budget', '1', '--min-rounds', '2', '--replicas', '1', '--criu', 'off'],
       line: /writing the reports and charts/,
       expectResults: 'all',
     },
@@ -108,7 +116,7 @@ describe('SIGINT and SIGTERM at each phase stop the run cleanly', () => {
   }
 
   it('SIGINT to tsx (the launcher of npm run bench) during a measurement stops cleanly with exit 130', async () => {
-    const b = bench(['--scenarios', 'files,epoll', '--files', '64', ...SMALL]);
+    const b = bench(['--scenarios', 'files,epoll', '--files', '64', ...DURING]);
     await b.waitForLine(/files: round 1 \(/);
     process.kill(b.pid, 'SIGINT');
     const exit = await b.exited;
@@ -124,7 +132,7 @@ describe('SIGINT and SIGTERM at each phase stop the run cleanly', () => {
   });
 
   it('Ctrl-C (SIGINT to the whole process group, workloads included) during a measurement stops cleanly', async () => {
-    const b = bench(['--scenarios', 'all', '--files', '64', ...SMALL]);
+    const b = bench(['--scenarios', 'all', '--files', '64', ...DURING]);
     await b.waitForLine(/all: round 1 \(/);
     expect(b.workloads().length).toBeGreaterThan(0);
     killGroup(b.pid, 'SIGINT');
@@ -140,7 +148,7 @@ describe('SIGINT and SIGTERM at each phase stop the run cleanly', () => {
 
 describe('a workload or a collector that dies is an errored measurement, and the run goes on', () => {
   it('a workload task killed during the shared scenario errors its remaining measurements; the next scenario is still verified', async () => {
-    const b = bench(['--scenarios', 'shared,epoll', '--files', '64', '--tasks', '3', ...SMALL]);
+    const b = bench(['--scenarios', 'shared,epoll', '--files', '64', '--tasks', '3', ...DURING]);
     await b.waitForLine(/shared: round 1 \(/);
     const tasks = b.workloads();
     expect(tasks.length).toBe(3);
@@ -362,7 +370,7 @@ describe.concurrent('bad invocations exit 2 with one line naming the problem, an
 
 describe('sizes a scenario cannot hold', () => {
   it('are skipped with the reason while the sizes that fit are measured (not a whole-run refusal)', async () => {
-    const b = bench(['--scenarios', 'files', '--sizes', '64,30000', '--methods', 'bpf-task-file,floor-empty-iter', '--budget', '1', '--min-rounds', '2', '--replicas', '1', '--no-charts']);
+    const b = bench(['--scenarios', 'files', '--sizes', '64,30000', '--methods', 'bpf-task-file,floor-empty-iter', '--budget', '1', '--min-rounds', '2', '--replicas', '1', '--no-charts', '--criu', 'off']);
     const e = await b.exited;
     expect(e.code, e.stderr).toBe(0);
     expect(await settledLeftovers(b)).toEqual(NOTHING_LEFT);
@@ -383,7 +391,7 @@ describe('sizes a scenario cannot hold', () => {
 
 describe('two bench runs at once', () => {
   it('do not disturb each other: both complete and verify, in separate cgroups and output directories, leaving nothing', async () => {
-    const args = ['--scenarios', 'files,all', '--files', '64', '--methods', 'procfs,kcmp-tree,bpf-all,bpf-task-file', '--steps', '1', '--budget', '1', '--min-rounds', '3', '--replicas', '1', '--no-charts'];
+    const args = ['--scenarios', 'files,all', '--files', '64', '--methods', 'procfs,kcmp-tree,bpf-all,bpf-task-file', '--steps', '1', '--budget', '1', '--min-rounds', '3', '--replicas', '1', '--no-charts', '--criu', 'off'];
     const a = bench(args);
     const b = bench(args);
     const groups = { a: new Set<string>(), b: new Set<string>() };

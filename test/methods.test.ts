@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRecords } from '../bench/decode.js';
-import { defaultScenarios, type Scenario } from '../bench/manifest.js';
+import { scenarioNames, type Scenario } from '../bench/manifest.js';
 import { rowsForPairs } from '../bench/measure.js';
 import {
   kernelLaneMethods,
@@ -19,12 +19,14 @@ import {
 } from '../bench/native.js';
 import { listDescriptors } from '../bench/descriptors.js';
 import { COVERAGE_KINDS, type Measurement } from '../bench/schema.js';
-import { verify } from '../bench/verify.js';
+import { verify } from '../bench/verify/index.js';
+import { freezePids, isFrozen, type Frozen } from '../bench/freezer.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
 import { measureOnce } from './support/measure-once.js';
 
 /** The scenarios a default run takes, as the generator lists them. */
-const SCENARIOS = defaultScenarios();
+/** every scenario the generator lists: the default run's and the others (threads, tree) */
+const SCENARIOS = scenarioNames();
 
 /** Real io_uring / epoll iterators exist only on the patched kernel (kernel/, npm run bench:vm). */
 const KERNEL_LANE = new Set(kernelLaneMethods());
@@ -35,10 +37,12 @@ const byName = (n: string): MethodInfo => {
 };
 
 const EXPECTED_METHODS = [
-  'procfs', 'kcmp-pairwise', 'kcmp-tree', 'kcmp-epoll', 'bpf-task-file', 'bpf-task-file-sys', 'bpf-cgroup-fds',
-  'bpf-epoll', 'bpf-io-uring', 'bpf-all',
-  'floor-procfs', 'floor-empty-iter', 'floor-sys-iter', 'floor-cgroup-walk', 'floor-walk', 'floor-walk-epoll', 'floor-walk-io-uring',
+  'procfs', 'procfs-parallel', 'pidfd-getfd', 'kcmp-pairwise', 'kcmp-tree', 'kcmp-epoll',
+  'bpf-task-file', 'bpf-task-file-sys', 'bpf-cgroup-fds', 'bpf-epoll', 'bpf-io-uring', 'bpf-all',
+  'floor-procfs', 'floor-procfs-parallel', 'floor-empty-iter', 'floor-sys-iter', 'floor-cgroup-walk', 'floor-walk', 'floor-walk-epoll', 'floor-walk-io-uring',
 ];
+/** every registered method that runs on this kernel: the scenario tests take them all, not a list */
+const HOST_METHODS = listMethods().filter((m) => !KERNEL_LANE.has(m.name)).map((m) => m.name);
 
 function explain(m: Measurement): string {
   if (m.state === 'wrong') return `${m.reason}\n${m.mismatches.map((x) => `  ${x.kind} ${x.pid} ${x.where}: expected ${x.expected}, got ${x.got}`).join('\n')}`;
@@ -64,6 +68,7 @@ describe('the method registry', () => {
       expect(Object.keys(m.coverage).sort(), m.name).toEqual([...COVERAGE_KINDS].sort());
       for (const [k, c] of Object.entries(m.coverage)) {
         expect(['full', 'partial', 'none'], `${m.name} ${k}`).toContain(c.level);
+        expect(typeof c.unheldOnly, `${m.name} ${k}`).toBe('boolean');
         if (c.level !== 'full') expect(c.why, `${m.name} ${k}`).toBeTruthy();
       }
     }
@@ -83,6 +88,9 @@ describe('the method registry', () => {
     const noReason = raw();
     noReason[3].coverage['fd.pos'] = { level: 'none', why: null };
     expect(() => parseMethods(noReason)).toThrow(/without a reason/);
+    const unheld = raw(); // only a partial kind may leave out the items no descriptor holds
+    unheld[0].coverage['fd.pos'] = { level: 'full', why: null, unheldOnly: true };
+    expect(() => parseMethods(unheld)).toThrow(/coverage of fd.pos is full, only a partial one/);
   });
 
   it('refuses an unknown family, role, lane, sampling or a name that is not registered', () => {
@@ -149,13 +157,32 @@ describe('the method registry', () => {
     expect([...reach('floor-walk-io-uring')]).toEqual(expect.arrayContaining(['floor-walk', 'bpf-all', 'bpf-io-uring']));
     expect([...reach('floor-walk-epoll')]).toEqual(expect.arrayContaining(['floor-walk', 'bpf-all', 'bpf-epoll']));
     expect([...reach('floor-procfs')]).toEqual(['procfs']);
+    expect([...reach('floor-procfs-parallel')]).toEqual(['procfs-parallel']);
   });
 
-  it('compares the bpf methods with procfs and kcmp-tree, the real iterators also with their emulation', () => {
-    for (const m of listMethods().filter((x) => x.family === 'bpf')) expect(m.speedupOver, m.name).toEqual(expect.arrayContaining(['procfs', 'kcmp-tree']));
+  it('compares the bpf methods with procfs, kcmp-tree and the strongest baselines, the real iterators also with their emulation', () => {
+    for (const m of listMethods().filter((x) => x.family === 'bpf')) {
+      expect(m.speedupOver, m.name).toEqual(expect.arrayContaining(['procfs', 'kcmp-tree', 'procfs-parallel', 'pidfd-getfd']));
+      // the summary's speedup column is over the first entry most methods share
+      expect(m.speedupOver[0], m.name).toBe('procfs');
+    }
     expect(byName('bpf-iter-epoll').speedupOver).toContain('bpf-epoll');
     expect(byName('bpf-iter-io-uring-file').speedupOver).toContain('bpf-io-uring');
     expect(byName('bpf-iter-io-uring-buf').speedupOver).toContain('bpf-io-uring');
+  });
+
+  it('describes the stronger baselines: procfs on every CPU with its own floor, pidfd_getfd with identity', () => {
+    // both are procfs baselines (family procfs): the recovery methods of that family are what a bpf speedup is over
+    expect(listMethods().filter((m) => m.family === 'procfs').map((m) => m.name).sort()).toEqual(['pidfd-getfd', 'procfs', 'procfs-parallel']);
+    expect(byName('procfs-parallel')).toMatchObject({ role: 'recovery', floor: 'floor-procfs-parallel', floorLimit: 1.2, speedupOver: ['procfs'] });
+    expect(byName('procfs-parallel').coverage).toEqual(byName('procfs').coverage);
+    expect(byName('floor-procfs-parallel')).toMatchObject({ family: 'floor', role: 'floor', floor: null, subsetOf: [] });
+    const pg = byName('pidfd-getfd');
+    expect(pg).toMatchObject({ role: 'recovery', floor: null, floorLimit: 0, speedupOver: ['procfs', 'kcmp-tree'] });
+    expect(Object.fromEntries(Object.entries(pg.coverage).map(([k, c]) => [k, c.level]))).toEqual({
+      fd: 'full', 'fd.meta': 'full', 'fd.pos': 'full', 'fd.flags': 'full', 'fd.identity': 'full', 'fd.table': 'full',
+      'epoll.item': 'full', 'epoll.target': 'partial', 'uring.ring': 'partial', 'uring.file': 'partial', 'uring.buf': 'full',
+    });
   });
 
   it('puts the real iterators, and only them, in the kernel lane', () => {
@@ -178,7 +205,7 @@ describe('the method registry', () => {
       expect(x.floorLimit ?? 0, m.name).toBe(m.floorLimit);
       expect(x.scaledStage, m.name).toBe(m.sampling.how === 'rows' ? m.sampling.scales : undefined);
     }
-    expect(d.get('bpf-all')).toMatchObject({ floor: 'floor-walk', floorLimit: 2, speedupOver: ['procfs', 'kcmp-tree'] });
+    expect(d.get('bpf-all')).toMatchObject({ floor: 'floor-walk', floorLimit: 2, speedupOver: ['procfs', 'kcmp-tree', 'procfs-parallel', 'pidfd-getfd'] });
     expect(d.get('kcmp-pairwise')).toMatchObject({ sampling: 'rows', scaledStage: 'identity' });
     expect(d.get('bpf-iter-epoll')).toMatchObject({ lane: 'patched-kernel' });
   });
@@ -231,7 +258,7 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
       await w?.stop();
     });
 
-    for (const name of EXPECTED_METHODS) {
+    for (const name of HOST_METHODS) {
       it(`${name} recovers what the workload created, or has nothing to recover`, async () => {
         const method = listDescriptors().find((m) => m.name === name)!;
         const m = await measureOnce(method, { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
@@ -267,6 +294,24 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
       }
     });
 
+    it("procfs-parallel's answer is procfs's, byte for byte (the same per-descriptor code on every CPU)", () => {
+      const answer = (name: string) => {
+        const o = openMethod(byName(name), w.pids);
+        expect(o.state, name).toBe('open');
+        if (o.state !== 'open') return undefined;
+        try {
+          const r = o.collector.collect();
+          if (!r.ok) throw new Error(`${name}: ${r.error}`);
+          return Buffer.from(r.out.buffer);
+        } finally {
+          o.collector.close();
+        }
+      };
+      const a = answer('procfs');
+      const b = answer('procfs-parallel');
+      expect(a && b && a.equals(b)).toBe(true);
+    });
+
     it('reports the real-iterator lane as skipped on a kernel without the series', () => {
       for (const m of listMethods().filter((x) => KERNEL_LANE.has(x.name))) {
         const o = openMethod(m, w.pids);
@@ -288,6 +333,9 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
       expect(cov('procfs')?.['fd.identity']).toBe('not-recoverable');
       expect(cov('bpf-all')?.['fd.identity']).toBe('recovered');
       expect(cov('kcmp-tree')?.['fd.identity']).toBe('recovered');
+      expect(cov('pidfd-getfd')?.['fd.identity']).toBe('recovered');
+      // procfs on every CPU says exactly what procfs says
+      expect(cov('procfs-parallel')).toEqual(cov('procfs'));
       if (w.manifest.epoll.length) {
         expect(cov('bpf-all')?.['epoll.target']).toBe('recovered');
         expect(cov('procfs')?.['epoll.target']).toBe('partial');
@@ -297,9 +345,47 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
         expect(cov('bpf-all')?.['uring.buf']).toBe('recovered');
         expect(cov('procfs')?.['uring.file']).toBe('partial');
       }
+      // a ring no descriptor reaches: the BPF emulation finds it in the thread's
+      // registered-ring table, procfs cannot see it
+      if (w.manifest.io_uring.some((r) => r.fd === null)) {
+        expect(cov('bpf-all')?.['uring.ring']).toBe('recovered');
+        expect(cov('bpf-io-uring')?.['uring.ring']).toBe('recovered');
+        expect(cov('procfs')?.['uring.ring']).toBe('partial');
+      }
+      // one table seen from several tasks: each method reported it once
+      const shared = new Set(w.manifest.tasks.map((t) => t.table ?? t.pid)).size < w.manifest.tasks.length;
+      for (const [name, m] of results) {
+        if (m.state !== 'verified' || byName(name).role === 'floor') continue;
+        expect(m.coverage['fd.table'], name).toBe(shared ? 'recovered' : 'absent');
+      }
+      if (scenario === 'threads') expect(shared).toBe(true);
     });
   });
 }
+
+describe('pidfd-getfd on a cgroup-frozen tree', () => {
+  it('takes every descriptor of the frozen tasks (no code of theirs runs) and leaves them frozen', async (ctx) => {
+    const s = await startWorkload({ scenario: 'shared', files: 64, tasks: 3 });
+    if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+    const w = s.workload;
+    let frozen: Frozen | undefined;
+    try {
+      for (const how of ['cgroup2', 'cgroup1-freezer'] as const) {
+        frozen = await freezePids(w.pids, how).catch(() => undefined);
+        if (frozen) break;
+      }
+      if (!frozen) return ctx.skip('no cgroup freezer here');
+      expect(isFrozen(frozen)).toBe(true);
+      const m = await measureOnce(listDescriptors().find((x) => x.name === 'pidfd-getfd')!, { scenario: 'shared', n: 64, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
+      expect(m.state, explain(m)).toBe('verified');
+      if (m.state === 'verified') expect(m.coverage['fd.identity']).toBe('recovered');
+      expect(isFrozen(frozen)).toBe(true);
+    } finally {
+      await frozen?.thaw();
+      await w.stop();
+    }
+  });
+});
 
 describe('kcmp-pairwise on a sample of rows', () => {
   let w: Workload;
@@ -365,6 +451,15 @@ describe('kcmp-pairwise on a sample of rows', () => {
     }
   });
 
+  it('is measured on a sample the way the bench does it, every answer checked on the sampled rows', async () => {
+    const m = await measureOnce(listDescriptors().find((d) => d.name === 'kcmp-pairwise')!, { scenario: 'shared', n: 120, manifest: w.manifest, pids: w.pids }, 3, { samplePairs: 500 });
+    expect(m.state, explain(m)).toBe('verified');
+    if (m.state !== 'verified') return;
+    expect(m.extrapolated).toBe(true);
+    expect(m.coverage['fd.identity']).toBe('partial');
+    expect(m.answers.timed).toBeGreaterThan(0);
+  });
+
   it('is caught when a sampled class is split or merged, or a member loses its identity', () => {
     const method = byName('kcmp-pairwise');
     const o = openMethod(method, w.pids);
@@ -411,6 +506,44 @@ describe('kcmp-pairwise on a sample of rows', () => {
   });
 });
 
+describe('the probe-read build of the BPF program (kernels before 6.2: the VM lane)', () => {
+  it('loads and recovers what the default build recovers, shared tables and rings no descriptor reaches included', async () => {
+    for (const scenario of ['all', 'threads']) {
+      const s = await startWorkload({ scenario, files: 40, tasks: 2, buffers: 4 });
+      if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+      const w = s.workload;
+      try {
+        await w.freeze();
+        for (const name of ['bpf-all', 'bpf-io-uring', 'bpf-epoll']) {
+          const method = byName(name);
+          if (name !== 'bpf-all' && scenario === 'threads') continue;
+          const answers = [];
+          for (const compat of [false, true]) {
+            if (compat) process.env.IB_BPF_COMPAT = '1';
+            try {
+              const o = openMethod(method, w.pids);
+              if (o.state !== 'open') throw new Error(`${name} (compat ${compat}): ${o.state}: ${o.reason}`);
+              const r = o.collector.collect();
+              o.collector.close();
+              if (!r.ok) throw new Error(`${name} (compat ${compat}): ${r.error}`);
+              const rec = decodeRecords(r.out.buffer);
+              const v = verify(w.manifest, rec, method);
+              expect(v.mismatches, `${name} ${scenario} compat ${compat}`).toEqual([]);
+              answers.push({ coverage: v.coverage, counts: [rec.fds.length, rec.epollItems.length, rec.rings.length, rec.uringFiles.length, rec.uringBufs.length, rec.tables.length, rec.uringRegs.length] });
+            } finally {
+              delete process.env.IB_BPF_COMPAT;
+            }
+          }
+          expect(answers[1], `${name} ${scenario}`).toEqual(answers[0]);
+        }
+      } finally {
+        await w.thaw();
+        await w.stop();
+      }
+    }
+  });
+});
+
 describe('bounded BPF output', () => {
   it('fails loudly, never silently, when the ring buffer is too small for the items', async () => {
     const s = await startWorkload({ scenario: 'epoll', files: 3000 });
@@ -426,6 +559,10 @@ describe('bounded BPF output', () => {
       o.collector.close();
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error).toMatch(/ring buffer|dropped|lost/i);
+      // the measurement: errored with the count, never timed, never verified
+      const m = await measureOnce(listDescriptors().find((d) => d.name === 'bpf-epoll')!, { scenario: 'epoll', n: 3000, manifest: w.manifest, pids: w.pids }, 1, { native: { ringbufBytes: 4096 } });
+      expect(m.state).toBe('errored');
+      if (m.state === 'errored') expect(m.reason).toMatch(/ring buffer of 4096 bytes full: \d+ records dropped/);
     } finally {
       await w.thaw();
       await w.stop();

@@ -26,7 +26,7 @@ import { listDescriptors } from '../bench/descriptors.js';
 import { startIdleTasks } from '../bench/idle.js';
 import { openMethod, REPO_ROOT } from '../bench/native.js';
 import type { ResultsFile } from '../bench/schema.js';
-import { verify } from '../bench/verify.js';
+import { verify } from '../bench/verify/index.js';
 import { startWorkload, type Workload } from '../bench/workload.js';
 import { measureOnce } from './support/measure-once.js';
 import { buildTaskSweep } from './support/tasks-fixture.js';
@@ -323,7 +323,7 @@ describe('bench --tasks-sweep and --idle-tasks', () => {
       const dir = path.join(mkdtempSync(path.join(tmpdir(), 'iterbench-scale-')), 'run');
       const r = await execa(
         TSX,
-        [CLI, '--files', '120', '--tasks-sweep', '2,6,24', '--idle-tasks', '16', '--methods', 'procfs,bpf-task-file,bpf-task-file-sys,bpf-cgroup-fds', '--budget', '4', '--min-rounds', '3', '--replicas', '1', '--no-charts', '--out', dir],
+        [CLI, '--files', '120', '--tasks-sweep', '2,6,24', '--idle-tasks', '16', '--methods', 'procfs,bpf-task-file,bpf-task-file-sys,bpf-cgroup-fds', '--budget', '4', '--min-rounds', '3', '--replicas', '1', '--criu', 'off', '--no-charts', '--out', dir],
         { cwd: REPO_ROOT, reject: false, timeout: 240_000 },
       );
       exitCode = r.exitCode;

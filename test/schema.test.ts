@@ -158,6 +158,30 @@ describe('the record decoder', () => {
     ]);
   });
 
+  it('reads a table record and a registered ring', () => {
+    const T = LAYOUT.ib_rec_table.fields;
+    const G = LAYOUT.ib_rec_uring_reg.fields;
+    const b = new Builder()
+      .add(REC.TABLE, LAYOUT.ib_rec_table.size, 8, (v) => v.setInt32(T.same_as, 7, true))
+      .add(REC.URING_REG, LAYOUT.ib_rec_uring_reg.size, 7, (v) => {
+        v.setInt32(G.ring_fd, -1, true);
+        v.setInt32(G.tid, 9, true);
+        v.setUint32(G.index, 2, true);
+        v.setBigUint64(G.ring + LAYOUT.ib_ref.fields.key, 0x5n, true);
+        v.setUint32(G.ring + LAYOUT.ib_ref.fields.how, ID_HOW.KEY, true);
+      })
+      .bytes();
+    const r = decodeRecords(b);
+    expect(r.tables).toEqual([{ pid: 8, sameAs: 7 }]);
+    expect(r.uringRegs).toEqual([{ pid: 7, ringFd: -1, tid: 9, index: 2, ring: { how: 'key', key: '5' } }]);
+  });
+
+  it('refuses a registered ring whose handle could be a descriptor, and a truncated table record', () => {
+    const reg = new Builder().add(REC.URING_REG, LAYOUT.ib_rec_uring_reg.size, 7, (v) => v.setInt32(LAYOUT.ib_rec_uring_reg.fields.ring_fd, 3, true)).bytes();
+    expect(decodeError(reg)).toMatch(/registered ring handle 3 is not negative/);
+    expect(decodeError(new Builder().add(REC.TABLE, 8, 1, () => undefined).bytes())).toMatch(/table record of 8 bytes, its fixed part is 16/);
+  });
+
   it('reads an empty answer as nothing recovered', () => {
     expect(decodeRecords(new ArrayBuffer(0)).fds).toEqual([]);
   });

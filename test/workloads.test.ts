@@ -619,7 +619,10 @@ describe('--criu-compatible', () => {
       if (o.scenario === 'epoll') want.root! += 1;
       expect(count(crit.manifest), o.scenario).toEqual(want);
       expect({ ...crit.manifest.params, criuCompatible: false }, o.scenario).toEqual(full.manifest.params);
-      expect(crit.manifest.epoll.map((e) => e.items.length), o.scenario).toEqual(full.manifest.epoll.map((e) => e.items.length));
+      const items = full.manifest.epoll.map((e) => e.items.length);
+      // the variant registers case (c)'s two items in instance 0, not beside (a) and (b) in instance 1
+      if (o.scenario === 'epoll') [items[0], items[1]] = [items[0]! + 2, items[1]! - 2];
+      expect(crit.manifest.epoll.map((e) => e.items.length), o.scenario).toEqual(items);
       await full.stop();
       await crit.stop();
     }

@@ -39,6 +39,7 @@ export const CSV_COLUMNS = [
   'rounds',
   'block',
   'skip',
+  'variant',
   'k',
 ] as const;
 
@@ -49,7 +50,7 @@ const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 export function csvRow(m: Measurement): Row {
   const v = m.state === 'verified' ? m : undefined;
   const stats = v?.stats;
-  const coverage = m.state === 'verified' || m.state === 'wrong' ? COVERAGE_KINDS.map((k) => `${k}=${m.coverage[k]}`).join(';') : '';
+  const coverage = m.state === 'verified' || m.state === 'wrong' ? COVERAGE_KINDS.map((k) => `${k}=${m.coverage[k] ?? 'n/a'}`).join(';') : '';
   return {
     scenario: m.scenario,
     method: m.method,
@@ -76,6 +77,7 @@ export function csvRow(m: Measurement): Row {
     rounds: v ? new Set(v.samples.round).size : '',
     block: v ? v.block : '',
     skip: m.state === 'skipped' ? m.skip : '',
+    variant: m.variant ?? '',
     k: m.k ?? '',
   };
 }

@@ -19,7 +19,6 @@ export function stringifyResults(obj: unknown): string {
 export const jsonExporter: Exporter = {
   name: 'json',
   async write(results: ResultsFile, dir: string, ctx) {
-    const { times, ratios, slopes, machine } = ctx.analysis();
-    await writeFileAtomic(join(dir, JSON_FILE), `${stringifyResults({ ...results, analysis: { times, ratios, slopes, machine } })}\n`);
+    await writeFileAtomic(join(dir, JSON_FILE), `${stringifyResults({ ...results, analysis: ctx.analysis() })}\n`);
   },
 };

@@ -30,16 +30,17 @@ function fit72(line: string, width = SUMMARY_WIDTH): string {
 /** wrap words into lines of at most width, continuation lines indented */
 export function wrap(text: string, width = SUMMARY_WIDTH, indent = '  '): string[] {
   const out: string[] = [];
-  let line = '';
+  const lead = /^ */.exec(text)![0];
+  let line = lead;
   for (const word of text.split(/\s+/).filter(Boolean)) {
-    const candidate = line ? `${line} ${word}` : word;
-    if (candidate.length <= width || !line) line = candidate;
+    const candidate = line.trim() ? `${line} ${word}` : `${line}${word}`;
+    if (candidate.length <= width || !line.trim()) line = candidate;
     else {
       out.push(line);
       line = `${indent}${word}`;
     }
   }
-  if (line) out.push(line);
+  if (line.trim()) out.push(line);
   return out.map((l) => fit72(l, width));
 }
 
@@ -121,14 +122,18 @@ function memoryLines(results: ResultsFile): string[] {
 
 function scenarioLines(results: ResultsFile, an: Analysis, scenario: Scenario, ref: string | undefined, marks: Marks, wide: boolean): string[] {
   const view = inSizeView(results);
-  const ms = results.measurements.filter((m) => m.scenario === scenario && view(m));
+  const ms = results.measurements.filter((m) => m.scenario === scenario && !m.variant && view(m));
   const nMax = largestN(results).get(scenario) ?? Math.max(...ms.map((m) => m.n));
   const lines: string[] = [];
-  const inst = results.instances.filter((i) => i.scenario === scenario && i.n === nMax && view(i));
+  const inst = results.instances.filter((i) => i.scenario === scenario && i.n === nMax && !i.variant && view(i));
   const first = inst[0];
   const rounds = an.machine.find((x) => x.scenario === scenario)?.rounds ?? 0;
   lines.push(`scenario ${scenario}: N = ${nMax}${first ? `, ${first.fds} fds in ${first.tasks} task${first.tasks === 1 ? '' : 's'}` : ''}`);
   lines.push(...wrap(`${inst.length} instance${inst.length === 1 ? '' : 's'} at N, ${rounds} rounds; ratios paired by round${ref ? `; speedup over ${ref}` : ''}`));
+  const mach = an.machine.find((x) => x.scenario === scenario);
+  if (mach && mach.busyRounds > 0) {
+    lines.push(...wrap(`WARNING: the machine was busy in ${mach.busyRounds} of ${mach.rounds} rounds (see "machine" below): paired ratios hold, absolute times are inflated`));
+  }
   const W = wide ? 24 : 22;
   lines.push(`${pad('method', W)} ${lpad('median', 9)}  ${pad('growth', 15)} ${lpad('speedup', 7)} 95% CI`);
   const byName = new Map(results.methods.map((d) => [d.name, d]));
@@ -173,6 +178,17 @@ function scenarioLines(results: ResultsFile, an: Analysis, scenario: Scenario, r
       if (sp.extrapolated) marks.extrapolated = true;
     }
     lines.push(fit72(`${pad(name, W)} ${lpad(median, 9)}  ${pad(growth, 15)} ${lpad(speed, 7)} ${ci}`.trimEnd()));
+  }
+  // over the strongest user-space baseline (the fastest procfs-family method here)
+  const best = an.strongest.find((x) => x.scenario === scenario && x.n === nMax);
+  if (best && best.method !== ref) {
+    const rows = an.ratios.filter((r) => r.kind === 'speedup' && r.scenario === scenario && r.n === nMax && r.reference === best.method);
+    if (rows.length) {
+      lines.push(...wrap(`speedup over the strongest procfs baseline here, ${best.method} (${formatNs(best.medianNs)})`));
+      for (const r of rows) lines.push(fit72(`  ${pad(r.method, 36)} ${lpad(ratioText(r), 7)} ${ciText(r)}`));
+    }
+  } else if (best) {
+    lines.push(...wrap(`(${best.method} is the strongest procfs baseline here: the speedup column is over it)`));
   }
   // method / floor and subset chains, paired by round
   const vs = an.ratios.filter((r) => (r.kind === 'vs-floor' || r.kind === 'chain') && r.scenario === scenario && r.n === nMax);
@@ -268,6 +284,34 @@ function laneLines(results: ResultsFile, an: Analysis): string[] {
   return lines;
 }
 
+function criuLines(results: ResultsFile, an: Analysis): string[] {
+  const lane = results.criu;
+  if (!lane) return [];
+  if (lane.state === 'skipped') return ['', ...wrap(`CRIU lane: skipped: ${lane.reason}`)];
+  const lines = ['', ...wrap(`CRIU ${lane.version}: criu dump --leave-running of the same trees at N = ${lane.sizes.join(', ')} (a sample of the sweep; --criu-sizes for others), images on tmpfs, checked against the manifest`)];
+  for (const r of an.criu) {
+    const tree = r.variant ? `${r.scenario} (${r.variant} variant)` : `${r.scenario} (default tree)`;
+    if (r.state === 'refused') {
+      lines.push(...wrap(`  ${tree}: REFUSED: ${r.why ?? ''} ("${r.reason ?? ''}")`, SUMMARY_WIDTH, '    '));
+      continue;
+    }
+    if (r.wallMs === undefined || r.fileStateMs === undefined) {
+      lines.push(...wrap(`  ${tree}: ${r.state}${r.reason ? `: ${r.reason}` : ''}`, SUMMARY_WIDTH, '    '));
+      continue;
+    }
+    const here = r.methods.map((m) => `${m.method} ${formatNs(m.medianNs)}`).join(', ');
+    const state = r.state === 'verified' ? '' : ` ${r.state.toUpperCase()}: ${r.reason ?? ''};`;
+    lines.push(
+      ...wrap(
+        `  ${tree}, ${r.fds} fds:${state} of a ${r.wallMs.toFixed(0)} ms dump, ${r.fileStateMs.toFixed(0)} ms (${(100 * (r.fileShare ?? 0)).toFixed(0)} %) is file state${here ? `; on the same tree here: ${here}` : ''}`,
+        SUMMARY_WIDTH,
+        '    ',
+      ),
+    );
+  }
+  return lines;
+}
+
 function machineLines(an: Analysis): string[] {
   if (!an.machine.length) return [];
   const lines = ['', 'machine during the rounds (busy: load > CPUs, steal > 5 %,', 'or CPU pressure > 20 %)'];
@@ -316,6 +360,7 @@ function body(results: ResultsFile, wide: boolean, an: Analysis = analyze(result
   }
   if (results.measurements.length === 0) lines.push('', 'no measurements yet');
   lines.push(...laneLines(results, an));
+  lines.push(...criuLines(results, an));
   lines.push(...machineLines(an));
   const targets = checkTargets(results, an);
   if (targets.length) lines.push('', 'targets (paired ratios within this run; met = whole 95% CI within):', ...formatTargets(targets));

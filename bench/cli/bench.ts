@@ -57,7 +57,7 @@ const scenarioChoices = () => {
 export const BENCH_OPTIONS = {
   files: { type: 'int', min: 1, max: MAX_FILES, placeholder: 'N', description: 'largest size of the sweep: descriptors per workload (default 10000)' },
   scenarios: { type: 'list', placeholder: 'a,b', choices: scenarioChoices, description: 'scenarios to run (default: every scenario the generator runs by default; iterbench-workload --list)' },
-  methods: { type: 'list', placeholder: 'm,f', choices: methodChoices, description: 'methods or families (procfs, kcmp, bpf, floor) to run (default all)' },
+  methods: { type: 'list', placeholder: 'm,f', choices: methodChoices, description: 'methods or families (kcmp, bpf, floor) to run (default all); procfs names the method' },
   sizes: { type: 'list', placeholder: 'n1,n2', description: 'explicit sizes instead of the sweep' },
   steps: { type: 'int', min: 1, max: 12, placeholder: 'K', description: 'sizes in the geometric sweep, halving from --files (default 4)' },
   tasks: { type: 'int', min: 1, max: MAX_TASKS, placeholder: 'K', description: 'tasks in the scenarios that spread over tasks (default 4), up to what the generator takes' },
@@ -69,6 +69,8 @@ export const BENCH_OPTIONS = {
   rounds: { type: 'int', min: 1, max: 1000, placeholder: 'K', description: 'at most K rounds per scenario (default 40; the budget usually stops first)' },
   'min-rounds': { type: 'int', min: 1, max: 1000, placeholder: 'K', description: 'at least K rounds per scenario, whatever the budget (default 8)' },
   seed: { type: 'int', min: 0, max: 2 ** 31 - 1, placeholder: 'S', description: 'seed of the round orders and of sampling (default 1)' },
+  criu: { type: 'string', placeholder: 'MODE', choices: () => ['auto', 'on', 'off'], description: 'the CRIU lane: auto (when CRIU is found, default), on (a missing CRIU is a skipped lane, exit 3), off' },
+  'criu-sizes': { type: 'list', placeholder: 'n1,n2', description: 'sizes of the sweep the CRIU lane dumps at (default: the largest up to 2500)' },
   out: { type: 'string', placeholder: 'DIR', description: 'output directory (default results/<run-id>)' },
   'no-charts': { type: 'boolean', description: 'skip the PNG/SVG charts' },
   json: { type: 'boolean', description: 'print results.json on stdout (one line) before the directory' },
@@ -226,6 +228,9 @@ async function main(argv: string[]): Promise<number> {
   const methods = resolveMethods(listDescriptors(), opts.methods);
   if (methods.length === 0) throw new UsageError('no method is built: run npm run setup');
   if ((opts['min-rounds'] ?? 0) > (opts.rounds ?? Infinity)) throw new UsageError('--min-rounds is larger than --rounds');
+  for (const c of opts['criu-sizes'] ?? []) {
+    if (!sizes.includes(Number(c))) throw new UsageError(`--criu-sizes: ${c} is not a size of the sweep (${sizes.join(', ')})`);
+  }
   // A size a scenario cannot hold here (RLIMIT_NOFILE) is skipped with the
   // reason when the run measures; a request nothing of which fits is refused
   // before anything is written or started.
@@ -272,6 +277,8 @@ async function main(argv: string[]): Promise<number> {
     maxRounds: opts.rounds ?? RUN_DEFAULTS.maxRounds,
     seed: opts.seed ?? RUN_DEFAULTS.seed,
     replicaMaxNs: RUN_DEFAULTS.replicaMaxNs,
+    criu: (opts.criu as 'auto' | 'on' | 'off' | undefined) ?? 'auto',
+    criuSizes: opts['criu-sizes']?.map(Number),
     outDir,
     commandLine: ['npm run bench --', ...argv].join(' '),
     freeze: !opts['no-freeze'],

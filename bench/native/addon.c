@@ -27,6 +27,9 @@
  *        compares `rows` rows chosen with a PRNG seeded by `seed` (a number
  *        or bigint) with all others; rows = 0: the full method
  *   close(handle), noop(), slowdown() -> active hooks
+ *   sameTable(pid1, pid2) -> kcmp(KCMP_FILES): 0 when the two tasks (or
+ *        threads) use one descriptor table, 1 or 2 when not, -errno
+ *        (inspect: what a thread id given as --pid reads)
  *
  * ITERBENCH_SLOWDOWN=method:factor[,method:factor] (test-only) makes each
  * collect of that method cost `factor` times its own time: after the
@@ -38,6 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <node_api.h>
 #include "method.h"
 
@@ -246,6 +252,9 @@ static const char *const level_names[] = {
 static const char *const sampling_names[] = {
 	[IB_SAMPLING_NONE] = "none", [IB_SAMPLING_ROWS] = "rows",
 };
+static const char *const sweep_names[] = {
+	[IB_SWEEP_ALL] = "all", [IB_SWEEP_LARGEST] = "largest",
+};
 static const char *const skip_names[] = {
 	[IB_SKIP_MISSING_FEATURE] = "missing-feature", [IB_SKIP_KERNEL_LANE] = "kernel-lane",
 	[IB_SKIP_PRIVILEGE] = "privilege",
@@ -271,7 +280,7 @@ static napi_value method_names(napi_env env, const struct ib_method *const *list
 
 static napi_value js_methods(napi_env env, napi_callback_info info)
 {
-	napi_value arr, o, cov, c, needs, smp;
+	napi_value arr, o, cov, c, needs, smp, b;
 	uint32_t n = 0;
 
 	CHECK(napi_create_array(env, &arr));
@@ -300,11 +309,14 @@ static napi_value js_methods(napi_env env, napi_callback_info info)
 		set(env, smp, "scales", m->sampling.how == IB_SAMPLING_NONE ? null_value(env) :
 					ENUM_NAME(env, m->sampling.scales, stage_names));
 		set(env, o, "sampling", smp);
+		set(env, o, "sweep", ENUM_NAME(env, m->sweep, sweep_names));
 		CHECK(napi_create_object(env, &cov));
 		for (k = 0; k < IB_COV__N; k++) {
 			CHECK(napi_create_object(env, &c));
 			set(env, c, "level", ENUM_NAME(env, m->coverage[k].level, level_names));
 			set(env, c, "why", m->coverage[k].why ? str(env, m->coverage[k].why) : null_value(env));
+			napi_get_boolean(env, m->coverage[k].unheld_only != 0, &b);
+			set(env, c, "unheldOnly", b);
 			set(env, cov, cov_names[k], c);
 		}
 		set(env, o, "coverage", cov);
@@ -683,6 +695,23 @@ static napi_value js_noop(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+static napi_value js_same_table(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	size_t argc = 2;
+	int32_t a, b;
+	long r;
+
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc != 2 || napi_get_value_int32(env, argv[0], &a) != napi_ok ||
+	    napi_get_value_int32(env, argv[1], &b) != napi_ok || a <= 0 || b <= 0) {
+		napi_throw_type_error(env, NULL, "sameTable(pid1 > 0, pid2 > 0)");
+		return NULL;
+	}
+	r = syscall(SYS_kcmp, a, b, KCMP_FILES, 0, 0);
+	return num(env, r < 0 ? -errno : r);
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	napi_property_descriptor props[] = {
@@ -696,6 +725,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "setSampling", NULL, js_set_sampling, NULL, NULL, NULL, napi_default, NULL },
 		{ "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
 		{ "noop", NULL, js_noop, NULL, NULL, NULL, napi_default, NULL },
+		{ "sameTable", NULL, js_same_table, NULL, NULL, NULL, napi_default, NULL },
 	};
 
 	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

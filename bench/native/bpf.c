@@ -33,6 +33,10 @@
  * buffer and ring buffer chunks are appended to it as they are, after a
  * check that they are whole records. Nothing is translated.
  *
+ * Every mode that writes records reads the ring buffer: besides the
+ * per-item records it carries the ib_rec_table of a target task whose
+ * descriptor table an earlier target showed (task_file.bpf.c).
+ *
  * The program is built twice: task_file (reads kernel objects through
  * bpf_rdonly_cast, Linux 6.2+) and task_file_compat (bpf_probe_read_kernel,
  * for older kernels such as the 6.1 VM lane). open() picks by kernel
@@ -68,8 +72,9 @@
  * resets are reached through pointers into the loaded object's own .bss.
  */
 struct bss_view {
-	__u64 *nvisit, *nseen, *ndropped, *gen, *ntgid_seen;
+	__u64 *nvisit, *nseen, *ndropped, *ntgid_seen, *last_task;
 	__s32 *flt_tgid;
+	__u32 *gen, *skip_task, *nreg;
 	__u32 *scr_len, *scr_n, *cg_resume_task, *cg_resume_fd, *cg_more;
 };
 
@@ -79,6 +84,9 @@ struct bss_view {
 		(v)->nseen = &(b)->nseen;                                               \
 		(v)->ndropped = &(b)->ndropped;                                         \
 		(v)->gen = &(b)->gen;                                                   \
+		(v)->last_task = &(b)->last_task;                                       \
+		(v)->skip_task = &(b)->skip_task;                                       \
+		(v)->nreg = &(b)->nreg;                                                 \
 		(v)->ntgid_seen = &(b)->ntgid_seen;                                     \
 		(v)->flt_tgid = &(b)->flt_tgid;                                         \
 		(v)->scr_len = &(b)->scr_len;                                           \
@@ -174,10 +182,12 @@ static bool mode_items(enum bpf_mode m)
 	return m == M_EPOLL || m == M_URING || m == M_ALL;
 }
 
-/* does the mode read records from the ring buffer? */
-static bool mode_ring(enum bpf_mode m)
+/* modes that write records: they read the ring buffer (per-item records,
+ * the ib_rec_table of a task whose descriptor table another showed, and
+ * all of the cgroup walk's records) */
+static bool mode_records(enum bpf_mode m)
 {
-	return mode_items(m) || m == M_CGROUP;
+	return m == M_TASK_FILE || m == M_SYSTEM || m == M_CGROUP || mode_items(m);
 }
 
 static void bpf_close(void *p)
@@ -218,7 +228,7 @@ static int on_chunk(void *ctx, void *data, size_t size)
 			stage = IB_STAGE_ENUMERATE;
 		else if (h->type == IB_REC_EPOLL_ITEM)
 			stage = IB_STAGE_EPOLL;
-		else if (h->type != IB_REC_NOTE)
+		else if (h->type != IB_REC_NOTE && h->type != IB_REC_TABLE)
 			stage = IB_STAGE_IO_URING;
 	}
 	if (ib_out_append(out, data, size)) {
@@ -307,7 +317,7 @@ static bool need_compat(void)
 		(skel)->rodata->empty = (mode) == M_EMPTY || (mode) == M_SYSTEM_EMPTY || \
 					(mode) == M_CGROUP_EMPTY;                       \
 		(skel)->rodata->emit_files = (mode) == M_TASK_FILE || (mode) == M_ALL || \
-					     (mode) == M_SYSTEM;                        \
+					     (mode) == M_SYSTEM || (mode) == M_CGROUP;   \
 		(skel)->rodata->filter_tgids = (mode) == M_SYSTEM || (mode) == M_CGROUP || \
 					       (mode) == M_CGROUP_EMPTY;                \
 		(skel)->rodata->walk_epoll = (mode) == M_EPOLL || (mode) == M_ALL ||    \
@@ -320,9 +330,9 @@ static bool need_compat(void)
 /* open, configure and load one of the builds of task_file.bpf.c (the
  * cgroup one when the mode's scope is a cgroup) */
 static int load_object(struct bpf_state *st, bool compat, const struct bpf_object_open_opts *oo,
-		       const uint64_t keys[2], uint32_t rb_bytes, uint32_t ntargets)
+		       const uint64_t keys[2], uint32_t rb_bytes, uint32_t ntargets, uint32_t ntables)
 {
-	struct bpf_map *tgids;
+	struct bpf_map *tgids, *tables;
 	int err;
 
 	if (scope_of(st->mode) == SCOPE_CGROUP) {
@@ -333,6 +343,7 @@ static int load_object(struct bpf_state *st, bool compat, const struct bpf_objec
 		st->rbmap = st->gskel->maps.rb;
 		st->prog = st->gskel->progs.cgroup_files;
 		tgids = st->gskel->maps.tgids;
+		tables = st->gskel->maps.tables;
 		bpf_program__set_autoload(st->gskel->progs.task_file, false);
 	} else if (compat) {
 		st->cskel = task_file_compat_bpf__open_opts(oo);
@@ -340,6 +351,7 @@ static int load_object(struct bpf_state *st, bool compat, const struct bpf_objec
 			return -errno;
 		CONFIGURE(st->cskel, st->mode, keys);
 		st->rbmap = st->cskel->maps.rb;
+		tables = st->cskel->maps.tables;
 		st->prog = st->cskel->progs.task_file;
 		tgids = st->cskel->maps.tgids;
 	} else {
@@ -348,12 +360,15 @@ static int load_object(struct bpf_state *st, bool compat, const struct bpf_objec
 			return -errno;
 		CONFIGURE(st->skel, st->mode, keys);
 		st->rbmap = st->skel->maps.rb;
+		tables = st->skel->maps.tables;
 		st->prog = st->skel->progs.task_file;
 		tgids = st->skel->maps.tgids;
 	}
 	err = bpf_map__set_max_entries(st->rbmap, rb_bytes);
 	if (!err)
 		err = bpf_map__set_max_entries(tgids, ntargets ? ntargets : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(tables, ntables);
 	if (err)
 		return err;
 	if (st->gskel) {
@@ -457,7 +472,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct bpf_state *st;
 	uint64_t keys[2];
-	uint32_t i, rb_bytes, ntargets;
+	uint32_t i, rb_bytes, ntargets, ntables;
 	bool compat;
 	int err;
 
@@ -504,7 +519,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 		goto fail;
 	}
 	rb_bytes = getpagesize();
-	if (mode_ring(mode)) {
+	if (mode_records(mode)) {
 		uint32_t want = o && o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
 
 		/* a power of two, at least a page */
@@ -512,9 +527,11 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 			rb_bytes <<= 1;
 	}
 	ntargets = mode == M_SYSTEM || scope_of(mode) == SCOPE_CGROUP ? t->npids : 0;
+	/* the descriptor tables of the targets (threads with tables of their own add some) */
+	ntables = 2 * t->npids + 64;
 	compat = need_compat();
 	if (scope_of(mode) == SCOPE_CGROUP) {
-		err = load_object(st, false, &oo, keys, rb_bytes, ntargets);
+		err = load_object(st, false, &oo, keys, rb_bytes, ntargets, ntables);
 		if (err == -ESRCH) {
 			/* libbpf: a kfunc extern not found */
 			err = ib_out_skip(out, IB_SKIP_MISSING_FEATURE, "bpf: the kernel has no "
@@ -523,12 +540,12 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 			goto fail;
 		}
 	} else {
-		err = compat ? -ESRCH : load_object(st, false, &oo, keys, rb_bytes, ntargets);
+		err = compat ? -ESRCH : load_object(st, false, &oo, keys, rb_bytes, ntargets, ntables);
 		if (err == -ESRCH) {
 			/* no bpf_rdonly_cast kfunc (libbpf: extern not found): the probe-read build */
 			task_file_bpf__destroy(st->skel);
 			st->skel = NULL;
-			err = load_object(st, true, &oo, keys, rb_bytes, ntargets);
+			err = load_object(st, true, &oo, keys, rb_bytes, ntargets, ntables);
 		}
 	}
 	if (err) {
@@ -601,7 +618,7 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	}
 	}
 
-	if (mode_ring(mode)) {
+	if (mode_records(mode)) {
 		st->rb = ring_buffer__new(bpf_map__fd(st->rbmap), on_chunk, st, NULL);
 		if (!st->rb) {
 			err = -errno;
@@ -782,12 +799,16 @@ static int bpf_collect(void *state, const struct ib_target *t, const struct ib_o
 	*bss->ndropped = 0;
 	*bss->scr_len = 0;
 	*bss->scr_n = 0;
+	/* a new generation of the table and target maps, a fresh start of the task tracking */
+	*bss->gen = *bss->gen + 1 ? *bss->gen + 1 : 1;
+	*bss->last_task = 0;
+	*bss->skip_task = 0;
+	*bss->nreg = 0;
 	st->out = out;
 	st->err = 0;
 	if (scope != SCOPE_PIDS) {
 		uint64_t before = *bss->nvisit;
 
-		(*bss->gen)++;
 		*bss->flt_tgid = 0;
 		*bss->ntgid_seen = 0;
 		err = scope == SCOPE_CGROUP ? collect_cgroup(st, out) : read_link(st, 0, out);
@@ -858,8 +879,12 @@ OPEN(open_cgroup_empty, M_CGROUP_EMPTY)
 #define NO_EPOLL IB_NONE("the task_file iterator alone does not walk epoll items")
 #define NO_URING IB_NONE("the task_file iterator alone does not walk io_uring tables")
 #define NO_FD(m) IB_NONE(m " reports only per-item records")
-/* what the bench reports every bpf method's speedup against */
-#define BPF_SPEEDUP_OVER IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree)
+/* what the bench reports every bpf method's speedup against: procfs, CRIU's
+ * way to identity, and the strongest user-space baselines (procfs on every
+ * CPU; CRIU's parasite without injection) */
+#define BPF_SPEEDUP_OVER                                                          \
+	IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel, \
+		&ib_method_pidfd_getfd)
 /* a bpf method within this factor of the floor that visits the same things */
 #define BPF_FLOOR_LIMIT 2.0
 
@@ -877,8 +902,10 @@ const struct ib_method ib_method_bpf_task_file = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = NO_EPOLL,
 		[IB_COV_EPOLL_TARGET] = NO_EPOLL,
+		[IB_COV_URING_RING] = NO_URING,
 		[IB_COV_URING_FILE] = NO_URING,
 		[IB_COV_URING_BUF] = NO_URING,
 	},
@@ -895,13 +922,17 @@ const struct ib_method ib_method_bpf_task_file = {
 		[IB_COV_FD_POS] = IB_FULL,         \
 		[IB_COV_FD_FLAGS] = IB_FULL,       \
 		[IB_COV_FD_IDENTITY] = IB_FULL,    \
+		[IB_COV_FD_TABLE] = IB_FULL,       \
 		[IB_COV_EPOLL_ITEM] = NO_EPOLL,    \
 		[IB_COV_EPOLL_TARGET] = NO_EPOLL,  \
+		[IB_COV_URING_RING] = NO_URING,    \
 		[IB_COV_URING_FILE] = NO_URING,    \
 		[IB_COV_URING_BUF] = NO_URING,     \
 	}
 /* the task-scoping strategies are compared with bpf-task-file too */
-#define SCOPE_SPEEDUP_OVER IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_bpf_task_file)
+#define SCOPE_SPEEDUP_OVER                                                        \
+	IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel, \
+		&ib_method_pidfd_getfd, &ib_method_bpf_task_file)
 
 const struct ib_method ib_method_bpf_task_file_sys = {
 	.name = "bpf-task-file-sys",
@@ -949,8 +980,10 @@ const struct ib_method ib_method_bpf_epoll = {
 		[IB_COV_FD_POS] = NO_FD("bpf-epoll"),
 		[IB_COV_FD_FLAGS] = NO_FD("bpf-epoll"),
 		[IB_COV_FD_IDENTITY] = NO_FD("bpf-epoll"),
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
 		[IB_COV_EPOLL_TARGET] = IB_FULL,
+		[IB_COV_URING_RING] = IB_NONE("bpf-epoll walks only epoll instances"),
 		[IB_COV_URING_FILE] = IB_NONE("bpf-epoll walks only epoll instances"),
 		[IB_COV_URING_BUF] = IB_NONE("bpf-epoll walks only epoll instances"),
 	},
@@ -975,8 +1008,10 @@ const struct ib_method ib_method_bpf_io_uring = {
 		[IB_COV_FD_POS] = NO_FD("bpf-io-uring"),
 		[IB_COV_FD_FLAGS] = NO_FD("bpf-io-uring"),
 		[IB_COV_FD_IDENTITY] = NO_FD("bpf-io-uring"),
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_NONE("bpf-io-uring walks only io_uring rings"),
 		[IB_COV_EPOLL_TARGET] = IB_NONE("bpf-io-uring walks only io_uring rings"),
+		[IB_COV_URING_RING] = IB_FULL, /* also the rings only a thread's registered-ring table holds */
 		[IB_COV_URING_FILE] = IB_FULL,
 		[IB_COV_URING_BUF] = IB_FULL,
 	},
@@ -1000,8 +1035,10 @@ const struct ib_method ib_method_bpf_all = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
 		[IB_COV_EPOLL_TARGET] = IB_FULL,
+		[IB_COV_URING_RING] = IB_FULL,
 		[IB_COV_URING_FILE] = IB_FULL,
 		[IB_COV_URING_BUF] = IB_FULL,
 	},

@@ -51,6 +51,7 @@
 #include "method.h"
 #include "procfs_util.h"
 #include "real_iter.h"
+#include "tables.h"
 
 #define IB_REAL_ITER_OBJ_DEFAULT "/var/cache/iterbench/kernel/patched/real_iter.bpf.o"
 
@@ -94,6 +95,9 @@ struct real_state {
 	} *inst;
 	size_t ninst, cap;
 	int *pidfds; /* per target: to tell a task that exited since open() */
+	/* targets whose descriptor table an earlier target uses: its instances
+	 * are that target's (found in open() with kcmp(KCMP_FILES)) */
+	struct ib_tables tables;
 };
 
 static int attach_task(struct real_state *st, uint32_t ti, int32_t pid, struct ib_out *out);
@@ -117,6 +121,7 @@ static void real_close(void *p)
 	}
 	free(st->pidfds);
 	free(st->tf_links);
+	ib_tables_free(&st->tables);
 	bpf_object__close(st->obj);
 	free(st->buf);
 	free(st->insts.v);
@@ -302,6 +307,13 @@ static int real_open_mode(enum real_mode mode, void **state, const struct ib_tar
 			goto fail;
 		}
 		st->inst_fd = bpf_map__fd(inst);
+	}
+	{
+		uint64_t calls = 0;
+
+		err = ib_tables_find(&st->tables, t, &calls, out);
+		if (err)
+			goto fail;
 	}
 	for (i = 0; i < t->npids; i++) {
 		LIBBPF_OPTS(bpf_iter_attach_opts, ao);
@@ -549,6 +561,8 @@ static int attach_task(struct real_state *st, uint32_t ti, int32_t pid, struct i
 		return errno == ESRCH ? ib_out_error(out, -ESRCH, "pid %d: no such process", pid)
 				      : ib_out_error(out, -errno, "pid %d: pidfd_open: %s", pid,
 						     strerror(errno));
+	if (ib_tables_dup(&st->tables, ti))
+		return 0; /* its instances are an earlier target's */
 	err = find_instances(st, ti, pid, out);
 	if (err)
 		return err;
@@ -581,7 +595,7 @@ static int real_collect(void *state, const struct ib_target *t, const struct ib_
 		if (err)
 			return err;
 	}
-	return 0;
+	return ib_tables_emit(&st->tables, t, out);
 }
 
 #define OPEN(name, mode)                                                              \
@@ -600,7 +614,11 @@ OPEN(open_epoll, R_EPOLL)
 	[IB_COV_FD_META] = NO_FD(t),                  \
 	[IB_COV_FD_POS] = NO_FD(t),                   \
 	[IB_COV_FD_FLAGS] = NO_FD(t),                 \
-	[IB_COV_FD_IDENTITY] = NO_FD(t)
+	[IB_COV_FD_IDENTITY] = NO_FD(t),              \
+	/* shared tables: kcmp(KCMP_FILES) in open() */ \
+	[IB_COV_FD_TABLE] = IB_FULL
+/* the series attaches an io_uring iterator to a ring's descriptor */
+#define NO_FD_RING IB_PARTIAL_UNHELD("attached by a descriptor: a ring no descriptor reaches cannot be iterated")
 
 /*
  * The kernel lane compares each real iterator with procfs and kcmp on the
@@ -615,11 +633,13 @@ const struct ib_method ib_method_bpf_iter_io_uring_file = {
 	.needs = IB_NEEDS_URING,
 	.summary = "the series' io_uring_file iterator (patched kernel): one link per ring, "
 		   "one record per registered-file slot",
-	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_bpf_io_uring),
+	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel,
+				&ib_method_pidfd_getfd, &ib_method_bpf_io_uring),
 	.coverage = {
 		FD_NONE("io_uring_file"),
 		[IB_COV_EPOLL_ITEM] = IB_NONE("io_uring_file walks only io_uring rings"),
 		[IB_COV_EPOLL_TARGET] = IB_NONE("io_uring_file walks only io_uring rings"),
+		[IB_COV_URING_RING] = NO_FD_RING,
 		[IB_COV_URING_FILE] = IB_FULL,
 		[IB_COV_URING_BUF] = IB_NONE("registered buffers are the io_uring_buf iterator's"),
 	},
@@ -636,11 +656,13 @@ const struct ib_method ib_method_bpf_iter_io_uring_buf = {
 	.needs = IB_NEEDS_URING,
 	.summary = "the series' io_uring_buf iterator (patched kernel): one link per ring, "
 		   "one record per registered-buffer slot",
-	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_bpf_io_uring),
+	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel,
+				&ib_method_pidfd_getfd, &ib_method_bpf_io_uring),
 	.coverage = {
 		FD_NONE("io_uring_buf"),
 		[IB_COV_EPOLL_ITEM] = IB_NONE("io_uring_buf walks only io_uring rings"),
 		[IB_COV_EPOLL_TARGET] = IB_NONE("io_uring_buf walks only io_uring rings"),
+		[IB_COV_URING_RING] = NO_FD_RING,
 		[IB_COV_URING_FILE] = IB_NONE("registered files are the io_uring_file iterator's"),
 		[IB_COV_URING_BUF] = IB_FULL,
 	},
@@ -657,12 +679,13 @@ const struct ib_method ib_method_bpf_iter_epoll = {
 	.needs = IB_NEEDS_EPOLL,
 	.summary = "the series' epoll iterator (patched kernel): one link per epoll instance, "
 		   "one record per item",
-	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_kcmp_epoll,
-				&ib_method_bpf_epoll),
+	.speedup_over = IB_LIST(&ib_method_procfs, &ib_method_kcmp_tree, &ib_method_procfs_parallel,
+				&ib_method_pidfd_getfd, &ib_method_kcmp_epoll, &ib_method_bpf_epoll),
 	.coverage = {
 		FD_NONE("epoll"),
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
 		[IB_COV_EPOLL_TARGET] = IB_FULL,
+		[IB_COV_URING_RING] = IB_NONE("the epoll iterator walks only epoll instances"),
 		[IB_COV_URING_FILE] = IB_NONE("the epoll iterator walks only epoll instances"),
 		[IB_COV_URING_BUF] = IB_NONE("the epoll iterator walks only epoll instances"),
 	},

@@ -22,6 +22,9 @@ static const char *const cov_names[IB_COV__N] = IB_COV_NAMES;
 static const char *const families[] = { "?", "procfs", "kcmp", "bpf", "floor" };
 static const char *const levels[] = { "undeclared", "full", "partial", "none" };
 
+/* record types are 1 .. IB_REC_URING_REG; counts[0] is the quiet flag */
+#define IB_NREC (IB_REC_URING_REG + 1)
+
 #define NAME(tab, v) ((unsigned int)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "?")
 
 static void print_list(const char *what, const struct ib_method *const *l)
@@ -51,7 +54,8 @@ static void list_methods(void)
 		if (m->sampling.how == IB_SAMPLING_ROWS)
 			printf("    sampling: rows\n");
 		for (int k = 0; k < IB_COV__N; k++)
-			printf("    %-13s %s%s%s\n", cov_names[k], NAME(levels, m->coverage[k].level),
+			printf("    %-13s %s%s%s%s\n", cov_names[k], NAME(levels, m->coverage[k].level),
+			       m->coverage[k].unheld_only ? " (items no descriptor holds only)" : "",
 			       m->coverage[k].why ? ": " : "",
 			       m->coverage[k].why ? m->coverage[k].why : "");
 	}
@@ -83,7 +87,7 @@ static void print_records(const struct ib_out *out, size_t *counts)
 			printf("corrupt record at %zu (size %u)\n", off, h->size);
 			return;
 		}
-		if (h->type < 8)
+		if (h->type < IB_NREC)
 			counts[h->type]++;
 		if (!counts[0]) {
 			switch (h->type) {
@@ -123,6 +127,18 @@ static void print_records(const struct ib_out *out, size_t *counts)
 				const struct ib_rec_uring_buf *r = (const void *)h;
 				printf("ubuf  pid %d fd %d slot %u addr %#llx len %llu\n", h->pid, r->ring_fd,
 				       r->index, (unsigned long long)r->addr, (unsigned long long)r->len);
+				break;
+			}
+			case IB_REC_TABLE: {
+				const struct ib_rec_table *r = (const void *)h;
+				printf("table pid %d same as %d\n", h->pid, r->same_as);
+				break;
+			}
+			case IB_REC_URING_REG: {
+				const struct ib_rec_uring_reg *r = (const void *)h;
+				ref(&r->ring, rb, sizeof(rb));
+				printf("ureg  pid %d fd %d tid %d index %u ring %s\n", h->pid, r->ring_fd,
+				       r->tid, r->index, rb);
 				break;
 			}
 			case IB_REC_NOTE: {
@@ -216,13 +232,15 @@ int main(int argc, char **argv)
 		}
 	}
 	{
-		size_t counts[8] = { 0 };
+		size_t counts[IB_NREC] = { 0 };
 
 		counts[0] = quiet;
 		print_records(&out, counts);
 		qsort(times, iters, sizeof(*times), cmp_u64);
-		printf("# %s: fd %zu epoll-items %zu rings %zu uring-files %zu uring-bufs %zu notes %zu\n",
-		       m->name, counts[1], counts[2], counts[3], counts[4], counts[5], counts[6]);
+		printf("# %s: fd %zu epoll-items %zu rings %zu uring-files %zu uring-bufs %zu notes %zu "
+		       "tables %zu registered-rings %zu\n",
+		       m->name, counts[1], counts[2], counts[3], counts[4], counts[5], counts[6],
+		       counts[IB_REC_TABLE], counts[IB_REC_URING_REG]);
 		printf("# cold %.3f ms, collect min %.3f ms median %.3f ms (%d iters), calls %llu, bytes %zu\n",
 		       cold / 1e6, times[0] / 1e6, times[iters / 2] / 1e6, iters,
 		       (unsigned long long)out.calls, out.len);

@@ -39,7 +39,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "method.h"
+#include "kcmp_tree.h"
 #include "procfs_util.h"
+#include "tables.h"
 
 #ifndef KCMP_EPOLL_TFD
 #define KCMP_EPOLL_TFD 7
@@ -71,8 +73,10 @@ struct kc_state {
 	size_t tfdn_cap;
 	uint32_t *idx;    /* sort order / scratch, n entries */
 	uint32_t *aux;    /* union-find parents, class representatives */
+	uint32_t *keys;   /* kcmp-tree: identity classes (ib_kcmp_tree) */
 	uint8_t *mark;    /* kcmp-pairwise: MARK_* per entry */
-	size_t idx_cap, aux_cap, mark_cap;
+	size_t idx_cap, aux_cap, keys_cap, mark_cap;
+	struct ib_tables tables; /* which targets share a descriptor table */
 	char link[PATH_MAX + 1];
 };
 
@@ -106,10 +110,12 @@ static void kc_close(void *state)
 	free(s->e);
 	free(s->idx);
 	free(s->aux);
+	free(s->keys);
 	free(s->mark);
 	free(s->plo);
 	free(s->phi);
 	free(s->tfdn);
+	ib_tables_free(&s->tables);
 	free(s);
 }
 
@@ -174,7 +180,9 @@ static int cmp_fd(const void *pa, const void *pb)
 /*
  * Enumerate the descriptors of every target task into s->e, with what
  * `what` asks for. Syscalls are counted in *calls. A task that exits is an
- * error; a descriptor that vanishes is a note and is left out.
+ * error; a descriptor that vanishes is a note and is left out. A table
+ * shared by clone(CLONE_FILES) is enumerated once, under its first target;
+ * the others get an ib_rec_table (tables.h).
  */
 static int kc_gather(struct kc_state *s, const struct ib_target *t, unsigned int what,
 		     uint64_t *calls, struct ib_out *out)
@@ -184,6 +192,11 @@ static int kc_gather(struct kc_state *s, const struct ib_target *t, unsigned int
 
 	s->n = 0;
 	s->arena_len = 0;
+	err = ib_tables_find(&s->tables, t, calls, out);
+	if (!err)
+		err = ib_tables_emit(&s->tables, t, out);
+	if (err)
+		return err;
 	for (p = 0; p < t->npids; p++) {
 		struct ib_pf_task tk;
 		uint64_t t0, t1;
@@ -191,6 +204,8 @@ static int kc_gather(struct kc_state *s, const struct ib_target *t, unsigned int
 		size_t i;
 
 		s->plo[p] = s->phi[p] = s->n;
+		if (ib_tables_dup(&s->tables, p))
+			continue;
 		err = ib_pf_task_open(&tk, t->pids[p], !!(what & KC_FDINFO), out);
 		*calls += out->calls - saved;
 		out->calls = saved;
@@ -534,86 +549,63 @@ out:
 
 /* ---- kcmp-tree ---------------------------------------------------------- */
 
-static int cmp_genid(const void *pa, const void *pb, void *arg)
-{
-	const struct kc_ent *e = arg;
-	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+/* the state and the collect's out, for the callbacks of ib_kcmp_tree */
+struct tree_arg {
+	struct kc_state *s;
+	struct ib_out *out;
+};
 
-	if (e[a].genid != e[b].genid)
-		return e[a].genid < e[b].genid ? -1 : 1;
-	return a < b ? -1 : a > b;
+static uint64_t tree_genid(void *arg, uint32_t i)
+{
+	return ((struct tree_arg *)arg)->s->e[i].genid;
 }
+
+static long tree_cmp(void *arg, uint32_t rep, uint32_t x)
+{
+	const struct kc_state *s = ((struct tree_arg *)arg)->s;
+	const struct kc_ent *er = &s->e[rep], *ex = &s->e[x];
+	long r = sys_kcmp(er->pid, ex->pid, KCMP_FILE, (unsigned long)er->fd,
+			  (unsigned long)ex->fd);
+
+	return r < 0 ? -errno : r;
+}
+
+static int tree_failed(void *arg, uint32_t rep, uint32_t x, int err)
+{
+	struct tree_arg *ta = arg;
+
+	return kcmp_failed(&ta->s->e[rep], &ta->s->e[x], err, ta->out);
+}
+
+static const struct ib_kt_ops tree_ops = {
+	.genid = tree_genid,
+	.cmp = tree_cmp,
+	.failed = tree_failed,
+};
 
 static int tree_collect(void *state, const struct ib_target *t, const struct ib_opts *o,
 			struct ib_out *out)
 {
 	struct kc_state *s = state;
+	struct tree_arg ta = { .s = s, .out = out };
 	uint64_t sys_calls = 0, kcalls = 0, t0;
-	size_t a, b, k;
+	size_t k;
 	int err;
 
 	err = kc_gather(s, t, KC_LINK | KC_STAT | KC_FDINFO, &sys_calls, out);
 	if (err)
 		return err;
 	if (grow_u32(&s->idx, &s->idx_cap, s->n ? s->n : 1) ||
-	    grow_u32(&s->aux, &s->aux_cap, s->n ? s->n : 1))
+	    grow_u32(&s->aux, &s->aux_cap, s->n ? s->n : 1) ||
+	    grow_u32(&s->keys, &s->keys_cap, s->n ? s->n : 1))
 		return oom(out);
 
 	t0 = ib_now_ns();
+	err = ib_kcmp_tree(s->n, s->idx, s->aux, s->keys, &tree_ops, &ta, &kcalls);
+	if (err)
+		goto out;
 	for (k = 0; k < s->n; k++)
-		s->idx[k] = (uint32_t)k;
-	qsort_r(s->idx, s->n, sizeof(s->idx[0]), cmp_genid, s->e);
-
-	for (a = 0; a < s->n; a = b) {
-		uint32_t *reps = s->aux;
-		size_t nreps = 0;
-
-		for (b = a + 1; b < s->n && s->e[s->idx[b]].genid == s->e[s->idx[a]].genid; b++)
-			;
-		if (b - a == 1) {
-			s->e[s->idx[a]].key = s->idx[a];
-			continue;
-		}
-		/* a genid collision: classes ordered by KCMP_FILE */
-		for (k = a; k < b; k++) {
-			uint32_t x = s->idx[k];
-			struct kc_ent *ex = &s->e[x];
-			size_t lo = 0, hi = nreps;
-			int found = 0;
-
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				struct kc_ent *er = &s->e[reps[mid]];
-				long r = sys_kcmp(er->pid, ex->pid, KCMP_FILE, (unsigned long)er->fd,
-						  (unsigned long)ex->fd);
-
-				kcalls++;
-				if (r == 0) {
-					ex->key = er->key;
-					found = 1;
-					break;
-				} else if (r == 1) { /* rep < x */
-					lo = mid + 1;
-				} else if (r == 2) {
-					hi = mid;
-				} else {
-					err = kcmp_failed(er, ex, r < 0 ? errno : EINVAL, out);
-					if (err)
-						goto out;
-					/* a vanished fd: give x a class of its own, unordered */
-					break;
-				}
-			}
-			if (found)
-				continue;
-			ex->key = x;
-			if (lo < hi) /* vanished: keep out of the ordered array */
-				continue;
-			memmove(&reps[lo + 1], &reps[lo], (nreps - lo) * sizeof(reps[0]));
-			reps[lo] = x;
-			nreps++;
-		}
-	}
+		s->e[k].key = s->keys[k];
 	out->stage_ns[IB_STAGE_IDENTITY] += ib_now_ns() - t0;
 	err = emit_fds(s, out);
 out:
@@ -965,8 +957,10 @@ const struct ib_method ib_method_kcmp_pairwise = {
 		[IB_COV_FD_POS] = IB_NONE("kcmp only compares"),
 		[IB_COV_FD_FLAGS] = IB_NONE("kcmp only compares"),
 		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_NONE("kcmp only compares"),
 		[IB_COV_EPOLL_TARGET] = IB_NONE("kcmp only compares"),
+		[IB_COV_URING_RING] = IB_NONE("kcmp only compares"),
 		[IB_COV_URING_FILE] = IB_NONE("kcmp only compares"),
 		[IB_COV_URING_BUF] = IB_NONE("kcmp only compares"),
 	},
@@ -987,8 +981,10 @@ const struct ib_method ib_method_kcmp_tree = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_FULL,
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_NONE("descriptors only"),
 		[IB_COV_EPOLL_TARGET] = IB_NONE("descriptors only"),
+		[IB_COV_URING_RING] = IB_NONE("kcmp cannot name io_uring rings"),
 		[IB_COV_URING_FILE] = IB_NONE("kcmp cannot name io_uring slots"),
 		[IB_COV_URING_BUF] = IB_NONE("kcmp cannot name io_uring slots"),
 	},
@@ -1010,8 +1006,10 @@ const struct ib_method ib_method_kcmp_epoll = {
 		[IB_COV_FD_POS] = IB_NONE("epoll items only"),
 		[IB_COV_FD_FLAGS] = IB_NONE("epoll items only"),
 		[IB_COV_FD_IDENTITY] = IB_NONE("epoll items only"),
+		[IB_COV_FD_TABLE] = IB_FULL,
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
-		[IB_COV_EPOLL_TARGET] = IB_PARTIAL("only targets some descriptor still holds"),
+		[IB_COV_EPOLL_TARGET] = IB_PARTIAL_UNHELD("only targets some descriptor still holds"),
+		[IB_COV_URING_RING] = IB_NONE("epoll items only"),
 		[IB_COV_URING_FILE] = IB_NONE("epoll items only"),
 		[IB_COV_URING_BUF] = IB_NONE("epoll items only"),
 	},

@@ -38,8 +38,10 @@ enum ib_cov {
 	IB_COV_FD_POS,       /* file position */
 	IB_COV_FD_FLAGS,     /* open flags */
 	IB_COV_FD_IDENTITY,  /* which descriptors (of all tasks) share one open file */
+	IB_COV_FD_TABLE,     /* which tasks share one descriptor table (each table reported once) */
 	IB_COV_EPOLL_ITEM,   /* epoll items: tfd, events, data */
 	IB_COV_EPOLL_TARGET, /* which open file each epoll item watches */
+	IB_COV_URING_RING,   /* io_uring instances and their slot counts, also one no descriptor reaches */
 	IB_COV_URING_FILE,   /* io_uring registered file slots and their open files */
 	IB_COV_URING_BUF,    /* io_uring registered buffers: address and length */
 	IB_COV__N,
@@ -47,8 +49,8 @@ enum ib_cov {
 
 /* Names of the kinds, indexed by enum ib_cov (TypeScript: COVERAGE_KINDS). */
 #define IB_COV_NAMES                                                      \
-	{ "fd", "fd.meta", "fd.pos", "fd.flags", "fd.identity", "epoll.item", \
-	  "epoll.target", "uring.file", "uring.buf" }
+	{ "fd", "fd.meta", "fd.pos", "fd.flags", "fd.identity", "fd.table",   \
+	  "epoll.item", "epoll.target", "uring.ring", "uring.file", "uring.buf" }
 
 /* Stages a method may time inside collect(), in ns (0 = not applicable). */
 enum ib_stage {
@@ -95,10 +97,14 @@ enum ib_level {
 struct ib_coverage {
 	enum ib_level level;
 	const char *why; /* partial and none: the reason, one phrase */
+	/* partial: only the items no descriptor of the targets holds may go
+	 * unrecovered (an epoll target, a ring); any other is a mismatch */
+	int unheld_only;
 };
 
 #define IB_FULL { .level = IB_LEVEL_FULL, .why = NULL }
 #define IB_PARTIAL(reason) { .level = IB_LEVEL_PARTIAL, .why = (reason) }
+#define IB_PARTIAL_UNHELD(reason) { .level = IB_LEVEL_PARTIAL, .why = (reason), .unheld_only = 1 }
 #define IB_NONE(reason) { .level = IB_LEVEL_NONE, .why = (reason) }
 
 /* A floor recovers nothing: it does a method's unavoidable work and reports none of it. */
@@ -109,8 +115,10 @@ struct ib_coverage {
 		[IB_COV_FD_POS] = IB_NONE("a floor, " what),     \
 		[IB_COV_FD_FLAGS] = IB_NONE("a floor, " what),   \
 		[IB_COV_FD_IDENTITY] = IB_NONE("a floor, " what),\
+		[IB_COV_FD_TABLE] = IB_NONE("a floor, " what),   \
 		[IB_COV_EPOLL_ITEM] = IB_NONE("a floor, " what), \
 		[IB_COV_EPOLL_TARGET] = IB_NONE("a floor, " what),\
+		[IB_COV_URING_RING] = IB_NONE("a floor, " what), \
 		[IB_COV_URING_FILE] = IB_NONE("a floor, " what), \
 		[IB_COV_URING_BUF] = IB_NONE("a floor, " what),  \
 	}
@@ -124,6 +132,14 @@ enum ib_sampling_how {
 struct ib_sampling {
 	enum ib_sampling_how how;
 	enum ib_stage scales; /* IB_SAMPLING_ROWS: the stage whose time grows with the rows */
+};
+
+/* which sizes of a sweep the method is measured at */
+enum ib_sweep {
+	IB_SWEEP_ALL = 0, /* every size: its growth is reported */
+	IB_SWEEP_LARGEST, /* the largest size only: a baseline whose speedups
+			   * the reports need at the largest N, not its growth
+			   * (it keeps a default run within its time budget) */
 };
 
 /* ib_method.needs: what a target must have for the method to have work */
@@ -192,6 +208,7 @@ struct ib_method {
 	 * can check floor <= method along the chains */
 	const struct ib_method *const *subset_of;
 	struct ib_sampling sampling;
+	enum ib_sweep sweep;
 	struct ib_coverage coverage[IB_COV__N];
 	int (*open)(void **state, const struct ib_target *t, const struct ib_opts *o,
 		    struct ib_out *out);

@@ -6,9 +6,16 @@
  *               /proc/PID/fdinfo: per descriptor readlinkat + fstatat (through
  *               the link) + openat/read/close of fdinfo, dirfd-relative, with
  *               reused buffers and no stdio. Epoll items and io_uring tables
- *               are parsed from the fdinfo text.
+ *               are parsed from the fdinfo text. Targets that share one
+ *               descriptor table (clone(CLONE_FILES)) are found with
+ *               kcmp(KCMP_FILES), as CRIU does (/proc cannot tell), and the
+ *               table is read once (tables.h).
  * floor-procfs: the same syscalls with no parsing and no records: the cost
  *               the procfs method cannot go below.
+ *
+ * The per-descriptor work and the fdinfo parsers are exported (procfs.h):
+ * procfs-parallel runs the same work on several threads, pidfd-getfd parses
+ * its local copies' fdinfo with the same code.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,14 +26,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "method.h"
+#include "procfs.h"
 #include "procfs_util.h"
+#include "tables.h"
 
 struct procfs_state {
-	struct ib_pf_buf dbuf;    /* getdents64 */
-	struct ib_pf_buf ibuf;    /* fdinfo text */
-	struct ib_pf_buf scratch; /* unescaped io_uring paths */
+	struct ib_pf_buf dbuf; /* getdents64 */
 	struct ib_pf_fds fds;
-	char link[PATH_MAX + 1];
+	struct ib_tables tables; /* which targets share a descriptor table */
+	struct ib_procfs_scratch sc;
 };
 
 static int procfs_open(void **state, const struct ib_target *t, const struct ib_opts *o,
@@ -52,10 +60,18 @@ static void procfs_close(void *state)
 	if (!s)
 		return;
 	free(s->dbuf.p);
+	ib_procfs_scratch_free(&s->sc);
+	free(s->fds.v);
+	ib_tables_free(&s->tables);
+	free(s);
+}
+
+void ib_procfs_scratch_free(struct ib_procfs_scratch *s)
+{
 	free(s->ibuf.p);
 	free(s->scratch.p);
-	free(s->fds.v);
-	free(s);
+	s->ibuf.p = s->scratch.p = NULL;
+	s->ibuf.cap = s->scratch.cap = 0;
 }
 
 static int oom(struct ib_out *out)
@@ -70,7 +86,7 @@ static inline const char *next_line(const char *p, const char *end)
 	return nl ? nl + 1 : end;
 }
 
-static int emit_epoll(struct ib_out *out, int pid, int epfd, const char *p, const char *end)
+int ib_procfs_emit_epoll(struct ib_out *out, int pid, int epfd, const char *p, const char *end)
 {
 	struct ib_pf_epitem it;
 	struct ib_rec_epoll_item *r;
@@ -96,8 +112,8 @@ static int emit_epoll(struct ib_out *out, int pid, int epfd, const char *p, cons
  * seq_file_path), "UserBufs:\t%u" then "%5u: 0x%llx/%u" or "%5u: <none>".
  * Both tables are missing when the kernel's trylock of the ring lock failed.
  */
-static int emit_uring(struct ib_out *out, struct procfs_state *s, int pid, int ring_fd,
-		      const char *p, const char *end)
+int ib_procfs_emit_uring(struct ib_out *out, struct ib_procfs_scratch *s, int pid, int ring_fd,
+			 const char *p, const char *end)
 {
 	struct ib_rec_uring_ring *ring;
 	size_t ring_off;
@@ -218,6 +234,67 @@ static int emit_uring(struct ib_out *out, struct procfs_state *s, int pid, int r
 	return 0;
 }
 
+int ib_procfs_fd(struct ib_procfs_scratch *s, const struct ib_pf_task *tk, int fd,
+		 struct ib_out *out, uint64_t *epoll_ns, uint64_t *uring_ns)
+{
+	struct ib_pf_fdinfo fi;
+	struct ib_rec_fd *r;
+	char name[IB_PF_NAME_MAX];
+	struct stat st;
+	ssize_t n, len;
+	uint32_t kind;
+	int pid = tk->pid;
+
+	ib_pf_fdname(name, fd);
+	n = readlinkat(tk->fddir, name, s->link, sizeof(s->link) - 1);
+	out->calls++;
+	if (n < 0)
+		return ib_pf_fd_failed(tk, fd, errno, "readlink", out);
+	s->link[n] = '\0';
+	out->calls++;
+	if (fstatat(tk->fddir, name, &st, 0) < 0)
+		return ib_pf_fd_failed(tk, fd, errno, "fstat", out);
+	len = ib_pf_read_file(tk->fdinfodir, name, &s->ibuf, &out->calls);
+	if (len < 0)
+		return ib_pf_fd_failed(tk, fd, (int)-len, "fdinfo", out);
+	ib_pf_parse_fdinfo(s->ibuf.p, s->ibuf.p + len, &fi);
+	kind = ib_pf_kind(st.st_mode, s->link, (size_t)n);
+
+	r = ib_out_rec(out, IB_REC_FD, pid, sizeof(*r), s->link, (size_t)n);
+	if (!r)
+		return oom(out);
+	r->fd = fd;
+	r->kind = kind;
+	r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_PATH;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	if (fi.have_pos) {
+		r->pos = fi.pos;
+		r->have |= IB_HAVE_POS;
+	}
+	if (fi.have_flags) {
+		r->flags = fi.flags;
+		r->have |= IB_HAVE_FLAGS;
+	}
+	r->id.how = IB_ID_NONE;
+
+	if (kind == IB_K_EPOLL) {
+		uint64_t a = ib_now_ns();
+		int err = ib_procfs_emit_epoll(out, pid, fd, fi.rest, s->ibuf.p + len);
+
+		*epoll_ns += ib_now_ns() - a;
+		return err;
+	}
+	if (kind == IB_K_IO_URING) {
+		uint64_t a = ib_now_ns();
+		int err = ib_procfs_emit_uring(out, s, pid, fd, fi.rest, s->ibuf.p + len);
+
+		*uring_ns += ib_now_ns() - a;
+		return err;
+	}
+	return 0;
+}
+
 static int procfs_collect_task(struct procfs_state *s, int pid, struct ib_out *out)
 {
 	struct ib_pf_task tk;
@@ -237,76 +314,9 @@ static int procfs_collect_task(struct procfs_state *s, int pid, struct ib_out *o
 		goto out;
 
 	for (i = 0; i < s->fds.n; i++) {
-		int fd = s->fds.v[i];
-		struct ib_pf_fdinfo fi;
-		struct ib_rec_fd *r;
-		char name[IB_PF_NAME_MAX];
-		struct stat st;
-		ssize_t n, len;
-		uint32_t kind;
-
-		ib_pf_fdname(name, fd);
-		n = readlinkat(tk.fddir, name, s->link, sizeof(s->link) - 1);
-		out->calls++;
-		if (n < 0) {
-			err = ib_pf_fd_failed(&tk, fd, errno, "readlink", out);
-			if (err)
-				goto out;
-			continue;
-		}
-		s->link[n] = '\0';
-		out->calls++;
-		if (fstatat(tk.fddir, name, &st, 0) < 0) {
-			err = ib_pf_fd_failed(&tk, fd, errno, "fstat", out);
-			if (err)
-				goto out;
-			continue;
-		}
-		len = ib_pf_read_file(tk.fdinfodir, name, &s->ibuf, &out->calls);
-		if (len < 0) {
-			err = ib_pf_fd_failed(&tk, fd, (int)-len, "fdinfo", out);
-			if (err)
-				goto out;
-			continue;
-		}
-		ib_pf_parse_fdinfo(s->ibuf.p, s->ibuf.p + len, &fi);
-		kind = ib_pf_kind(st.st_mode, s->link, (size_t)n);
-
-		r = ib_out_rec(out, IB_REC_FD, pid, sizeof(*r), s->link, (size_t)n);
-		if (!r) {
-			err = oom(out);
+		err = ib_procfs_fd(&s->sc, &tk, s->fds.v[i], out, &parse_ep, &parse_ur);
+		if (err)
 			goto out;
-		}
-		r->fd = fd;
-		r->kind = kind;
-		r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_PATH;
-		r->dev = st.st_dev;
-		r->ino = st.st_ino;
-		if (fi.have_pos) {
-			r->pos = fi.pos;
-			r->have |= IB_HAVE_POS;
-		}
-		if (fi.have_flags) {
-			r->flags = fi.flags;
-			r->have |= IB_HAVE_FLAGS;
-		}
-		r->id.how = IB_ID_NONE;
-
-		if (kind == IB_K_EPOLL) {
-			uint64_t a = ib_now_ns();
-
-			err = emit_epoll(out, pid, fd, fi.rest, s->ibuf.p + len);
-			parse_ep += ib_now_ns() - a;
-			if (err)
-				goto out;
-		} else if (kind == IB_K_IO_URING) {
-			uint64_t a = ib_now_ns();
-
-			err = emit_uring(out, s, pid, fd, fi.rest, s->ibuf.p + len);
-			parse_ur += ib_now_ns() - a;
-			if (err)
-				goto out;
-		}
 	}
 	out->stage_ns[IB_STAGE_METADATA] += ib_now_ns() - t1 - parse_ep - parse_ur;
 	out->stage_ns[IB_STAGE_EPOLL] += parse_ep;
@@ -322,14 +332,62 @@ static int procfs_collect(void *state, const struct ib_target *t, const struct i
 			  struct ib_out *out)
 {
 	struct procfs_state *s = state;
+	uint64_t t0 = ib_now_ns();
 	uint32_t i;
 	int err;
 
+	/* a table shared by clone(CLONE_FILES) is read once, under its first target */
+	err = ib_tables_find(&s->tables, t, &out->calls, out);
+	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
+	if (err)
+		return err;
 	for (i = 0; i < t->npids; i++) {
+		if (ib_tables_dup(&s->tables, i))
+			continue;
 		err = procfs_collect_task(s, t->pids[i], out);
 		if (err)
 			return err;
 	}
+	return ib_tables_emit(&s->tables, t, out);
+}
+
+int ib_procfs_floor_fd(struct ib_procfs_scratch *s, const struct ib_pf_task *tk, int fd,
+		       struct ib_out *out, uint64_t *bytes, uint64_t *nfd)
+{
+	char name[IB_PF_NAME_MAX];
+	struct stat st;
+	ssize_t n;
+
+	ib_pf_fdname(name, fd);
+	n = readlinkat(tk->fddir, name, s->link, sizeof(s->link) - 1);
+	out->calls++;
+	if (n < 0)
+		return ib_pf_fd_failed(tk, fd, errno, "readlink", out);
+	out->calls++;
+	if (fstatat(tk->fddir, name, &st, 0) < 0)
+		return ib_pf_fd_failed(tk, fd, errno, "fstat", out);
+	n = ib_pf_read_file(tk->fdinfodir, name, &s->ibuf, &out->calls);
+	if (n < 0)
+		return ib_pf_fd_failed(tk, fd, (int)-n, "fdinfo", out);
+	*bytes += (uint64_t)n;
+	(*nfd)++;
+	return 0;
+}
+
+int ib_procfs_floor_note(struct ib_out *out, int pid, uint64_t nfd, uint64_t bytes)
+{
+	struct ib_rec_note *note;
+	char text[96];
+	int len;
+
+	len = snprintf(text, sizeof(text), "fds=%llu fdinfo_bytes=%llu",
+		       (unsigned long long)nfd, (unsigned long long)bytes);
+	note = ib_out_rec(out, IB_REC_NOTE, pid, sizeof(*note), text, (size_t)len);
+	if (!note)
+		return oom(out);
+	note->code = IB_NOTE_TEXT;
+	note->fd = -1;
+	note->count = nfd;
 	return 0;
 }
 
@@ -338,16 +396,21 @@ static int floor_collect(void *state, const struct ib_target *t, const struct ib
 			 struct ib_out *out)
 {
 	struct procfs_state *s = state;
-	struct ib_rec_note *note;
 	uint64_t nfd = 0, bytes = 0, t0, t1;
-	char text[96];
 	uint32_t p;
-	int err = 0, len;
+	int err = 0;
 
+	t0 = ib_now_ns();
+	err = ib_tables_find(&s->tables, t, &out->calls, out);
+	out->stage_ns[IB_STAGE_ENUMERATE] += ib_now_ns() - t0;
+	if (err)
+		return err;
 	for (p = 0; p < t->npids; p++) {
 		struct ib_pf_task tk;
 		size_t i;
 
+		if (ib_tables_dup(&s->tables, p))
+			continue;
 		err = ib_pf_task_open(&tk, t->pids[p], 1, out);
 		if (err)
 			return err;
@@ -356,46 +419,15 @@ static int floor_collect(void *state, const struct ib_target *t, const struct ib
 		err = ib_pf_list_fds(&tk, &s->fds, &s->dbuf, &out->calls, out);
 		t1 = ib_now_ns();
 		out->stage_ns[IB_STAGE_ENUMERATE] += t1 - t0;
-		for (i = 0; !err && i < s->fds.n; i++) {
-			char name[IB_PF_NAME_MAX];
-			struct stat st;
-			ssize_t n;
-
-			ib_pf_fdname(name, s->fds.v[i]);
-			n = readlinkat(tk.fddir, name, s->link, sizeof(s->link) - 1);
-			out->calls++;
-			if (n < 0) {
-				err = ib_pf_fd_failed(&tk, s->fds.v[i], errno, "readlink", out);
-				continue;
-			}
-			out->calls++;
-			if (fstatat(tk.fddir, name, &st, 0) < 0) {
-				err = ib_pf_fd_failed(&tk, s->fds.v[i], errno, "fstat", out);
-				continue;
-			}
-			n = ib_pf_read_file(tk.fdinfodir, name, &s->ibuf, &out->calls);
-			if (n < 0) {
-				err = ib_pf_fd_failed(&tk, s->fds.v[i], (int)-n, "fdinfo", out);
-				continue;
-			}
-			bytes += (uint64_t)n;
-			nfd++;
-		}
+		for (i = 0; !err && i < s->fds.n; i++)
+			err = ib_procfs_floor_fd(&s->sc, &tk, s->fds.v[i], out, &bytes, &nfd);
 		out->stage_ns[IB_STAGE_METADATA] += ib_now_ns() - t1;
 		ib_pf_task_close(&tk);
 		out->calls += 3;
 		if (err)
 			return err;
 	}
-	len = snprintf(text, sizeof(text), "fds=%llu fdinfo_bytes=%llu",
-		       (unsigned long long)nfd, (unsigned long long)bytes);
-	note = ib_out_rec(out, IB_REC_NOTE, t->pids[0], sizeof(*note), text, (size_t)len);
-	if (!note)
-		return oom(out);
-	note->code = IB_NOTE_TEXT;
-	note->fd = -1;
-	note->count = nfd;
-	return 0;
+	return ib_procfs_floor_note(out, t->pids[0], nfd, bytes);
 }
 
 const struct ib_method ib_method_procfs = {
@@ -412,8 +444,10 @@ const struct ib_method ib_method_procfs = {
 		[IB_COV_FD_POS] = IB_FULL,
 		[IB_COV_FD_FLAGS] = IB_FULL,
 		[IB_COV_FD_IDENTITY] = IB_NONE("procfs shows inode and position, not which open file"),
+		[IB_COV_FD_TABLE] = IB_FULL, /* kcmp(KCMP_FILES), as CRIU: /proc cannot tell */
 		[IB_COV_EPOLL_ITEM] = IB_FULL,
 		[IB_COV_EPOLL_TARGET] = IB_PARTIAL("the target's inode, not its open file; tfd may be stale"),
+		[IB_COV_URING_RING] = IB_PARTIAL_UNHELD("a ring no descriptor reaches is not in /proc/PID/fd"),
 		[IB_COV_URING_FILE] = IB_PARTIAL("path only, no open-file identity"),
 		[IB_COV_URING_BUF] = IB_FULL,
 	},

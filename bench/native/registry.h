@@ -11,9 +11,11 @@
 
 #define IB_METHODS(X)                                                   \
 	X(ib_method_procfs)                 /* procfs.c */              \
+	X(ib_method_procfs_parallel)        /* procfs_parallel.c */     \
 	X(ib_method_kcmp_pairwise)          /* kcmp.c */                \
 	X(ib_method_kcmp_tree)              /* kcmp.c */                \
 	X(ib_method_kcmp_epoll)             /* kcmp.c */                \
+	X(ib_method_pidfd_getfd)            /* pidfd.c */               \
 	X(ib_method_bpf_task_file)          /* bpf.c */                 \
 	X(ib_method_bpf_task_file_sys)      /* bpf.c */                 \
 	X(ib_method_bpf_cgroup_fds)         /* bpf.c */                 \
@@ -24,6 +26,7 @@
 	X(ib_method_bpf_iter_io_uring_buf)  /* bpf_real.c (kernel lane) */ \
 	X(ib_method_bpf_iter_epoll)         /* bpf_real.c (kernel lane) */ \
 	X(ib_method_floor_procfs)           /* procfs.c */              \
+	X(ib_method_floor_procfs_parallel)  /* procfs_parallel.c */     \
 	X(ib_method_floor_empty_iter)       /* bpf.c */                 \
 	X(ib_method_floor_sys_iter)         /* bpf.c */                 \
 	X(ib_method_floor_cgroup_walk)      /* bpf.c */                 \

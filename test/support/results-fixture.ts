@@ -71,6 +71,7 @@ export function descriptorOf(f: FixtureMethod): MethodDescriptor {
     lane: f.lane ?? 'host',
     needs: [],
     sampling: f.extrapolateFrom ? 'rows' : 'none',
+    sweep: 'all',
     coverage: Object.fromEntries(COVERAGE_KINDS.map((k) => [k, { level: f.family === 'floor' ? 'none' : 'full' }])) as MethodDescriptor['coverage'],
   };
 }

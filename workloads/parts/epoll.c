@@ -13,6 +13,8 @@
  *      kernel removes the item, so the manifest does not list it;
  *  plus one file watched by two instances and an epoll instance watching
  *  another one. Every item's data is unique in the whole workload.
+ * The CRIU-compatible variant keeps (d)'s target open in the epoll's task
+ * and registers (c) in instance 0, away from (a) and (b) (CRIU_EPOLL_C_APART).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,8 +39,18 @@ static const char EP_TWO[] = "one open file watched by two epoll instances (same
 const char CRIU_NO_EPOLL_D[] =
 	"left out for CRIU: (d), the target stays open in the epoll's task too (CRIU 4.2 looks for a "
 	"target among that task's descriptors: \"kid_lookup_epoll: no match\", \"Dump eventpoll failed\")";
+/*
+ * CRIU 4.2 resolves every item of an instance that has a stale or reused
+ * tfd ((a), (b)) to the first descriptor holding its file: the two items of
+ * (c) then come out on one tfd, and restore fails. The variant keeps (c),
+ * in another instance.
+ */
+const char CRIU_EPOLL_C_APART[] =
+	"left out for CRIU: (c) in the instance of (a) and (b); (c) is registered in another "
+	"instance (CRIU 4.2 writes both (c) items of an instance with a stale or reused tfd "
+	"on one tfd, and restore fails)";
 const char *const criu_epoll_left_out[] = {
-	CRIU_NO_DIRECT_PIPES, CRIU_FEW_PIPES, CRIU_NO_EPOLL_D, NULL,
+	CRIU_NO_DIRECT_PIPES, CRIU_FEW_PIPES, CRIU_NO_EPOLL_D, CRIU_EPOLL_C_APART, NULL,
 };
 
 const char *const epoll_cases[] = {
@@ -184,7 +196,7 @@ struct mepoll *epoll_build(struct plan *p, long items)
 	struct mepoll *ep[MAX_EPOLLS];
 	long nep = p->epolls, added = 0;
 	int t, t2, n, r, d, pair[2], y;
-	struct mepoll *h;
+	struct mepoll *h, *c;
 
 	if (pre_target >= 0 && criu_compat) {
 		/* CRIU looks for a target among the epoll task's own descriptors */
@@ -215,13 +227,17 @@ struct mepoll *epoll_build(struct plan *p, long items)
 	mepoll_add(h, t, EPOLLIN | EPOLLOUT, "(b) tfd reused by another open file");
 	add_case(EP_A);
 	add_case(EP_B);
-	/* (c) one open file through two descriptors */
+	/* (c) one open file through two descriptors; for CRIU in an instance
+	 * with no stale or reused tfd (instance 0: regular items and (d)) */
 	mk_pipe(pair, 0, NULL);
 	r = pair[0];
 	d = fd_dup(r);
-	mepoll_add(h, r, EPOLLIN, "(c) one open file registered through two descriptors");
-	mepoll_add(h, d, EPOLLIN | EPOLLET, "(c) one open file registered through two descriptors");
+	c = criu_compat ? ep[0] : h;
+	mepoll_add(c, r, EPOLLIN, "(c) one open file registered through two descriptors");
+	mepoll_add(c, d, EPOLLIN | EPOLLET, "(c) one open file registered through two descriptors");
 	add_case(EP_C);
+	if (criu_compat)
+		add_case(CRIU_EPOLL_C_APART);
 	/* (e) target closed: the kernel removes the item, the model drops it */
 	y = mk_eventfd(3, NULL);
 	mepoll_add(h, y, EPOLLIN, NULL);

@@ -24,7 +24,8 @@ void shared_build(struct plan *p, bool with_epoll);
 /* epoll.c */
 extern const char *const epoll_cases[];
 extern const char CRIU_NO_EPOLL_D[];
-extern const char *const criu_epoll_left_out[]; /* pipes and case (d) */
+extern const char CRIU_EPOLL_C_APART[];
+extern const char *const criu_epoll_left_out[]; /* pipes, case (d), where (c) goes */
 int epoll_pre_fork(struct plan *p);
 void epoll_post_fork_child(void);
 struct mepoll *epoll_build(struct plan *p, long items);

@@ -16,7 +16,7 @@ static const char *const *const cases[] = {
 };
 
 static const char *const criu_left_out[] = {
-	CRIU_NO_DIRECT_PIPES, CRIU_FEW_PIPES, CRIU_NO_EPOLL_D, CRIU_NO_URING, NULL,
+	CRIU_NO_DIRECT_PIPES, CRIU_FEW_PIPES, CRIU_NO_EPOLL_D, CRIU_EPOLL_C_APART, CRIU_NO_URING, NULL,
 };
 
 static long plan(const struct opts *o, long n, long cap, struct plan *p)
