@@ -82,6 +82,7 @@ interface Addon {
   noop(): void;
   slowdown(): string;
   sameTable(pid1: number, pid2: number): number;
+  sched(): string;
 }
 
 export type Sampling = { how: 'none' } | { how: 'rows'; scales: Stage };
@@ -322,6 +323,11 @@ export function nativeNoop(): void {
  */
 export function sameDescriptorTable(pid1: number, pid2: number): number {
   return loadAddon().sameTable(pid1, pid2);
+}
+
+/** The scheduling policy the last block() timed under: "SCHED_FIFO" or "SCHED_OTHER (<why>)" (addon.c). */
+export function nativeSched(): string {
+  return loadAddon().sched();
 }
 
 /** ITERBENCH_SLOWDOWN as the addon read it ('' when off): a run with it is not data. */

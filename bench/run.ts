@@ -20,6 +20,7 @@ import { writeReports } from '../analysis/report/index.js';
 import { collectEnvironment } from './environment.js';
 import type { Scenario } from './manifest.js';
 import { DEFAULT_MEASURE, baseOf, measureOverhead, openUnit, type InstanceRef, type LocalUnit, type MeasureOptions } from './measure.js';
+import { nativeSched } from './native.js';
 import { machineProbe, runRounds } from './rounds.js';
 import {
   EXPECTED_SKIPS,
@@ -371,6 +372,7 @@ export class Run {
         );
         roundsBudgetMs -= this.clock() - tr;
         this.results.rounds.push(...rounds);
+        if (this.units.length) this.results.environment.sched = nativeSched();
         if (cfg.signal?.aborted) return this.results;
         // 4. the CRIU lane, after the rounds (a dump must not disturb them):
         // the default tree (what CRIU refuses, with its own lines) and the variant it can dump

@@ -221,6 +221,8 @@ export type Verified = MeasurementBase & {
   samples: Samples;
   /** collects per block (one block per round) */
   block: number;
+  /** untimed collects that began each block (bench/measure.ts warmupBelowNs), when any */
+  warmup?: number;
   /** open(): BPF load + verify + link, etc. (ns), when the method has one */
   coldNs?: number;
   stagesNs?: Partial<Record<Stage, number>>;
@@ -306,6 +308,12 @@ export interface Environment {
   hostname?: string;
   /** ITERBENCH_SLOWDOWN when set: a test-only slowdown; such a run is not data */
   slowdown?: string;
+  /**
+   * the scheduling policy the timed blocks ran under (addon.c block()):
+   * "SCHED_FIFO", or "SCHED_OTHER (<why>)", where other work on the machine
+   * preempts collects and its time counts in theirs
+   */
+  sched?: string;
 }
 
 export interface RunConfig {

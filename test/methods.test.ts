@@ -3,6 +3,7 @@
  * verified against the generator's ground truth — the hard cases included.
  * Timing here is minimal: speed is the bench's business, not the tests'.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRecords } from '../bench/decode.js';
 import { scenarioNames, type Scenario } from '../bench/manifest.js';
@@ -11,6 +12,7 @@ import {
   kernelLaneMethods,
   listMethods,
   loadAddon,
+  nativeSched,
   openMethod,
   parseMethods,
   RegistryError,
@@ -310,6 +312,52 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
       const a = answer('procfs');
       const b = answer('procfs-parallel');
       expect(a && b && a.equals(b)).toBe(true);
+    });
+
+    it('begins a fast method\'s block with one untimed collect, checked like the timed ones', async () => {
+      const method = listDescriptors().find((m) => m.name === 'floor-empty-iter')!;
+      const t = { scenario, n: 48, manifest: w.manifest, pids: w.pids, alive: () => w.alive() };
+      const warm = await measureOnce(method, t, 2);
+      expect(warm.state, explain(warm)).toBe('verified');
+      if (warm.state !== 'verified') return;
+      expect(warm.warmup).toBe(1);
+      expect(warm.answers.timed).toBe(warm.samples.ns.length);
+      // every collect's answer is checked: the warm-up's too (one per block)
+      expect(warm.answers.sameDigest + warm.answers.reverified).toBe(warm.answers.timed + 2);
+      const cold = await measureOnce(method, t, 2, { warmupBelowNs: 0 });
+      expect(cold.state, explain(cold)).toBe('verified');
+      if (cold.state !== 'verified') return;
+      expect(cold.warmup).toBeUndefined();
+      expect(cold.answers.sameDigest + cold.answers.reverified).toBe(cold.answers.timed);
+    });
+
+    it('times its blocks as SCHED_FIFO and gives the thread its own policy back (ITERBENCH_SCHED=other keeps it)', () => {
+      // field 41 of /proc/thread-self/stat: the thread's scheduling policy (0 SCHED_OTHER)
+      const policy = () => {
+        const s = readFileSync('/proc/thread-self/stat', 'utf8');
+        return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[38]);
+      };
+      const o = openMethod(byName('floor-empty-iter'), w.pids);
+      expect(o.state).toBe('open');
+      if (o.state !== 'open') return;
+      try {
+        expect(o.collector.collect().ok).toBe(true);
+        const known = BigUint64Array.from([o.collector.digest()]);
+        const before = policy();
+        expect(o.collector.block(2, new Float64Array(2), new BigUint64Array(2), known)).toBe(2);
+        expect(policy()).toBe(before);
+        // root here (BPF needs it), so the thread may raise itself
+        expect(nativeSched()).toBe(before === 0 ? 'SCHED_FIFO' : expect.any(String));
+        process.env.ITERBENCH_SCHED = 'other';
+        try {
+          expect(o.collector.block(2, new Float64Array(2), new BigUint64Array(2), known)).toBe(2);
+          expect(nativeSched()).toBe('SCHED_OTHER (ITERBENCH_SCHED=other)');
+        } finally {
+          delete process.env.ITERBENCH_SCHED;
+        }
+      } finally {
+        o.collector.close();
+      }
     });
 
     it('reports the real-iterator lane as skipped on a kernel without the series', () => {

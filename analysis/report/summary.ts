@@ -85,6 +85,7 @@ function headerLines(results: ResultsFile): string[] {
   ];
   if (env?.machine && env.machine !== 'host') lines.push(...wrap(`machine: ${env.machine}`));
   if (env?.slowdown) lines.push(...wrap(`TEST RUN: ITERBENCH_SLOWDOWN=${env.slowdown} slowed methods on purpose; not data`));
+  if (env?.sched && !env.sched.startsWith('SCHED_FIFO')) lines.push(...wrap(`timed as ${env.sched}: other work on the machine can preempt a collect and its wait counts in the figures`));
   if (results.overhead) {
     lines.push(`harness overhead: ${formatNs(results.overhead.medianNs)} per call (median of ${results.overhead.samples})`);
   } else {
