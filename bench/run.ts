@@ -13,7 +13,7 @@
  * round. Data flows one way: workload -> collector -> verify -> time ->
  * results -> analysis and reports.
  */
-import { mkdirSync, accessSync, constants, existsSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, accessSync, constants, existsSync, readFileSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { measureClockResolutionNs } from '../analysis/warnings.js';
 import { writeReports } from '../analysis/report/index.js';
@@ -174,6 +174,32 @@ export function treePssKiB(pids: readonly number[]): number | undefined {
     }
   }
   return any ? total : undefined;
+}
+
+/** this process's descriptor limit (RLIMIT_NOFILE soft), from /proc/self/limits */
+export function descriptorLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Does this process hold more than half the descriptors it may? Methods
+ * hold descriptors while open (a BPF link per task and method for the
+ * per-pid iterators), and collects need more (pidfd-getfd copies a task's
+ * descriptors into this process): optional units are not opened past this.
+ */
+export function descriptorsTight(): boolean {
+  const limit = descriptorLimit();
+  if (!limit) return false;
+  try {
+    return readdirSync('/proc/self/fd').length > limit / 2;
+  } catch {
+    return false;
+  }
 }
 
 /** peak resident memory of this process, KiB */
@@ -337,7 +363,13 @@ export class Run {
             const o = l.workload.alive()
               ? await openUnit(method, l.ref, mopts)
               : { kind: 'final' as const, measurement: { ...baseOf(method, l.ref), state: 'errored' as const, reason: 'the workload died before this measurement' } };
-            if (o.kind === 'unit') this.units.push(o.unit);
+            if (o.kind === 'unit' && (l.ref.replica > 0 || l.ref.variant) && descriptorsTight()) {
+              // an optional unit (a replica's, the CRIU variant's) that leaves the harness
+              // too few descriptors for the others' collects: one BPF link per task of
+              // a 2000-task tree is 2000 descriptors held by the harness
+              o.unit.close();
+              progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.replica ? `#${l.ref.replica + 1}` : ''}${l.ref.variant ? ` (${l.ref.variant})` : ''} ${method.name}: not measured here (the harness holds over half its RLIMIT_NOFILE descriptors)` });
+            } else if (o.kind === 'unit') this.units.push(o.unit);
             else {
               // a measurement cut short by a signal is not data
               if (o.measurement.state !== 'verified' && o.measurement.state !== 'skipped') await new Promise((r) => setTimeout(r, 20));

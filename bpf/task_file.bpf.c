@@ -1077,9 +1077,13 @@ __noinline int cg_file(__u64 fp, __u32 fd, __u32 coe)
 		return 0;
 	nvisit++;
 	if (empty) {
-		/* the floor touches each open file as the kernel's own
-		 * task_file walk does (its reference count's cache line) */
-		cg_sink += RDP(KPTR(struct file, fp), f_inode);
+		/* the floor reads what a record is made of (the file, its
+		 * inode and super block), writes nothing: the walk's
+		 * unavoidable work; the method adds the kind and the record */
+		f = KPTR(struct file, fp);
+		ip = RDP(f, f_inode);
+		inode_meta(fp, ip, &m, false);
+		cg_sink += m.ino + m.dev + RD(f, f_pos) + RD(f, f_flags);
 		return 0;
 	}
 	r = cg_reserve(sizeof(*r), IB_REC_FD, fd);

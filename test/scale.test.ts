@@ -10,7 +10,7 @@
  *   synthetic sweeps, its summary block, CSV columns, charts and gate;
  * - --tasks-sweep and --idle-tasks on the command line, end to end.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -24,6 +24,7 @@ import { formatSummary, formatTable } from '../analysis/report/summary.js';
 import { decodeRecords, type RecFd } from '../bench/decode.js';
 import { listDescriptors } from '../bench/descriptors.js';
 import { startIdleTasks } from '../bench/idle.js';
+import { descriptorLimit, descriptorsTight } from '../bench/run.js';
 import { openMethod, REPO_ROOT } from '../bench/native.js';
 import type { ResultsFile } from '../bench/schema.js';
 import { verify } from '../bench/verify/index.js';
@@ -175,6 +176,23 @@ describe('many tasks: the BPF strategies on a frozen fork tree', () => {
     } finally {
       await idle.stop();
     }
+  });
+});
+
+describe("the harness's descriptor budget", () => {
+  it('says when this process holds more than half the descriptors it may (optional units are not opened then)', () => {
+    const limit = descriptorLimit()!;
+    expect(limit).toBeGreaterThan(0);
+    expect(descriptorsTight()).toBe(false);
+    const held: number[] = [];
+    try {
+      const want = Math.ceil(limit / 2) + 1 - readdirSync('/proc/self/fd').length;
+      for (let i = 0; i < want; i++) held.push(openSync('/dev/null', 'r'));
+      expect(descriptorsTight()).toBe(true);
+    } finally {
+      for (const fd of held) closeSync(fd);
+    }
+    expect(descriptorsTight()).toBe(false);
   });
 });
 
