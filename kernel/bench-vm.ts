@@ -1,18 +1,20 @@
 /**
- * npm run bench:vm -- --kernel patched|stock [bench flags]
+ * npm run bench:vm -- [--base 6.1|6.12] --kernel patched|stock [bench flags]
  *
- * Runs the same bench (bench/cli/bench.ts) inside a VM booted from a kernel-lane
- * kernel: `patched` = Linux 6.1 with kernel/patches/ (the io_uring_file,
- * io_uring_buf and epoll iterator targets, so the bpf-iter-* methods run),
- * `stock` = the same 6.1 without them (the emulation's CO-RE fallbacks for
- * 6.1 layouts). The kernel comes from kernel/build.sh's cache (built first
+ * Runs the same bench (bench/cli/bench.ts) inside a VM booted from a
+ * kernel-lane kernel: `patched` = Debian's Linux <base> (6.1 or 6.12) with
+ * kernel/patches/<base>/ (the io_uring_file, io_uring_buf and epoll
+ * iterator targets, so the bpf-iter-* methods run), `stock` = the same
+ * sources without them (the emulation's CO-RE fallbacks for that base's
+ * layouts). The kernel comes from kernel/build.sh's cache (built first
  * when missing or out of date), the VM from kernel/vm.sh (qemu, software
  * emulation). The results come back into results/<run-id>/ (or --out) with
  * environment.machine saying "vm: qemu TCG ...", so that nobody compares
  * their absolute times with the host's: ratios within one run are the
  * comparable figures. The last stdout line is the results directory.
  *
- * Own flags: --kernel patched|stock (default patched), --vm-timeout SEC
+ * Own flags: --base 6.1|6.12 (default 6.1), --kernel patched|stock
+ * (default patched), --vm-timeout SEC
  * (default 7200), --vm-mem MB (default 4096). Everything else is passed to
  * bench/cli/bench.ts.
  */
@@ -37,6 +39,7 @@ interface VmFacts {
 }
 
 interface Args {
+  base: '6.1' | '6.12';
   kernel: 'patched' | 'stock';
   timeoutS: number;
   memMb: number;
@@ -45,7 +48,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kernel: 'patched', timeoutS: 7200, memMb: 4096, bench: [] };
+  const a: Args = { base: '6.1', kernel: 'patched', timeoutS: 7200, memMb: 4096, bench: [] };
   const value = (i: number, name: string): string => {
     const v = argv[i + 1];
     if (v === undefined) throw new UsageError(`${name} needs a value`);
@@ -59,6 +62,12 @@ function parseArgs(argv: string[]): Args {
         const k = take('--kernel');
         if (k !== 'patched' && k !== 'stock') throw new UsageError(`--kernel ${k}: expected patched or stock`);
         a.kernel = k;
+        break;
+      }
+      case '--base': {
+        const b = take('--base');
+        if (b !== '6.1' && b !== '6.12') throw new UsageError(`--base ${b}: expected 6.1 or 6.12`);
+        a.base = b;
         break;
       }
       case '--vm-timeout':
@@ -111,40 +120,51 @@ function lastLine(s: string): string {
   return s.trimEnd().split('\n').pop() ?? '';
 }
 
-function runId(kernel: string): string {
+function runId(base: string, kernel: string): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${t}-vm-${kernel}`;
+  return `${t}-vm-${base}-${kernel}`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
   if (a.bench.includes('--help')) {
     process.stdout.write(
-      'usage: npm run bench:vm -- [--kernel patched|stock] [--vm-timeout SEC] [--vm-mem MB] [bench flags]\n' +
+      'usage: npm run bench:vm -- [--base 6.1|6.12] [--kernel patched|stock] [--vm-timeout SEC] [--vm-mem MB] [bench flags]\n' +
         'Runs bench/cli/bench.ts inside a qemu VM on a kernel-lane kernel (see npm run bench -- --help).\n',
     );
     return 0;
   }
 
   // 1. the kernel: built or reused (instant when the cache is current)
-  process.stderr.write(`bench:vm: kernel ${a.kernel}: checking the cache (kernel/build.sh)\n`);
-  const b = await run('bash', [path.join(REPO, 'kernel/build.sh'), '--kernel', a.kernel]);
-  if (b.code !== 0) throw new Error(`kernel/build.sh --kernel ${a.kernel} failed (exit ${b.code})`);
+  process.stderr.write(`bench:vm: kernel ${a.base} ${a.kernel}: checking the cache (kernel/build.sh)\n`);
+  const b = await run('bash', [path.join(REPO, 'kernel/build.sh'), '--base', a.base, '--kernel', a.kernel]);
+  if (b.code !== 0) throw new Error(`kernel/build.sh --base ${a.base} --kernel ${a.kernel} failed (exit ${b.code})`);
   const kdir = lastLine(b.stdout);
   const release = readFileSync(path.join(kdir, 'release'), 'utf8').trim();
   const obj = path.join(kdir, 'real_iter.bpf.o');
 
   // 2. the bench inside the VM, writing into the run directory (/mnt there)
-  const id = runId(a.kernel);
+  const id = runId(a.base, a.kernel);
   const cacheRoot = process.env.IB_KERNEL_CACHE ?? '/var/cache/iterbench/kernel';
   const runDir = path.join(path.dirname(cacheRoot), 'vm', id);
   mkdirSync(runDir, { recursive: true });
-  const machine = `vm: qemu TCG (software emulation), kernel ${release}`;
+  // The emulation's default object calls the bpf_rdonly_cast kfunc (6.2+),
+  // which the verifier resolves through kallsyms: a kernel built without
+  // CONFIG_KALLSYMS refuses it ("cannot find address for kernel function").
+  // Such a kernel gets the probe-read object, as 6.1 does anyway.
+  const kconfig = existsSync(path.join(kdir, 'config')) ? readFileSync(path.join(kdir, 'config'), 'utf8') : '';
+  const compat = !/^CONFIG_KALLSYMS=y$/m.test(kconfig);
+  const machine = `vm: qemu TCG (software emulation), kernel ${release}` + (compat ? ', emulation: probe-read object (no kallsyms)' : '');
   const env = [`IB_MACHINE=${machine}`];
+  if (compat) {
+    env.push('IB_BPF_COMPAT=1');
+    process.stderr.write('bench:vm: the kernel has no CONFIG_KALLSYMS (kfuncs cannot be resolved): the emulation uses its probe-read object\n');
+  }
   if (existsSync(obj)) env.push(`IB_REAL_ITER_OBJ=${obj}`);
   const vmArgs = [
     path.join(REPO, 'kernel/vm.sh'),
     '--kernel', a.kernel,
+    '--base', a.base,
     '--bzimage', path.join(kdir, 'bzImage'),
     '--timeout', String(a.timeoutS),
     '--mem', String(a.memMb),

@@ -10,12 +10,14 @@
 # `reboot -f` (qemu runs with -no-reboot).
 #
 # Usage: kernel/vm.sh [options] -- COMMAND [ARG...]
-#   --kernel patched|stock  which cached kernel (default patched)
+#   --base 6.1|6.12         which base's cached kernel (default 6.1)
+#   --kernel patched|stock|debug  which flavor (default patched)
 #   --bzimage PATH          boot this bzImage instead
 #   --timeout SEC           kill the VM after SEC seconds (default 1800)
 #   --mem MB                guest memory (default 4096)
 #   --cpus N                guest CPUs (default: host CPUs)
 #   --env NAME=VALUE        set in the command's environment (repeatable)
+#   --append PARAMS         more kernel command line (e.g. kasan_multi_shot)
 #   --run-dir DIR           the writable share (default: a new directory
 #                           under $IB_KERNEL_CACHE/../vm); kept afterwards
 #   --allow-jiffies         run even when the guest clocksource is jiffies
@@ -31,6 +33,7 @@ set -euo pipefail
 
 cache=${IB_KERNEL_CACHE:-/var/cache/iterbench/kernel}
 flavor=patched
+base=6.1
 bzimage=
 timeout=1800
 mem=4096
@@ -38,6 +41,7 @@ cpus=$(nproc)
 run_dir=
 allow_jiffies=0
 envs=()
+extra_append=
 
 die() { printf 'vm: error: %s\n' "$*" >&2; exit 125; }
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -45,11 +49,13 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) flavor=${2:?}; shift 2 ;;
+	--base) base=${2:?}; shift 2 ;;
 	--bzimage) bzimage=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
 	--cpus) cpus=${2:?}; shift 2 ;;
 	--env) envs+=("${2:?}"); shift 2 ;;
+	--append) extra_append+=" ${2:?}"; shift 2 ;;
 	--run-dir) run_dir=${2:?}; shift 2 ;;
 	--allow-jiffies) allow_jiffies=1; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -58,11 +64,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || die "no command (usage: kernel/vm.sh [options] -- COMMAND...)"
-case $flavor in patched|stock) ;; *) die "--kernel $flavor: expected patched or stock" ;; esac
+case $flavor in patched|stock|debug) ;; *) die "--kernel $flavor: expected patched, stock or debug" ;; esac
+case $base in 6.1|6.12) ;; *) die "--base $base: expected 6.1 or 6.12" ;; esac
 
 if [ -z "$bzimage" ]; then
-	bzimage=$cache/$flavor/bzImage
-	[ -f "$bzimage" ] || die "no built $flavor kernel in $cache, run npm run kernel:build"
+	bzimage=$cache/$flavor-$base/bzImage
+	[ -f "$bzimage" ] || die "no built $flavor $base kernel in $cache, run npm run kernel:build -- --base $base --kernel $flavor"
 fi
 [ -f "$bzimage" ] || die "$bzimage: no such file"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
@@ -150,9 +157,11 @@ esac
 
 # The guest sees the run directory both at its host path (read-only root,
 # from which the kernel starts init.sh) and at /mnt (writable share).
-append="console=ttyS0 loglevel=4 panic=-1 rootfstype=9p root=/dev/root"
+# root= is the 9p mount tag: 6.1 strips a "/dev/" prefix from it for a
+# nodev root, 6.12 passes it to 9pnet_virtio as it is
+append="console=ttyS0 loglevel=4 panic=-1 rootfstype=9p root=root"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
-append+=" init=$run_dir/init.sh"
+append+=" init=$run_dir/init.sh$extra_append"
 
 t0=$(date +%s.%N)
 # shellcheck disable=SC2054 # -device and -fsdev take comma-separated options
@@ -197,8 +206,8 @@ total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 boot=${up0:-null}
 run=null
 [ -n "$up0" ] && [ -n "$up1" ] && run=$(awk -v a="$up0" -v b="$up1" 'BEGIN { printf "%.2f", b - a }')
-printf '{"kernel":"%s","release":"%s","clocksource":"%s","bootSeconds":%s,"commandSeconds":%s,"wallSeconds":%s,"exitCode":%s,"timedOut":%s}\n' \
-	"$flavor" "$release" "$cs" "$boot" "$run" "$total" "${rc:-null}" \
+printf '{"kernel":"%s","base":"%s","release":"%s","clocksource":"%s","bootSeconds":%s,"commandSeconds":%s,"wallSeconds":%s,"exitCode":%s,"timedOut":%s}\n' \
+	"$flavor" "$base" "$release" "$cs" "$boot" "$run" "$total" "${rc:-null}" \
 	"$([ $timed_out = 1 ] && echo true || echo false)" > "$run_dir/vm.json"
 
 [ -f "$run_dir/stdout" ] && cat "$run_dir/stdout"

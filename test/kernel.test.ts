@@ -1,14 +1,17 @@
 /**
- * The kernel lane (kernel/): the patch series applies to the installed
- * linux-source-6.1 and reads like a series; the scripts are sound; the
- * config fragment carries what the lane needs; and, when a patched kernel
- * has been built into the cache (npm run kernel:build), the real iterators
- * run in a VM and recover a small workload exactly. Without a built kernel
- * that last test is skipped with a message saying how to build one (the
- * only skip of this project: CI does not build kernels).
+ * The kernel lane (kernel/): each base's patch series (kernel/patches/6.1,
+ * kernel/patches/6.12) applies to Debian's linux-source-<base> and reads
+ * like a series; the scripts are sound; the config fragments carry what
+ * the lane needs; and, when kernels have been built into the cache
+ * (npm run kernel:build), the series' selftests pass in a VM (npm run
+ * kernel:test, on the patched and debug flavors) and the real iterators
+ * recover a small workload exactly. Without a built kernel those tests are
+ * skipped with a message saying how to build one (CI does not build
+ * kernels), and so is the 6.12 apply test when linux-source-6.12 is not
+ * installed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,13 +20,15 @@ import type { Coverage, ResultsFile } from '../bench/schema.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KERNEL = path.join(REPO, 'kernel');
-const PATCHES = path.join(KERNEL, 'patches');
-const TARBALL = '/usr/src/linux-source-6.1.tar.xz';
+const BASES = ['6.1', '6.12'] as const;
+type Base = (typeof BASES)[number];
+const patchDir = (base: Base): string => path.join(KERNEL, 'patches', base);
+const tarball = (base: Base): string => `/usr/src/linux-source-${base}.tar.xz`;
+const srcTop = (base: Base): string => `linux-source-${base}`;
 const CACHE = process.env.IB_KERNEL_CACHE ?? '/var/cache/iterbench/kernel';
-const SRC_TOP = 'linux-source-6.1';
 
-const series = (): string[] =>
-  readFileSync(path.join(PATCHES, 'series'), 'utf8')
+const series = (base: Base = '6.1'): string[] =>
+  readFileSync(path.join(patchDir(base), 'series'), 'utf8')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
@@ -52,63 +57,72 @@ function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Proc
 }
 
 /** a pristine source tree kernel/build.sh extracted, if there is one */
-function cachedPristine(): string | undefined {
+function cachedPristine(base: Base): string | undefined {
   const src = path.join(CACHE, 'src');
   if (!existsSync(src)) return undefined;
   for (const v of readdirSync(src)) {
-    const d = path.join(src, v, SRC_TOP);
+    const d = path.join(src, v, srcTop(base));
     if (existsSync(path.join(d, '.iterbench-extracted'))) return d;
   }
   return undefined;
 }
 
 /** the installed source package's version, as kernel/build.sh keys it */
-function srcVersion(): string {
-  return execFileSync('dpkg-query', ['-W', '-f=${Version}', SRC_TOP], { encoding: 'utf8' }).trim();
+function srcVersion(base: Base = '6.1'): string {
+  return execFileSync('dpkg-query', ['-W', '-f=${Version}', srcTop(base)], { encoding: 'utf8' }).trim();
 }
 
 /**
- * Into dir/linux-source-6.1: the pristine files the series modifies, from
- * kernel/build.sh's extracted tree when there is one, else from the tarball
- * (which xz has to decompress whole: ~20 s).
+ * Into dir/linux-source-<base>: the pristine files the series modifies,
+ * from kernel/build.sh's extracted tree when there is one, else from the
+ * tarball (which xz has to decompress whole: ~20 s).
  */
-function pristineSubset(dir: string): string {
-  expect(existsSync(TARBALL), `${TARBALL} is missing: apt-get install linux-source-6.1 (bench/setup.sh)`).toBe(true);
-  const all = series().map((n) => readFileSync(path.join(PATCHES, n), 'utf8'));
+function pristineSubset(dir: string, base: Base = '6.1'): string {
+  const tb = tarball(base);
+  expect(existsSync(tb), `${tb} is missing: apt-get install linux-source-${base}`).toBe(true);
+  const all = series(base).map((n) => readFileSync(path.join(patchDir(base), n), 'utf8'));
   const created = new Set(all.flatMap((p) => [...p.matchAll(/^--- \/dev\/null\n\+\+\+ b\/(\S+)/gm)].map((m) => m[1])));
   const files = [...new Set(all.flatMap((p) => modified(p)))].filter((f) => !created.has(f));
-  const top = path.join(dir, SRC_TOP);
-  let pristine = cachedPristine();
+  const top = path.join(dir, srcTop(base));
+  let pristine = cachedPristine(base);
   if (!pristine) {
-    if (!tarSubset) {
-      tarSubset = mkdtempSync(path.join(os.tmpdir(), 'iterbench-ksrc-'));
-      execFileSync('tar', ['-C', tarSubset, '-xJf', TARBALL, ...files.map((f) => `${SRC_TOP}/${f}`)]);
+    if (!tarSubset[base]) {
+      tarSubset[base] = mkdtempSync(path.join(os.tmpdir(), 'iterbench-ksrc-'));
+      execFileSync('tar', ['-C', tarSubset[base], '-xJf', tb, ...files.map((f) => `${srcTop(base)}/${f}`)]);
     }
-    pristine = path.join(tarSubset, SRC_TOP);
+    pristine = path.join(tarSubset[base], srcTop(base));
   }
-  for (const f of files) cpSync(path.join(pristine, f), path.join(top, f));
+  for (const f of files) {
+    mkdirSync(path.dirname(path.join(top, f)), { recursive: true });
+    cpSync(path.join(pristine, f), path.join(top, f));
+  }
   return top;
 }
-let tarSubset: string | undefined;
+const tarSubset: Partial<Record<Base, string>> = {};
 afterAll(() => {
-  if (tarSubset) rmSync(tarSubset, { recursive: true, force: true });
+  for (const d of Object.values(tarSubset)) rmSync(d, { recursive: true, force: true });
 });
 
-describe('kernel patch series', () => {
-  const names = series();
+describe.each(BASES)('kernel patch series for %s', (base) => {
+  const names = series(base);
+  const dir = patchDir(base);
+  const read = (n: string): string => readFileSync(path.join(dir, n), 'utf8');
 
-  it('lists one UAPI patch and one patch per iterator target, in order', () => {
-    expect(names.length).toBe(4);
-    const subjects = names.map((n) => subject(readFileSync(path.join(PATCHES, n), 'utf8')));
-    expect(subjects[0]).toMatch(/^\[PATCH 1\/4\] bpf: .*bpf_iter_link_info/);
-    expect(subjects[1]).toMatch(/^\[PATCH 2\/4\] io_uring: .*registered buffers/);
-    expect(subjects[2]).toMatch(/^\[PATCH 3\/4\] io_uring: .*registered files/);
-    expect(subjects[3]).toMatch(/^\[PATCH 4\/4\] epoll: .*epoll items/);
+  it('lists one UAPI patch, one patch per iterator target and the selftests, in order, as bpf-next v4', () => {
+    expect(names.length).toBe(6);
+    const subjects = names.map((n) => subject(read(n)));
+    expect(subjects[0]).toMatch(/^\[PATCH bpf-next v4 1\/6\] bpf: .*bpf_iter_link_info/);
+    expect(subjects[1]).toMatch(/^\[PATCH bpf-next v4 2\/6\] io_uring: .*registered buffers/);
+    expect(subjects[2]).toMatch(/^\[PATCH bpf-next v4 3\/6\] io_uring: .*registered files/);
+    expect(subjects[3]).toMatch(/^\[PATCH bpf-next v4 4\/6\] epoll: .*epoll items/);
+    expect(subjects[4]).toMatch(/^\[PATCH bpf-next v4 5\/6\] selftests\/bpf: .*io_uring/);
+    expect(subjects[5]).toMatch(/^\[PATCH bpf-next v4 6\/6\] selftests\/bpf: .*epoll/);
+    expect(subject(read('0000-cover-letter.patch'))).toMatch(/^\[PATCH bpf-next v4 0\/6\] /);
   });
 
   it('has format-patch headers, a commit message and a sign-off with the placeholder identity', () => {
     for (const n of names) {
-      const p = readFileSync(path.join(PATCHES, n), 'utf8');
+      const p = read(n);
       expect(p, n).toMatch(/^From [0-9a-f]{40} /);
       expect(p, n).toMatch(/^From: iterbench <iterbench@localhost>$/m);
       expect(p, n).toMatch(/^Signed-off-by: iterbench <iterbench@localhost>$/m);
@@ -118,24 +132,40 @@ describe('kernel patch series', () => {
     }
   });
 
-  it('keeps the UAPI header and its tools/ copy in step', () => {
-    const p = readFileSync(path.join(PATCHES, names[0]), 'utf8');
-    expect(touched(p).sort()).toEqual(['include/uapi/linux/bpf.h', 'tools/include/uapi/linux/bpf.h']);
+  it('has a cover letter that says where it departs from v3, the selftests, and a place for the numbers', () => {
+    const c = read('0000-cover-letter.patch');
+    for (const topic of [/ctx == NULL/, /NULL/, /bpf_page_to_pfn/, /ino/, /ABBA|AB-BA/, /init_seq_private/, /fini_seq_private/, /EBUSY/]) {
+      expect(c).toMatch(topic);
+    }
+    expect(c).toMatch(/^Changes from v3$/m);
+    expect(c).toMatch(/^Selftests$/m);
+    expect(c).toMatch(/^Numbers$/m);
+  });
+
+  it('keeps the UAPI header and its tools/ copy in step, and updates the btf_dump expectation', () => {
+    const p = read(names[0]);
+    expect(touched(p).sort()).toEqual([
+      'include/uapi/linux/bpf.h',
+      'tools/include/uapi/linux/bpf.h',
+      'tools/testing/selftests/bpf/prog_tests/btf_dump.c',
+    ]);
     const hunks = p.split(/^diff --git /m).slice(1);
     const strip = (h: string) => h.split('\n').filter((l) => /^[+-][^+-]/.test(l)).join('\n');
     expect(strip(hunks[0])).toBe(strip(hunks[1]));
     expect(p).toMatch(/__u32\s+io_uring_fd;/);
     expect(p).toMatch(/__u32\s+epoll_fd;/);
+    expect(p).toMatch(/\.io_uring = \(struct\)\{\.io_uring_fd = \(__u32\)1,\},\.epoll = \(struct\)\{\.epoll_fd = \(__u32\)1,\}/);
   });
 
-  it('takes the ring lock with a trylock (EDEADLK) and holds ep->mtx and a file reference in the epoll walk', () => {
-    const uring = readFileSync(path.join(PATCHES, names[1]), 'utf8') + readFileSync(path.join(PATCHES, names[2]), 'utf8');
+  it('takes the ring lock with a trylock (EDEADLK), EBUSY during unregister, ep->mtx and a file reference in the epoll walk', () => {
+    const uring = read(names[1]) + read(names[2]);
     expect(uring).toMatch(/mutex_trylock\(&info->ctx->uring_lock\)/);
     expect(uring).toMatch(/-EDEADLK/);
+    expect(uring).toMatch(/->quiesce\)\n\+\s+return ERR_PTR\(-EBUSY\)/);
     expect(uring).not.toMatch(/^\+.*\bmutex_lock\(&.*uring_lock/m);
-    const ep = readFileSync(path.join(PATCHES, names[3]), 'utf8');
+    const ep = read(names[3]);
     expect(ep).toMatch(/mutex_lock_interruptible\(&ep->mtx\)/);
-    expect(ep).toMatch(/get_file_rcu\(file\)/);
+    expect(ep).toMatch(base === '6.1' ? /get_file_rcu\(file\)/ : /epi_fget\(epi\)/);
     expect(ep).toMatch(/fput\(file\)/);
     for (const p of [uring, ep]) {
       expect(p).toMatch(/\.fill_link_info\s*=/);
@@ -143,14 +173,46 @@ describe('kernel patch series', () => {
     }
   });
 
+  it('holds the target file for the life of an iterator fd (init_seq_private takes it, fini_seq_private drops it)', () => {
+    const uring = read(names[1]) + read(names[2]);
+    const ep = read(names[3]);
+    expect(uring).toMatch(/info->file = get_file\(aux->io_uring\.file\);/);
+    expect(ep).toMatch(/info->file = get_file\(aux->epoll\.file\);/);
+    for (const p of [uring, ep]) {
+      expect(p).not.toMatch(/^\+\s*\.fini_seq_private\s*= NULL/m);
+      expect(p).toMatch(/^\+\s*fput\(info->file\);/m);
+    }
+    // all three targets name their fini
+    expect((uring.match(/^\+\s*\.fini_seq_private\s*= bpf_io_uring_fini_seq,/gm) ?? []).length).toBe(2);
+    expect(ep).toMatch(/^\+\s*\.fini_seq_private\s*= bpf_epoll_fini_seq,/m);
+  });
+
+  it('adds its selftests in the kernel layout (prog_tests + progs)', () => {
+    const st = 'tools/testing/selftests/bpf';
+    expect(touched(read(names[4])).sort()).toEqual([
+      `${st}/prog_tests/bpf_iter_io_uring.c`, `${st}/progs/bpf_iter.h`, `${st}/progs/bpf_iter_io_uring.c`,
+    ]);
+    expect(touched(read(names[5])).sort()).toEqual([
+      `${st}/prog_tests/bpf_iter_epoll.c`, `${st}/progs/bpf_iter.h`, `${st}/progs/bpf_iter_epoll.c`,
+    ]);
+    const tests = read(names[4]) + read(names[5]);
+    for (const sub of ['io_uring_buf', 'io_uring_file', 'empty_ring', 'buf_contended', 'file_contended', 'refused',
+      'buf_link_info', 'file_link_info', 'link_and_ring_closed', 'items', 'resume_after_change', 'link_info',
+      'link_and_epoll_closed']) {
+      expect(tests).toMatch(new RegExp(`test__start_subtest\\("${sub}"\\)`));
+    }
+    expect(tests).toMatch(/test__skip\(\)/);
+  });
+
   it(
-    'applies cleanly, patch by patch, to the installed linux-source-6.1',
-    () => {
+    `applies cleanly, patch by patch, to the installed linux-source-${base}`,
+    (ctx) => {
+      if (!existsSync(tarball(base))) ctx.skip(`${tarball(base)} is missing: apt-get install linux-source-${base}`);
       const tmp = mkdtempSync(path.join(os.tmpdir(), 'iterbench-kpatch-'));
       try {
-        const top = pristineSubset(tmp);
+        const top = pristineSubset(tmp, base);
         for (const n of names) {
-          const r = sh('patch', ['-d', top, '-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-i', path.join(PATCHES, n)]);
+          const r = sh('patch', ['-d', top, '-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-i', path.join(dir, n)]);
           expect(r.status, `${n} does not apply:\n${r.stdout}${r.stderr}`).toBe(0);
           expect(r.stdout, `${n} applies with fuzz or offsets:\n${r.stdout}`).not.toMatch(/fuzz|offset/i);
         }
@@ -187,26 +249,40 @@ describe('kernel lane config fragment', () => {
   });
 
   it('is what the cached kernels were configured with, all required options =y', () => {
-    for (const flavor of ['patched', 'stock']) {
-      const cfg = path.join(CACHE, flavor, 'config');
-      if (!existsSync(cfg)) continue; // not built: nothing to compare
-      const text = readFileSync(cfg, 'utf8');
-      const dropped = [...yes].filter((o) => !new RegExp(`^${o}=y$`, 'm').test(text));
-      expect(dropped, `${flavor} kernel config`).toEqual([]);
+    const dbg = readFileSync(path.join(KERNEL, 'config/debug.config'), 'utf8');
+    const dbgYes = [...dbg.matchAll(/^(CONFIG_[A-Z0-9_]+)=y$/gm)].map((m) => m[1]);
+    for (const base of BASES) {
+      for (const flavor of ['patched', 'stock', 'debug']) {
+        const cfg = path.join(CACHE, `${flavor}-${base}`, 'config');
+        if (!existsSync(cfg)) continue; // not built: nothing to compare
+        const text = readFileSync(cfg, 'utf8');
+        const want = flavor === 'debug' ? [...yes, ...dbgYes] : [...yes];
+        const dropped = want.filter((o) => !new RegExp(`^${o}=y$`, 'm').test(text));
+        expect(dropped, `${flavor} ${base} kernel config`).toEqual([]);
+      }
+    }
+  });
+
+  it('has a debug fragment with KASAN, lockdep and DEBUG_ATOMIC_SLEEP', () => {
+    const dbg = readFileSync(path.join(KERNEL, 'config/debug.config'), 'utf8');
+    for (const o of ['CONFIG_KASAN', 'CONFIG_PROVE_LOCKING', 'CONFIG_DEBUG_ATOMIC_SLEEP']) {
+      expect(dbg).toMatch(new RegExp(`^${o}=y$`, 'm'));
     }
   });
 });
 
 describe('kernel lane scripts', () => {
-  const scripts = ['build.sh', 'vm.sh'].map((s) => path.join(KERNEL, s));
+  const scripts = ['build.sh', 'vm.sh', 'test.sh', 'selftests/build.sh'].map((s) => path.join(KERNEL, s));
+  const runner = path.join(KERNEL, 'selftests/run.sh');
 
-  it('parse (bash -n) and pass shellcheck when it is installed', () => {
+  it('parse (bash -n, sh -n for the in-VM runner) and pass shellcheck when it is installed', () => {
     for (const s of scripts) {
       const r = sh('bash', ['-n', s]);
       expect(r.status, `${s}: ${r.stderr}`).toBe(0);
     }
+    expect(sh('sh', ['-n', runner]).status).toBe(0);
     if (sh('sh', ['-c', 'command -v shellcheck']).status === 0) {
-      const r = sh('shellcheck', scripts);
+      const r = sh('shellcheck', [...scripts, runner]);
       expect(r.status, r.stdout).toBe(0);
     }
   });
@@ -223,8 +299,8 @@ describe('kernel lane scripts', () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'iterbench-kkey-'));
     try {
       const env = { ...process.env, IB_KERNEL_CACHE: path.join(tmp, 'cache') };
-      const keys = (dir: string) => {
-        const r = sh('bash', [path.join(dir, 'build.sh'), '--print-key'], { env });
+      const keys = (dir: string, ...more: string[]) => {
+        const r = sh('bash', [path.join(dir, 'build.sh'), '--print-key', ...more], { env });
         expect(r.status, r.stderr).toBe(0);
         const lines = r.stdout.trim().split('\n').map((l) => l.split(' '));
         expect(lines.map((l) => l[0])).toEqual(['patched', 'stock']);
@@ -238,11 +314,26 @@ describe('kernel lane scripts', () => {
       const base = keys(KERNEL);
       expect(base.patched).not.toBe(base.stock);
       expect(keys(KERNEL)).toEqual(base); // deterministic
+      expect(keys(KERNEL, '--base', '6.1')).toEqual(base); // 6.1 is the default
+
+      // the debug flavor is keyed apart from patched
+      const dbg = sh('bash', [path.join(KERNEL, 'build.sh'), '--print-key', '--kernel', 'debug'], { env });
+      expect(dbg.status, dbg.stderr).toBe(0);
+      const [dname, dkey] = dbg.stdout.trim().split(' ');
+      expect(dname).toBe('debug');
+      expect(dkey).not.toBe(base.patched);
+
+      // 6.12 has its own series: its keys differ (when its sources are installed)
+      if (existsSync(tarball('6.12'))) {
+        const b612 = keys(KERNEL, '--base', '6.12');
+        expect(b612.patched).not.toBe(base.patched);
+        expect(b612.stock).not.toBe(base.stock);
+      }
 
       // a copy of kernel/ with one patch changed: only the patched key moves
       const copy = path.join(tmp, 'kernel');
       cpSync(KERNEL, copy, { recursive: true });
-      const p0 = path.join(copy, 'patches', series()[3]);
+      const p0 = path.join(copy, 'patches', '6.1', series()[3]);
       writeFileSync(p0, readFileSync(p0, 'utf8').replace('Add a BPF iterator', 'Add a BPF iterator (v2)'));
       const changed = keys(copy);
       expect(changed.patched).not.toBe(base.patched);
@@ -264,7 +355,7 @@ describe('kernel lane scripts', () => {
     try {
       const copy = path.join(tmp, 'kernel');
       cpSync(KERNEL, copy, { recursive: true });
-      const bad = path.join(copy, 'patches', series()[3]);
+      const bad = path.join(copy, 'patches', '6.1', series()[3]);
       writeFileSync(bad, readFileSync(bad, 'utf8').replace(/^ fs_initcall\(eventpoll_init\);$/m, ' fs_initcall(no_such_line);'));
       // a cache holding only the pristine files the series touches: build.sh
       // stops at the patch step, before any configuration or make
@@ -286,7 +377,7 @@ describe('kernel lane scripts', () => {
     try {
       const r = sh('bash', [path.join(KERNEL, 'vm.sh'), '--', 'true'], { env: { ...process.env, IB_KERNEL_CACHE: path.join(tmp, 'none') } });
       expect(r.status).toBe(125);
-      expect(r.stderr).toMatch(/no built patched kernel .* run npm run kernel:build/);
+      expect(r.stderr).toMatch(/no built patched 6\.1 kernel .* run npm run kernel:build/);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -294,15 +385,15 @@ describe('kernel lane scripts', () => {
 });
 
 describe('kernel lane VM', () => {
-  const bz = path.join(CACHE, 'patched', 'bzImage');
-  const obj = path.join(CACHE, 'patched', 'real_iter.bpf.o');
+  const bz = path.join(CACHE, 'patched-6.1', 'bzImage');
+  const obj = path.join(CACHE, 'patched-6.1', 'real_iter.bpf.o');
   const built = existsSync(bz) && existsSync(obj) && existsSync(path.join(REPO, 'build/native/iterbench.node'));
 
   it(
     'boots the patched kernel and the real iterators recover a small workload exactly',
     (ctx) => {
       if (!built) ctx.skip('no built kernel, run npm run kernel:build');
-      const release = readFileSync(path.join(CACHE, 'patched', 'release'), 'utf8').trim();
+      const release = readFileSync(path.join(CACHE, 'patched-6.1', 'release'), 'utf8').trim();
       const runDir = mkdtempSync(path.join(path.dirname(CACHE), 'vm', 'smoke-'));
       try {
         const methods = ['bpf-iter-io-uring-file', 'bpf-iter-io-uring-buf', 'bpf-iter-epoll'];
@@ -310,9 +401,9 @@ describe('kernel lane VM', () => {
           path.join(KERNEL, 'vm.sh'), '--kernel', 'patched', '--timeout', '480', '--mem', '2048', '--run-dir', runDir,
           '--env', `IB_MACHINE=vm: qemu TCG (software emulation), kernel ${release}`,
           '--env', `IB_REAL_ITER_OBJ=${obj}`,
-          '--', path.join(REPO, 'node_modules/.bin/tsx'), 'bench/cli.ts',
+          '--', path.join(REPO, 'node_modules/.bin/tsx'), 'bench/cli/bench.ts',
           '--sizes', '64', '--scenarios', 'epoll,io_uring,all', '--methods', methods.join(','),
-          '--time-ms', '20', '--no-charts', '--quiet', '--out', '/mnt/smoke',
+          '--budget', '5', '--rounds', '2', '--min-rounds', '1', '--replicas', '1', '--no-charts', '--quiet', '--out', '/mnt/smoke',
         ]);
         const vm = JSON.parse(readFileSync(path.join(runDir, 'vm.json'), 'utf8'));
         expect(vm.timedOut, r.stderr.slice(-3000)).toBe(false);
@@ -346,4 +437,35 @@ describe('kernel lane VM', () => {
     },
     540_000,
   );
+});
+
+describe('kernel selftests in the VM (npm run kernel:test)', () => {
+  const cached = (flavor: string, base: Base): boolean => existsSync(path.join(CACHE, `${flavor}-${base}`, 'bzImage'));
+
+  for (const base of BASES) {
+    it(
+      `the series selftests pass on the patched and debug ${base} kernels, and skip on stock`,
+      (ctx) => {
+        const flavors = ['patched', 'debug', 'stock'].filter((f) => cached(f, base));
+        if (!flavors.includes('patched') && !flavors.includes('debug')) {
+          ctx.skip(`no built ${base} kernel, run npm run kernel:build -- --base ${base} --kernel patched (and debug)`);
+        }
+        const r = sh('bash', [path.join(KERNEL, 'test.sh'), '--base', base, '--kernel', flavors.join(','), '--timeout', '1500']);
+        const out = r.stdout;
+        expect(r.status, out.slice(-4000)).toBe(0);
+        expect(out).toMatch(new RegExp(`^kernel:test: ${flavors.length} passed, 0 failed, 0 skipped$`, 'm'));
+        for (const f of flavors.filter((x) => x !== 'stock')) {
+          for (const t of ['bpf_iter_io_uring/link_and_ring_closed', 'bpf_iter_epoll/link_and_epoll_closed',
+            'bpf_iter_io_uring/file_contended', 'bpf_iter_epoll/resume_after_change', 'btf_dump/btf_dump: struct_data']) {
+            expect(out, `${base}/${f} ${t}`).toMatch(new RegExp(`^${base}/${f}: selftest: ${t.replace(/[/]/g, '\\/')}: OK$`, 'm'));
+          }
+        }
+        if (flavors.includes('stock')) {
+          expect(out).toMatch(new RegExp(`^${base}/stock: selftest: bpf_iter_io_uring: SKIP$`, 'm'));
+          expect(out).toMatch(new RegExp(`^${base}/stock: selftest: bpf_iter_epoll: SKIP$`, 'm'));
+        }
+      },
+      3 * 1_600_000,
+    );
+  }
 });
