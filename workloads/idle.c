@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 {
 	long m, extra = 0, i;
 	char line[64];
-	int null = -1;
+	int null = -1, done[2] = { -1, -1 };
 	pid_t self = getpid();
 
 	if (argc < 2 || argc > 3) {
@@ -95,6 +95,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "iterbench-idle: open /dev/null: %s\n", strerror(errno));
 		return 1;
 	}
+	/* every child closes its copy of done[1] when its descriptors are
+	 * set: EOF on done[0] says all are */
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		fprintf(stderr, "iterbench-idle: pipe: %s\n", strerror(errno));
+		return 1;
+	}
 	fflush(stdout);
 	for (i = 0; i < m; i++) {
 		pid_t pid = fork();
@@ -110,20 +116,26 @@ int main(int argc, char **argv)
 				_exit(1);
 			signal(SIGTERM, SIG_DFL);
 			signal(SIGINT, SIG_DFL);
-			/* exactly 0, 1, 2 and F more: nothing else the parent had */
+			/* exactly 0, 1, 2 and F more */
 			if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 				_exit(1);
-			if (syscall(SYS_close_range, 3, ~0u, 0) < 0)
-				for (int fd = 3; fd < 1024; fd++)
-					close(fd);
+			/* nothing else the parent had but done[1] (closed last) */
+			if ((done[1] > 3 && syscall(SYS_close_range, 3, done[1] - 1, 0) < 0) ||
+			    syscall(SYS_close_range, done[1] + 1, ~0u, 0) < 0)
+				_exit(1);
 			for (long f = 0; f < extra; f++)
 				if (fcntl(0, F_DUPFD, 3) < 0)
 					_exit(1);
+			close(done[1]);
 			for (;;)
 				pause();
 		}
 		kids[nkids++] = pid;
 	}
+	close(done[1]);
+	while (read(done[0], line, sizeof(line)) < 0 && errno == EINTR)
+		;
+	close(done[0]);
 	printf("ready");
 	for (i = 0; i < nkids; i++)
 		printf(" %d", (int)kids[i]);
