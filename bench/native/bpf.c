@@ -165,6 +165,7 @@ struct bpf_state {
 	struct bss_view bss;                 /* the loaded object's globals */
 	struct bpf_program *prog;
 	struct bpf_map *rbmap;
+	struct bpf_map *tgids; /* the targets' tgids (the filtering modes): value = last collect that saw it */
 	struct bpf_link **links;
 	int32_t *pids;   /* the targets */
 	uint32_t npids;
@@ -364,6 +365,7 @@ static int load_object(struct bpf_state *st, bool compat, const struct bpf_objec
 		st->prog = st->skel->progs.task_file;
 		tgids = st->skel->maps.tgids;
 	}
+	st->tgids = tgids;
 	err = bpf_map__set_max_entries(st->rbmap, rb_bytes);
 	if (!err)
 		err = bpf_map__set_max_entries(tgids, ntargets ? ntargets : 1);
@@ -716,23 +718,34 @@ static int read_link(struct bpf_state *st, uint32_t li, struct ib_out *out)
 
 /*
  * A filtered pass (SCOPE_SYSTEM, SCOPE_CGROUP) that did not visit every
- * target: a target gone is an error, one without descriptors is fine (the
- * system pass sees a task only through its files). Only on that rare path:
- * a few syscalls per target.
+ * target: which did it miss (the tgids map says which it saw this collect)?
+ * A target gone is an error; one without descriptors is fine (the system
+ * pass sees a task only through its files); one the cgroup walk did not
+ * find has left the cgroup. Only on that rare path: a few syscalls per
+ * target.
  */
 static int unseen_targets(struct bpf_state *st, struct ib_out *out)
 {
-	for (uint32_t i = 0; i < st->npids; i++) {
-		int err = scope_of(st->mode) == SCOPE_CGROUP ? pid_check(st->pids[i], out)
-							     : no_files_check(st->pids[i], out);
+	uint64_t gen = *st->bss.gen;
 
+	for (uint32_t i = 0; i < st->npids; i++) {
+		uint64_t v = 0;
+		int err;
+
+		if (bpf_map__lookup_elem(st->tgids, &st->pids[i], sizeof(st->pids[i]), &v, sizeof(v),
+					 0) == 0 && v == gen)
+			continue; /* seen */
+		if (scope_of(st->mode) == SCOPE_SYSTEM) {
+			err = no_files_check(st->pids[i], out);
+		} else {
+			err = pid_check(st->pids[i], out);
+			if (!err)
+				err = ib_out_error(out, -ESRCH, "bpf: pid %d is not in cgroup %s any more",
+						   st->pids[i], st->cgroup);
+		}
 		if (err)
 			return err;
 	}
-	if (scope_of(st->mode) == SCOPE_CGROUP)
-		return ib_out_error(out, -ESRCH, "bpf: %llu of %u targets are not in cgroup %s "
-				    "any more", (unsigned long long)(st->npids - *st->bss.ntgid_seen),
-				    st->npids, st->cgroup);
 	return 0;
 }
 
