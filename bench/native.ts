@@ -47,6 +47,7 @@ export interface RawMethod {
   subsetOf: string[];
   sampling: { how: string; scales: string | null };
   sweep: string;
+  reach: string;
   coverage: Record<string, { level: string; why: string | null; unheldOnly?: boolean }>;
 }
 
@@ -109,6 +110,8 @@ export interface MethodInfo {
   sampling: Sampling;
   /** the sizes of a sweep it is measured at: every one, or the largest only (a baseline) */
   sweep: 'all' | 'largest';
+  /** what its work visits: the targets, or every task of the machine */
+  reach: 'targets' | 'system';
 }
 
 let addon: Addon | undefined;
@@ -196,6 +199,7 @@ export function parseMethods(raw: readonly RawMethod[]): MethodInfo[] {
       subsetOf: m.subsetOf.map((x) => named(n, 'subsetOf', x)),
       sampling,
       sweep: oneOf(`${n}: sweep`, m.sweep, ['all', 'largest'] as const),
+      reach: oneOf(`${n}: reach`, m.reach, ['targets', 'system'] as const),
     };
   });
 }

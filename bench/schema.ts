@@ -105,6 +105,8 @@ export interface MethodDescriptor {
   scaledStage?: Stage;
   /** measured at every size of the sweep, or at the largest only (a baseline whose growth is not needed) */
   sweep: 'all' | 'largest';
+  /** system: its work visits every task of the machine (the run's other instances too), so its time does not follow N or K (absent: the targets only) */
+  reach?: 'targets' | 'system';
   coverage: Record<CoverageKind, DeclaredCoverage>;
 }
 

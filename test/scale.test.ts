@@ -271,6 +271,8 @@ describe('the task analysis on seeded sweeps', () => {
     expect(flat).toMatch(/bpf-task-file-sys vs bpf-task-file: 0\.\d+x at K=2 to 1\.\d+x at K=2000; overtakes at K~\d+/);
     expect(flat).toMatch(/bpf-cgroup-fds vs bpf-task-file: [\d.]+x at K=2 to [\d.]+x at K=2000; faster at every K/);
     expect(text).toMatch(/memory: harness peak RSS 410 MiB/);
+    // a method whose descriptor says it walks every task of the machine
+    expect(flat).toMatch(/bpf-task-file-sys: walk every task of the machine \(the harness and the other 4 workload instances alive during the rounds\): their time follows what the machine runs, not N or K/);
     // the main table is the largest K's
     expect(text).toMatch(/scenario tree: N = 20000, 26000 fds in 2000 tasks/);
     expect(formatTable(r, an)).toMatch(/task sweep/);

@@ -338,6 +338,13 @@ function footnotes(results: ResultsFile, marks: Marks): string[] {
     ),
   );
   if (marks.extrapolated) notes.push(...wrap('~ extrapolated: timed on a sample of the work and scaled up (see results.json, "extrapolation").'));
+  // methods whose work visits every task of the machine (their descriptors say so)
+  const system = results.methods.filter((d) => d.reach === 'system' && results.measurements.some((m) => m.method === d.name && m.state === 'verified')).map((d) => d.name);
+  if (system.length) {
+    const others = results.instances.length > 1 ? ` and the other ${results.instances.length - 1} workload instances alive during the rounds` : '';
+    const idle = results.config?.idleTasks ? `, the ${results.config.idleTasks} idle processes` : '';
+    notes.push(...wrap(`${system.join(', ')}: walk every task of the machine (the harness${idle}${others}): their time follows what the machine runs, not N or K; their growth is not the method's.`));
+  }
   if (marks.suspect) {
     notes.push(...wrap('SUSPECT / CHAIN-BREAK: a floor measured slower than work that includes it (the CI lies below 0.9): a measurement artefact, not a result; rerun on a quiet machine.'));
   }

@@ -318,6 +318,9 @@ static const char *const sampling_names[] = {
 static const char *const sweep_names[] = {
 	[IB_SWEEP_ALL] = "all", [IB_SWEEP_LARGEST] = "largest",
 };
+static const char *const reach_names[] = {
+	[IB_REACH_TARGETS] = "targets", [IB_REACH_SYSTEM] = "system",
+};
 static const char *const skip_names[] = {
 	[IB_SKIP_MISSING_FEATURE] = "missing-feature", [IB_SKIP_KERNEL_LANE] = "kernel-lane",
 	[IB_SKIP_PRIVILEGE] = "privilege",
@@ -373,6 +376,7 @@ static napi_value js_methods(napi_env env, napi_callback_info info)
 					ENUM_NAME(env, m->sampling.scales, stage_names));
 		set(env, o, "sampling", smp);
 		set(env, o, "sweep", ENUM_NAME(env, m->sweep, sweep_names));
+		set(env, o, "reach", ENUM_NAME(env, m->reach, reach_names));
 		CHECK(napi_create_object(env, &cov));
 		for (k = 0; k < IB_COV__N; k++) {
 			CHECK(napi_create_object(env, &c));

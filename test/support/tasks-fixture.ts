@@ -138,7 +138,8 @@ export function buildTaskSweep(o: TaskFixtureOptions = {}): ResultsFile {
     finishedAt: new Date(Date.parse(startedAt) + Math.round(clock)).toISOString(),
     environment: environment(),
     config: { scenarios: [scenario], methods: methods.map((m) => m.method), sizes, tasks: 4, buffers: 0, timeBudgetS: 10, replicas, rounds: R, seed: o.seed ?? 11, tasksSweep: ks },
-    methods: methods.map((m) => descriptorOf({ ...m, cost: (n) => m.cost(n, 1) })),
+    // the whole-system pass says so in its descriptor, as bpf.c's does
+    methods: methods.map((m) => ({ ...descriptorOf({ ...m, cost: (n) => m.cost(n, 1) }), ...(m.method === 'bpf-task-file-sys' ? { reach: 'system' as const } : {}) })),
     overhead: computeStatistics(Array.from({ length: 200 }, () => 40 * Math.exp(0.05 * gauss(rng)))),
     instances,
     rounds,
