@@ -7,12 +7,18 @@
  *
  * What a method is compared with comes from its descriptor in the results
  * (floor, speedupOver, subsetOf), never from its name.
+ *
+ * A task sweep (--tasks-sweep) has instances at several K per size: the
+ * figures over N (times, ratios, slopes and every report made of them) are
+ * those at the largest K (the size view), and the task dimension gets its
+ * own figures (`tasks`, analysis/tasks.ts).
  */
 import type { MethodDescriptor, ResultsFile, RoundInfo, Samples, Verified } from '../bench/schema.js';
 import type { Scenario } from '../bench/manifest.js';
 import { fitGrowth, type GrowthLabel } from './fit.js';
 import { pairedNetRatio, pairedRatio, pooledTime, roundSlopes, slopeInterval, type PairedRatio } from './paired.js';
 import { seedFrom } from './prng.js';
+import { analyzeTasks, type TaskAnalysis } from './tasks.js';
 
 /** a floor's ratio whose whole CI lies below this is an artefact (a floor is a subset of its method) */
 export const SUSPECT_BELOW = 0.9;
@@ -119,16 +125,35 @@ export interface Analysis {
   machine: MachineRow[];
   criu: CriuRow[];
   strongest: StrongestRow[];
+  /** the task dimension (empty without a task sweep) */
+  tasks: TaskAnalysis;
+}
+
+/** per scenario with a task sweep, its largest K */
+export function sweepKMax(results: Pick<ResultsFile, 'measurements'>): Map<Scenario, number> {
+  const out = new Map<Scenario, number>();
+  for (const m of results.measurements) if (m.k !== undefined) out.set(m.scenario, Math.max(out.get(m.scenario) ?? 0, m.k));
+  return out;
+}
+
+/**
+ * The size view: every measurement and instance outside a task sweep, and a
+ * task sweep's at its largest K. The figures over N are made of these.
+ */
+export function inSizeView(results: Pick<ResultsFile, 'measurements'>): (x: { scenario: Scenario; k?: number }) => boolean {
+  const kMax = sweepKMax(results);
+  return (x) => x.k === undefined || x.k === kMax.get(x.scenario);
 }
 
 const key3 = (s: string, m: string, n: number) => `${s}\0${m}\0${n}`;
 
-/** verified measurements grouped by (scenario, method, n), replicas in order */
+/** verified measurements of the size view grouped by (scenario, method, n), replicas in order */
 export function groupVerified(results: ResultsFile): Map<string, Verified[]> {
   const out = new Map<string, Verified[]>();
+  const view = inSizeView(results);
   for (const m of results.measurements) {
     // a lane's variant instance is not part of the sweep's figures
-    if (m.state !== 'verified' || m.variant) continue;
+    if (m.state !== 'verified' || m.variant || !view(m)) continue;
     const k = key3(m.scenario, m.method, m.n);
     const l = out.get(k) ?? [];
     l.push(m);
@@ -297,7 +322,7 @@ export function analyze(results: ResultsFile, opts: { iterations?: number } = {}
     if (!cur) strongest.push({ scenario: t.scenario, n: t.n, method: t.method, medianNs: t.medianNs });
     else if (t.medianNs < cur.medianNs) Object.assign(cur, { method: t.method, medianNs: t.medianNs });
   }
-  return { times, ratios, slopes, machine: machineRows(results), criu: criuRows(results, iterations), strongest };
+  return { times, ratios, slopes, machine: machineRows(results), criu: criuRows(results, iterations), strongest, tasks: analyzeTasks(results, { iterations }) };
 }
 
 function criuRows(results: ResultsFile, iterations: number): CriuRow[] {

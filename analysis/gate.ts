@@ -12,7 +12,8 @@
  * Across runs (a user's manual comparison with the committed baseline): the
  * within-run paired ratios of each run (method / floor, speedups), and the
  * per-round growth slopes; same consistency rule; absolute medians only on
- * the same machine fingerprint.
+ * the same machine fingerprint. A task sweep adds its ratios at every K and
+ * its growth slopes in K (analysis/tasks.ts), judged the same way.
  *
  * State always counts: a method `wrong` or `errored` in the submission, or
  * verified before and skipped now, is a regression. A suspect figure (a
@@ -66,6 +67,8 @@ export interface Check {
   /** the reference of a ratio (a floor, procfs, ...) */
   reference?: string;
   n?: number;
+  /** a task sweep's K */
+  k?: number;
   baseline?: number;
   baselineCi?: [number, number];
   current?: number;
@@ -284,7 +287,8 @@ function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
   return a.cpuModel === b.cpuModel && a.nproc === b.nproc && a.kernelRelease === b.kernelRelease;
 }
 
-const k3 = (s: string, m: string, n: number) => `${s}\0${m}\0${n}`;
+const k3 = (s: string, m: string, n: number, k?: number) => `${s}\0${m}\0${n}${k !== undefined ? `\0${k}` : ''}`;
+const atK = (k?: number) => (k !== undefined ? ` K=${k}` : '');
 
 export function compareRuns(baseline: ResultsFile, current: ResultsFile, options: Partial<GateOptions> = {}): GateReport {
   const opts: GateOptions = { ...DEFAULT_GATE, ...options };
@@ -313,7 +317,7 @@ export function compareRuns(baseline: ResultsFile, current: ResultsFile, options
   const state = (r: ResultsFile) => {
     const out = new Map<string, (typeof r.measurements)[number]>();
     for (const m of r.measurements) {
-      const k = k3(m.scenario, m.method, m.n);
+      const k = k3(m.scenario, m.method, m.n, m.k);
       const prev = out.get(k);
       // the worst state of the replicas counts
       if (!prev || (prev.state === 'verified' && m.state !== 'verified')) out.set(k, m);
@@ -332,24 +336,36 @@ export function compareRuns(baseline: ResultsFile, current: ResultsFile, options
   }
   for (const [k, c] of sc) {
     const b = sb.get(k);
-    const base = { kind: 'state' as const, scenario: c.scenario, method: c.method, n: c.n };
-    if (c.state === 'wrong') checks.push({ ...base, verdict: 'regression', message: `${c.method} is WRONG at N=${c.n} in ${c.scenario}: ${c.reason}` });
-    else if (c.state === 'errored') checks.push({ ...base, verdict: 'regression', message: `${c.method} errored at N=${c.n} in ${c.scenario}: ${c.reason}` });
+    const base = { kind: 'state' as const, scenario: c.scenario, method: c.method, n: c.n, ...(c.k !== undefined ? { k: c.k } : {}) };
+    const at = `N=${c.n}${atK(c.k)}`;
+    if (c.state === 'wrong') checks.push({ ...base, verdict: 'regression', message: `${c.method} is WRONG at ${at} in ${c.scenario}: ${c.reason}` });
+    else if (c.state === 'errored') checks.push({ ...base, verdict: 'regression', message: `${c.method} errored at ${at} in ${c.scenario}: ${c.reason}` });
     else if (c.state === 'skipped' && b?.state === 'verified') {
-      checks.push({ ...base, verdict: 'regression', message: `${c.method} was verified in the baseline and is now skipped at N=${c.n} in ${c.scenario}: ${c.reason}` });
+      checks.push({ ...base, verdict: 'regression', message: `${c.method} was verified in the baseline and is now skipped at ${at} in ${c.scenario}: ${c.reason}` });
     } else if (c.state === 'verified' && b && b.state !== 'verified') {
-      checks.push({ ...base, verdict: 'improved', message: `${c.method} is verified at N=${c.n} in ${c.scenario} (baseline: ${b.state})` });
+      checks.push({ ...base, verdict: 'improved', message: `${c.method} is verified at ${at} in ${c.scenario} (baseline: ${b.state})` });
     }
   }
 
   // ---- within-run paired ratios, compared across the runs
   const ab: Analysis = analyze(baseline, { iterations: opts.iterations });
   const ac: Analysis = analyze(current, { iterations: opts.iterations });
+  // the size view's ratios, then a task sweep's at every K (same (N, K) in both runs)
+  type Judged = Pick<Analysis['ratios'][number], 'kind' | 'scenario' | 'n' | 'method' | 'reference' | 'value' | 'flags' | 'why'> & { k?: number };
+  const sweepRatios = (a: Analysis): Judged[] => a.tasks.ratios.map((r) => ({ ...r, flags: [] }));
+  const pairsToJudge: [Judged, Judged][] = [];
   for (const rc of ac.ratios) {
     if (rc.kind === 'chain') continue;
     if (!(common.get(rc.scenario) ?? []).includes(rc.n)) continue;
     const rb = ab.ratios.find((x) => x.kind === rc.kind && x.scenario === rc.scenario && x.n === rc.n && x.method === rc.method && x.reference === rc.reference);
-    if (!rb) continue;
+    if (rb) pairsToJudge.push([rb, rc]);
+  }
+  const tb = sweepRatios(ab);
+  for (const rc of sweepRatios(ac)) {
+    const rb = tb.find((x) => x.kind === rc.kind && x.scenario === rc.scenario && x.n === rc.n && x.k === rc.k && x.method === rc.method && x.reference === rc.reference);
+    if (rb) pairsToJudge.push([rb, rc]);
+  }
+  for (const [rb, rc] of pairsToJudge) {
     // as "time of method / time of reference": bigger is worse
     const t = (r: typeof rc) => (r.kind === 'speedup' ? { v: 1 / r.value.ratio, lo: 1 / r.value.ciHigh, hi: 1 / r.value.ciLow } : { v: r.value.ratio, lo: r.value.ciLow, hi: r.value.ciHigh });
     const b = t(rb);
@@ -359,13 +375,15 @@ export function compareRuns(baseline: ResultsFile, current: ResultsFile, options
     if (change >= opts.threshold) verdict = c.lo > b.hi ? 'regression' : 'noise';
     else if (change <= 1 / opts.threshold && b.lo > c.hi) verdict = 'improved';
     if ((rb.flags.length || rc.flags.length) && verdict !== 'ok') verdict = 'suspect';
-    const what = `${rc.method} / ${rc.reference} at N=${rc.n} in ${rc.scenario}`;
+    const at = `N=${rc.n}${atK(rc.k)}`;
+    const what = `${rc.method} / ${rc.reference} at ${at} in ${rc.scenario}`;
     checks.push({
       kind: 'ratio',
       scenario: rc.scenario,
       method: rc.method,
       reference: rc.reference,
       n: rc.n,
+      ...(rc.k !== undefined ? { k: rc.k } : {}),
       baseline: b.v,
       baselineCi: [b.lo, b.hi],
       current: c.v,
@@ -374,7 +392,7 @@ export function compareRuns(baseline: ResultsFile, current: ResultsFile, options
       verdict,
       message:
         verdict === 'regression'
-          ? `${rc.method} got ${fmtRatio(change)}x slower relative to ${rc.reference} at N=${rc.n} in ${rc.scenario}: time ratio ${fmtRatio(b.v)} -> ${fmtRatio(c.v)} (95% CIs ${fmtRatio(b.lo)}-${fmtRatio(b.hi)} vs ${fmtRatio(c.lo)}-${fmtRatio(c.hi)})`
+          ? `${rc.method} got ${fmtRatio(change)}x slower relative to ${rc.reference} at ${at} in ${rc.scenario}: time ratio ${fmtRatio(b.v)} -> ${fmtRatio(c.v)} (95% CIs ${fmtRatio(b.lo)}-${fmtRatio(b.hi)} vs ${fmtRatio(c.lo)}-${fmtRatio(c.hi)})`
           : verdict === 'suspect'
             ? `${what}: ratio ${fmtRatio(b.v)} -> ${fmtRatio(c.v)}, but one run flags it (${(rc.flags.length ? rc : rb).why}): not judged`
             : `${what}: time ratio ${fmtRatio(b.v)} -> ${fmtRatio(c.v)} (${fmtRatio(change)}x)${verdict === 'noise' ? ', CIs overlap (within noise)' : ''}`,
@@ -404,6 +422,32 @@ export function compareRuns(baseline: ResultsFile, current: ResultsFile, options
         verdict === 'regression'
           ? `${sc2.method} grows faster in ${sc2.scenario}: slope ${sb2.slope.toFixed(2)} -> ${sc2.slope.toFixed(2)} over N=${sc2.sizes.join(',')} (95% CIs ${sb2.ciLow.toFixed(2)}-${sb2.ciHigh.toFixed(2)} vs ${sc2.ciLow.toFixed(2)}-${sc2.ciHigh.toFixed(2)})`
           : `${sc2.method} slope in ${sc2.scenario}: ${sb2.slope.toFixed(2)} -> ${sc2.slope.toFixed(2)}${verdict === 'noise' ? ' (CIs overlap: noise)' : ''}`,
+    });
+  }
+
+  // ---- growth in K (a task sweep), per-round fits over the same K
+  for (const sc2 of ac.tasks.slopes) {
+    const sb2 = ab.tasks.slopes.find((x) => x.scenario === sc2.scenario && x.method === sc2.method && x.n === sc2.n);
+    if (!sb2 || sb2.ks.join(',') !== sc2.ks.join(',')) continue;
+    const diff = sc2.slope - sb2.slope;
+    let verdict: Verdict = 'ok';
+    if (diff >= opts.slopeThreshold) verdict = sc2.ciLow > sb2.ciHigh ? 'regression' : 'noise';
+    else if (diff <= -opts.slopeThreshold && sb2.ciLow > sc2.ciHigh) verdict = 'improved';
+    checks.push({
+      kind: 'slope',
+      scenario: sc2.scenario,
+      method: sc2.method,
+      n: sc2.n,
+      baseline: sb2.slope,
+      baselineCi: [sb2.ciLow, sb2.ciHigh],
+      current: sc2.slope,
+      currentCi: [sc2.ciLow, sc2.ciHigh],
+      change: diff,
+      verdict,
+      message:
+        verdict === 'regression'
+          ? `${sc2.method} grows faster with the tasks in ${sc2.scenario} at N=${sc2.n}: slope in K ${sb2.slope.toFixed(2)} -> ${sc2.slope.toFixed(2)} over K=${sc2.ks.join(',')} (95% CIs ${sb2.ciLow.toFixed(2)}-${sb2.ciHigh.toFixed(2)} vs ${sc2.ciLow.toFixed(2)}-${sc2.ciHigh.toFixed(2)})`
+          : `${sc2.method} slope in K in ${sc2.scenario} at N=${sc2.n}: ${sb2.slope.toFixed(2)} -> ${sc2.slope.toFixed(2)}${verdict === 'noise' ? ' (CIs overlap: noise)' : ''}`,
     });
   }
 
@@ -494,7 +538,7 @@ export function formatGateTable(r: GateReport, verbose = false): string {
   const rows = r.checks.filter((c) => verbose || (c.verdict !== 'ok' && c.verdict !== 'info'));
   if (rows.length > 0) {
     const head = ['verdict', 'check', 'scenario', 'what', 'N', 'baseline', 'current', 'change'];
-    const data = rows.map((c) => [VERDICT_TEXT[c.verdict], c.kind, c.scenario, what(c), c.n === undefined ? '-' : String(c.n), cell(c, 'baseline'), cell(c, 'current'), changeCell(c)]);
+    const data = rows.map((c) => [VERDICT_TEXT[c.verdict], c.kind, c.scenario, what(c), c.n === undefined ? '-' : `${c.n}${c.k !== undefined ? ` K=${c.k}` : ''}`, cell(c, 'baseline'), cell(c, 'current'), changeCell(c)]);
     const widths = head.map((h, i) => Math.max(h.length, ...data.map((d) => d[i]!.length)));
     const fmt = (row: string[]) => row.map((x, i) => (i >= 4 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join('  ').trimEnd();
     lines.push('', fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...data.map(fmt));
@@ -530,7 +574,7 @@ export function formatGateMarkdown(r: GateReport): string {
     lines.push('| verdict | check | scenario | what | N | baseline | current | change |');
     lines.push('|---|---|---|---|--:|--:|--:|--:|');
     for (const c of rows) {
-      lines.push(`| ${VERDICT_TEXT[c.verdict]} | ${c.kind} | ${c.scenario} | ${mdEscape(what(c))} | ${c.n ?? '-'} | ${cell(c, 'baseline')} | ${cell(c, 'current')} | ${changeCell(c)} |`);
+      lines.push(`| ${VERDICT_TEXT[c.verdict]} | ${c.kind} | ${c.scenario} | ${mdEscape(what(c))} | ${c.n ?? '-'}${c.k !== undefined ? ` K=${c.k}` : ''} | ${cell(c, 'baseline')} | ${cell(c, 'current')} | ${changeCell(c)} |`);
     }
     lines.push('', '</details>');
   }

@@ -24,6 +24,7 @@ export function toDescriptor(m: MethodInfo): MethodDescriptor {
     needs: [...m.needs],
     sampling: m.sampling.how,
     sweep: m.sweep,
+    ...(m.reach !== 'targets' ? { reach: m.reach } : {}),
     ...(m.sampling.how === 'rows' ? { scaledStage: m.sampling.scales } : {}),
     coverage: m.coverage,
   };

@@ -20,6 +20,12 @@ export interface Frozen {
   pids: number[];
   /** the cgroup directory used (cgroup methods) */
   cgroup?: string;
+  /**
+   * cgroup methods: how many of the frozen processes are still alive, from
+   * one read of cgroup.procs (which leaves out processes that have exited,
+   * zombies included); undefined when it cannot say
+   */
+  liveCount?(): number | undefined;
   thaw(): Promise<void>;
   /** the same, synchronously (exit handlers) */
   thawSync(): void;
@@ -217,7 +223,18 @@ async function cgroupFreeze(pids: number[], v2: boolean): Promise<Frozen | strin
     }
     rmdirRetrySync(dir);
   };
-  const frozen: Frozen = { method, pids: [...pids], cgroup: dir, thawSync, thaw: async () => thawSync() };
+  const want = new Set(pids);
+  const liveCount = (): number | undefined => {
+    if (done) return undefined;
+    try {
+      let n = 0;
+      for (const l of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (l && want.has(Number(l))) n++;
+      return n;
+    } catch {
+      return undefined;
+    }
+  };
+  const frozen: Frozen = { method, pids: [...pids], cgroup: dir, liveCount, thawSync, thaw: async () => thawSync() };
   live.add(frozen);
   registerExitHook();
   if (!existsSync(ctl)) {

@@ -34,6 +34,7 @@ import type {
   WarningCode,
 } from './schema.js';
 import { verify } from './verify/index.js';
+import { GC_AFTER_BYTES, GC_AFTER_FDS, collectGarbage } from './gc.js';
 
 export interface MeasureOptions {
   /** a block aims at this much time (ns): fast methods get several collects per round */
@@ -75,6 +76,8 @@ export interface InstanceRef {
   id: number;
   scenario: Scenario;
   n: number;
+  /** a task sweep's instance: its --tasks */
+  k?: number;
   replica: number;
   /** a lane's variant workload (not part of the sweep's figures) */
   variant?: Variant;
@@ -99,7 +102,9 @@ export function notApplicable(method: Pick<MethodDescriptor, 'needs'>, manifest:
 /** the fields every measurement of this (instance, method) shares */
 export function baseOf(
   method: MethodDescriptor,
-  inst: Pick<InstanceRef, 'id' | 'scenario' | 'n' | 'replica' | 'manifest' | 'variant'> | { id: -1; scenario: Scenario; n: number; replica: number; manifest?: undefined; variant?: undefined },
+  inst:
+    | Pick<InstanceRef, 'id' | 'scenario' | 'n' | 'k' | 'replica' | 'manifest' | 'variant'>
+    | { id: -1; scenario: Scenario; n: number; k?: number; replica: number; manifest?: undefined; variant?: undefined },
 ) {
   return {
     scenario: inst.scenario,
@@ -112,6 +117,7 @@ export function baseOf(
     replica: inst.replica,
     fds: inst.manifest ? totalFds(inst.manifest) : 0,
     tasks: inst.manifest ? inst.manifest.tasks.length : 0,
+    ...(inst.k !== undefined ? { k: inst.k } : {}),
     extrapolated: false,
     warnings: [] as WarningCode[],
   };
@@ -240,7 +246,7 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
           extrapolation = {
             measuredUnits: p.made,
             totalUnits: p.total,
-            how: `timed ${p.rows} of ${p.rowsTotal} rows chosen at random (${p.made} of ${p.total} kcmp calls); the ${method.scaledStage ?? 'sampled'} part of each sample scaled by ${scale.toFixed(1)}, the rest (${(fixedNs / 1e6).toFixed(2)} ms) counted once`,
+            how: `timed ${p.rows} of ${p.rowsTotal} rows chosen at random (${p.made} of ${p.total} kcmp calls); the ${method.scaledStage ?? 'sampled'} part of each sample, timed in that sample, scaled by ${scale.toFixed(1)}, the rest (about ${(fixedNs / 1e6).toFixed(2)} ms) counted once`,
           };
         }
       }
@@ -282,8 +288,14 @@ type Checked =
   | { ok: true; coverage: Coverage }
   | { ok: false; measurement: Extract<Measurement, { state: 'wrong' | 'errored' }> & Record<string, unknown> };
 
-/** decode and verify one answer in full */
+/** decode and verify one answer in full; a big one is followed by a garbage collection (bench/gc.ts) */
 function checkAnswer(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuffer, sampled: boolean, sampleRows?: number): Checked {
+  const out = checkAnswerOnce(method, inst, buf, sampled, sampleRows);
+  if (buf.byteLength >= GC_AFTER_BYTES || totalFds(inst.manifest) >= GC_AFTER_FDS) collectGarbage();
+  return out;
+}
+
+function checkAnswerOnce(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuffer, sampled: boolean, sampleRows?: number): Checked {
   const base = baseOf(method, inst);
   let rec: Recovered;
   try {
@@ -338,6 +350,8 @@ export class LocalUnit implements Unit {
   private failed?: Extract<Measurement, { state: 'wrong' | 'errored' }>;
   private pendingFailure?: Extract<Measurement, { state: 'wrong' | 'errored' }>;
   private readonly times: Float64Array;
+  /** sampled work: each collect's time in the sampled stage */
+  private readonly stage: Float64Array;
   private readonly digests: BigUint64Array;
 
   constructor(
@@ -349,6 +363,7 @@ export class LocalUnit implements Unit {
     this.key = `${inst.id}:${method.name}`;
     this.block = s.block;
     this.times = new Float64Array(Math.max(s.block, s.opts.maxBlock) + s.warmup);
+    this.stage = new Float64Array(Math.max(s.block, s.opts.maxBlock) + s.warmup);
     this.digests = new BigUint64Array(Math.max(s.block, s.opts.maxBlock) + s.warmup);
   }
 
@@ -371,14 +386,14 @@ export class LocalUnit implements Unit {
     let left = Math.min(k, this.times.length - untimed) + untimed;
     while (left > 0) {
       const known = BigUint64Array.from(this.s.known);
-      const n = c.block(left, this.times, this.digests, known);
+      const n = c.block(left, this.times, this.digests, known, this.s.scale === 1 ? undefined : this.stage);
       if (n < 0) {
         const r = c.collect();
         return this.fail({ ...this.s.base, state: 'errored', reason: r.ok ? `collect failed (errno ${-n}) in round ${round}` : `${r.error} (round ${round})` });
       }
       const skip = Math.min(untimed, n);
       untimed -= skip;
-      for (let i = skip; i < n; i++) out.push(this.scaled(this.times[i]!));
+      for (let i = skip; i < n; i++) out.push(this.scaled(this.times[i]!, this.stage[i]!));
       this.answers.timed += n - skip;
       const last = this.digests[n - 1]!;
       const newAnswer = !this.s.known.includes(last);
@@ -400,9 +415,15 @@ export class LocalUnit implements Unit {
     return { ok: true, timesNs: out };
   }
 
-  /** extrapolated work: the sampled part scaled to the whole, the fixed part once */
-  private scaled(ns: number): number {
-    return this.s.scale === 1 ? ns : this.s.fixedNs + Math.max(0, ns - this.s.fixedNs) * this.s.scale;
+  /**
+   * extrapolated work: the sampled stage of this very collect scaled to the
+   * whole, the rest once. (Subtracting one estimate of the fixed part from
+   * every sample would scale that part's noise too: with thousands of
+   * tasks a 2-row sample's kcmp calls are smaller than the noise of reading
+   * 26000 fdinfo files, and a scale of 6500 turned it into nonsense.)
+   */
+  private scaled(ns: number, stageNs: number): number {
+    return this.s.scale === 1 ? ns : ns + Math.max(0, stageNs) * (this.s.scale - 1);
   }
 
   private fail(m: Extract<Measurement, { state: 'wrong' | 'errored' }>): BlockOutcome {

@@ -48,6 +48,7 @@ export interface RawMethod {
   emulation: { method: string; floor: string | null; with: string[] } | null;
   sampling: { how: string; scales: string | null };
   sweep: string;
+  reach: string;
   coverage: Record<string, { level: string; why: string | null; unheldOnly?: boolean }>;
 }
 
@@ -76,7 +77,7 @@ interface Addon {
     error: string;
     sample: NativeSample | null;
   };
-  block(h: Handle, k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array): number;
+  block(h: Handle, k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array, stageNs?: Float64Array): number;
   digest(h: Handle): bigint;
   setSampling(h: Handle, rows: number, seed: number | bigint): void;
   close(h: Handle): void;
@@ -115,6 +116,8 @@ export interface MethodInfo {
   sampling: Sampling;
   /** the sizes of a sweep it is measured at: every one, or the largest only (a baseline) */
   sweep: 'all' | 'largest';
+  /** what its work visits: the targets, or every task of the machine */
+  reach: 'targets' | 'system';
 }
 
 let addon: Addon | undefined;
@@ -210,6 +213,7 @@ export function parseMethods(raw: readonly RawMethod[]): MethodInfo[] {
             },
       sampling,
       sweep: oneOf(`${n}: sweep`, m.sweep, ['all', 'largest'] as const),
+      reach: oneOf(`${n}: reach`, m.reach, ['targets', 'system'] as const),
     };
   });
 }
@@ -278,9 +282,13 @@ export class Collector {
     return { ok: true, out: this.result() };
   }
 
-  /** Up to k collects timed in C, digests of each answer; see addon.c block(). */
-  block(k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array): number {
-    return loadAddon().block(this.h(), k, timesNs, digests, known);
+  /**
+   * Up to k collects timed in C, digests of each answer; see addon.c
+   * block(). stageNs (sampling methods): each collect's time in its
+   * sampled stage, the part the harness scales to the whole work.
+   */
+  block(k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array, stageNs?: Float64Array): number {
+    return loadAddon().block(this.h(), k, timesNs, digests, known, stageNs);
   }
 
   /** The digest of the last answer (what block() compares). */

@@ -13,7 +13,7 @@
  * round. Data flows one way: workload -> collector -> verify -> time ->
  * results -> analysis and reports.
  */
-import { mkdirSync, accessSync, constants, existsSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, accessSync, constants, existsSync, readFileSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { measureClockResolutionNs } from '../analysis/warnings.js';
 import { writeReports } from '../analysis/report/index.js';
@@ -33,6 +33,7 @@ import {
   type SkipCode,
 } from './schema.js';
 import { checkWorkload, startWorkload, stopAllWorkloads, type Workload } from './workload.js';
+import { startIdleTasks, stopAllIdle, type IdleTasks } from './idle.js';
 import { scenarioInfo } from './manifest.js';
 import { criuDump, findCriu, frozenCgroupOf, killCriuChildren, type CriuFound } from './criu/index.js';
 
@@ -41,6 +42,10 @@ export interface RunOptions {
   methods: MethodDescriptor[];
   sizes: number[];
   tasks: number;
+  /** a task sweep: every size started once per K (as its --tasks), instead of once with `tasks` */
+  tasksSweep?: number[];
+  /** unrelated idle processes kept running outside the workloads during the run (0: none) */
+  idleTasks?: number;
   buffers?: number;
   /** wall-time target of the whole run, s: sets how many rounds fit */
   timeBudgetS: number;
@@ -171,6 +176,32 @@ export function treePssKiB(pids: readonly number[]): number | undefined {
   return any ? total : undefined;
 }
 
+/** this process's descriptor limit (RLIMIT_NOFILE soft), from /proc/self/limits */
+export function descriptorLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Does this process hold more than half the descriptors it may? Methods
+ * hold descriptors while open (a BPF link per task and method for the
+ * per-pid iterators), and collects need more (pidfd-getfd copies a task's
+ * descriptors into this process): optional units are not opened past this.
+ */
+export function descriptorsTight(): boolean {
+  const limit = descriptorLimit();
+  if (!limit) return false;
+  try {
+    return readdirSync('/proc/self/fd').length > limit / 2;
+  } catch {
+    return false;
+  }
+}
+
 /** peak resident memory of this process, KiB */
 export function harnessPeakRssKiB(): number {
   return process.resourceUsage().maxRSS;
@@ -181,6 +212,22 @@ interface Live {
   workload: Workload;
 }
 
+/**
+ * The instances a scenario starts: one per size, or one per (size, K) in a
+ * task sweep, each point once; `replicas` at the largest point (the largest
+ * size, and the largest K in a task sweep).
+ */
+export function instancePoints(cfg: Pick<RunOptions, 'sizes' | 'tasksSweep' | 'replicas'>): { n: number; k?: number; replicas: number }[] {
+  const nMax = Math.max(...cfg.sizes);
+  const ks = cfg.tasksSweep?.length ? [...new Set(cfg.tasksSweep)].sort((a, b) => a - b) : undefined;
+  const kMax = ks ? ks[ks.length - 1] : undefined;
+  const out: { n: number; k?: number; replicas: number }[] = [];
+  for (const n of [...new Set(cfg.sizes)].sort((a, b) => a - b)) {
+    for (const k of ks ?? [undefined]) out.push({ n, ...(k !== undefined ? { k } : {}), replicas: n === nMax && k === kMax ? cfg.replicas : 1 });
+  }
+  return out;
+}
+
 export class Run {
   readonly results: ResultsFile;
   private writing: Promise<void> = Promise.resolve();
@@ -189,6 +236,7 @@ export class Run {
   private live: Live[] = [];
   private units: LocalUnit[] = [];
   private pending: Measurement[] = [];
+  private idle?: IdleTasks;
 
   constructor(readonly cfg: RunOptions) {
     const env = collectEnvironment(cfg.commandLine, cfg.freeze ? 'pending' : 'none (--no-freeze)');
@@ -209,6 +257,8 @@ export class Run {
         replicas: cfg.replicas,
         rounds: cfg.maxRounds,
         seed: cfg.seed,
+        ...(cfg.tasksSweep ? { tasksSweep: cfg.tasksSweep } : {}),
+        ...(cfg.idleTasks ? { idleTasks: cfg.idleTasks } : {}),
       },
       methods: cfg.methods,
       instances: [],
@@ -244,6 +294,13 @@ export class Run {
     }
     if (cfg.signal?.aborted) return this.results;
     await this.save();
+    // unrelated idle processes (--idle-tasks): stopped when the run ends
+    // (below, or in interrupt(); an exit handler kills them otherwise)
+    if (cfg.idleTasks) {
+      progress({ phase: 'setup', text: `starting ${cfg.idleTasks} unrelated idle processes (--idle-tasks)` });
+      this.idle = await startIdleTasks(cfg.idleTasks);
+      if (cfg.signal?.aborted) return this.results;
+    }
     const freezers = new Set<string>();
     let roundsBudgetMs = cfg.timeBudgetS * 1000 * RUN_DEFAULTS.roundsShare;
     let criu: Extract<CriuFound, { state: 'ok' }> | undefined;
@@ -261,20 +318,22 @@ export class Run {
     for (const [si, scenario] of cfg.scenarios.entries()) {
       if (cfg.signal?.aborted) return this.results;
       const largest = Math.max(...cfg.sizes);
-      // 1. every instance of the scenario, alive and frozen at once
-      for (const n of cfg.sizes) {
-        const replicas = n === largest ? cfg.replicas : 1;
-        const fits = checkWorkload({ scenario, files: n, tasks: cfg.tasks, buffers: cfg.buffers });
+      const kMax = cfg.tasksSweep?.length ? Math.max(...cfg.tasksSweep) : undefined;
+      // 1. every instance of the scenario, alive and frozen at once: one per
+      // size, or per (size, K) in a task sweep; replicas at the largest
+      for (const { n, k, replicas } of instancePoints(cfg)) {
+        const at = `${scenario} n=${n}${k !== undefined ? ` K=${k}` : ''}`;
+        const fits = checkWorkload({ scenario, files: n, tasks: k ?? cfg.tasks, buffers: cfg.buffers });
         for (let replica = 0; replica < replicas; replica++) {
           if (cfg.signal?.aborted) return this.results;
           if (!fits.ok) {
-            if (replica === 0) this.skipAll(scenario, n, fits.state === 'usage' ? 'too-large' : undefined, fits.reason);
+            if (replica === 0) this.skipAll(scenario, n, k, fits.state === 'usage' ? 'too-large' : undefined, fits.reason);
             continue;
           }
-          progress({ phase: 'workload', text: `${scenario} n=${n}${replicas > 1 ? ` (instance ${replica + 1} of ${replicas})` : ''}: starting the workload` });
-          const started = await this.startInstance(scenario, n, replica, undefined, freezers);
+          progress({ phase: 'workload', text: `${at}${replicas > 1 ? ` (instance ${replica + 1} of ${replicas})` : ''}: starting the workload` });
+          const started = await this.startInstance(scenario, n, k, replica, undefined, freezers);
           if (started.state !== 'ready') {
-            if (replica === 0) this.skipAll(scenario, n, started.code, `workload: ${started.reason}`);
+            if (replica === 0) this.skipAll(scenario, n, k, started.code, `workload: ${started.reason}`);
             continue;
           }
         }
@@ -285,7 +344,8 @@ export class Run {
         for (const n of criuSizes) {
           if (cfg.signal?.aborted) return this.results;
           progress({ phase: 'workload', text: `${scenario} n=${n} (variant CRIU can dump): starting the workload` });
-          const v = await this.startInstance(scenario, n, 0, 'criu-compatible', freezers);
+          // (a task sweep's variant has its largest K)
+          const v = await this.startInstance(scenario, n, kMax, 0, 'criu-compatible', freezers);
           if (v.state !== 'ready') this.results.criu!.state === 'ran' && this.pendingCriuNote(scenario, n, v.reason);
         }
       }
@@ -299,17 +359,23 @@ export class Run {
             if (method.sweep === 'largest' && !l.ref.variant && l.ref.n !== largest) continue;
             // the CRIU variant: what the context line compares a dump with (recovery methods of this host, not sampled)
             if (l.ref.variant && !(method.role === 'recovery' && method.lane === 'host' && method.sampling === 'none')) continue;
-            progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.replica ? `#${l.ref.replica + 1}` : ''}${l.ref.variant ? ` (${l.ref.variant})` : ''} ${method.name}: open and verify` });
+            progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.k !== undefined ? ` K=${l.ref.k}` : ''}${l.ref.replica ? `#${l.ref.replica + 1}` : ''}${l.ref.variant ? ` (${l.ref.variant})` : ''} ${method.name}: open and verify` });
             const o = l.workload.alive()
               ? await openUnit(method, l.ref, mopts)
               : { kind: 'final' as const, measurement: { ...baseOf(method, l.ref), state: 'errored' as const, reason: 'the workload died before this measurement' } };
-            if (o.kind === 'unit') this.units.push(o.unit);
+            if (o.kind === 'unit' && (l.ref.replica > 0 || l.ref.variant) && descriptorsTight()) {
+              // an optional unit (a replica's, the CRIU variant's) that leaves the harness
+              // too few descriptors for the others' collects: one BPF link per task of
+              // a 2000-task tree is 2000 descriptors held by the harness
+              o.unit.close();
+              progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.replica ? `#${l.ref.replica + 1}` : ''}${l.ref.variant ? ` (${l.ref.variant})` : ''} ${method.name}: not measured here (the harness holds over half its RLIMIT_NOFILE descriptors)` });
+            } else if (o.kind === 'unit') this.units.push(o.unit);
             else {
               // a measurement cut short by a signal is not data
               if (o.measurement.state !== 'verified' && o.measurement.state !== 'skipped') await new Promise((r) => setTimeout(r, 20));
               if (cfg.signal?.aborted) return this.results;
               this.pending.push(o.measurement);
-              progress({ phase: 'measure', text: `${scenario} n=${l.ref.n} ${method.name}`, measurement: o.measurement });
+              progress({ phase: 'measure', text: `${scenario} n=${l.ref.n}${l.ref.k !== undefined ? ` K=${l.ref.k}` : ''} ${method.name}`, measurement: o.measurement });
             }
           }
         }
@@ -343,7 +409,8 @@ export class Run {
         // 4. the CRIU lane, after the rounds (a dump must not disturb them):
         // the default tree (what CRIU refuses, with its own lines) and the variant it can dump
         if (criu && this.results.criu?.state === 'ran') {
-          for (const l of this.live.filter((x) => criuSizes.includes(x.ref.n) && x.ref.replica === 0)) {
+          // (in a task sweep, the instances of the largest K)
+          for (const l of this.live.filter((x) => criuSizes.includes(x.ref.n) && x.ref.replica === 0 && x.ref.k === kMax)) {
             if (cfg.signal?.aborted) return this.results;
             progress({ phase: 'criu', text: `${scenario} n=${l.ref.n}${l.ref.variant ? ` (${l.ref.variant})` : ''}: criu dump --leave-running` });
             const r = await criuDump(
@@ -362,6 +429,8 @@ export class Run {
       await this.save();
     }
     if (cfg.signal?.aborted) return this.results;
+    await this.idle?.stop();
+    this.idle = undefined;
     this.results.complete = true;
     this.results.finishedAt = new Date().toISOString();
     done = cfg.scenarios.length;
@@ -373,7 +442,7 @@ export class Run {
   /** should this replica measure the method? fast methods only: their cost is where instances differ */
   private replicated(ref: InstanceRef, method: MethodDescriptor): boolean {
     const first = this.units.find(
-      (u) => u.method.name === method.name && u.inst.scenario === ref.scenario && u.inst.n === ref.n && u.inst.replica === 0 && !u.inst.variant,
+      (u) => u.method.name === method.name && u.inst.scenario === ref.scenario && u.inst.n === ref.n && u.inst.k === ref.k && u.inst.replica === 0 && !u.inst.variant,
     );
     return first !== undefined && first.estimateNs < this.cfg.replicaMaxNs;
   }
@@ -382,13 +451,14 @@ export class Run {
   private async startInstance(
     scenario: Scenario,
     n: number,
+    k: number | undefined,
     replica: number,
     variant: Variant | undefined,
     freezers: Set<string>,
   ): Promise<{ state: 'ready' } | { state: 'failed'; code: SkipCode | undefined; reason: string }> {
     const cfg = this.cfg;
     const started = await startWorkload(
-      { scenario, files: n, tasks: cfg.tasks, buffers: cfg.buffers, churn: cfg.churn, ...(variant === 'criu-compatible' ? { criuCompatible: true } : {}) },
+      { scenario, files: n, tasks: k ?? cfg.tasks, buffers: cfg.buffers, churn: cfg.churn, ...(variant === 'criu-compatible' ? { criuCompatible: true } : {}) },
       cfg.signal,
     );
     if (started.state !== 'ready') {
@@ -404,6 +474,7 @@ export class Run {
       ...(variant ? { variant } : {}),
       fds: w.manifest.tasks.reduce((a, t) => a + t.fds.length, 0),
       tasks: w.manifest.tasks.length,
+      ...(k !== undefined ? { k } : {}),
       readyMs: Math.round(w.readyMs * 10) / 10,
     };
     const rss = treePssKiB(w.pids);
@@ -411,7 +482,7 @@ export class Run {
     this.results.instances.push(info);
     this.live.push({
       workload: w,
-      ref: { id: info.id, scenario, n, replica, ...(variant ? { variant } : {}), manifest: w.manifest, pids: w.pids, alive: () => w.alive() },
+      ref: { id: info.id, scenario, n, ...(k !== undefined ? { k } : {}), replica, ...(variant ? { variant } : {}), manifest: w.manifest, pids: w.pids, alive: () => w.alive() },
     });
     if (cfg.freeze) freezers.add(await w.freeze());
     this.results.environment.freezer = cfg.freeze ? [...freezers].join(', ') : 'none (--no-freeze)';
@@ -425,9 +496,9 @@ export class Run {
     lane.dumps.push({ lane: 'criu', scenario, n, fds: 0, tasks: 0, state: 'errored', reason: `the variant workload did not start: ${reason}`, instance: -1, variant: 'criu-compatible' });
   }
 
-  private skipAll(scenario: Scenario, n: number, code: SkipCode | undefined, reason: string): void {
+  private skipAll(scenario: Scenario, n: number, k: number | undefined, code: SkipCode | undefined, reason: string): void {
     for (const m of this.cfg.methods) {
-      const base = baseOf(m, { id: -1, scenario, n, replica: 0 });
+      const base = baseOf(m, { id: -1, scenario, n, k, replica: 0 });
       this.results.measurements.push(code ? { ...base, state: 'skipped', skip: code, reason } : { ...base, state: 'errored', reason });
     }
   }
@@ -438,9 +509,9 @@ export class Run {
     const units = interrupted ? this.units.filter((u) => u.sampleCount > 0) : this.units;
     const ms = [...this.pending, ...units.map((u) => u.toMeasurement({ requestedRounds: Math.min(rounds, this.cfg.minRounds) }))];
     const order = new Map(this.cfg.methods.map((m, i) => [m.name, i]));
-    ms.sort((a, b) => a.n - b.n || a.replica - b.replica || order.get(a.method)! - order.get(b.method)!);
+    ms.sort((a, b) => a.n - b.n || (a.k ?? 0) - (b.k ?? 0) || a.replica - b.replica || order.get(a.method)! - order.get(b.method)!);
     this.results.measurements.push(...ms);
-    for (const m of ms) this.cfg.onProgress?.({ done: 0, total: 0, phase: 'measure', text: `${m.scenario} n=${m.n} ${m.method}`, measurement: m });
+    for (const m of ms) this.cfg.onProgress?.({ done: 0, total: 0, phase: 'measure', text: `${m.scenario} n=${m.n}${m.k !== undefined ? ` K=${m.k}` : ''} ${m.method}`, measurement: m });
     this.pending = [];
   }
 
@@ -471,6 +542,8 @@ export class Run {
     } catch {
       /* the results are written below whatever happened here */
     }
+    await this.idle?.stop().catch(() => stopAllIdle());
+    this.idle = undefined;
     this.results.complete = false;
     this.results.interrupted = why;
     this.results.finishedAt = new Date().toISOString();

@@ -111,6 +111,8 @@ export interface MethodDescriptor {
   scaledStage?: Stage;
   /** measured at every size of the sweep, or at the largest only (a baseline whose growth is not needed) */
   sweep: 'all' | 'largest';
+  /** system: its work visits every task of the machine (the run's other instances too), so its time does not follow N or K (absent: the targets only) */
+  reach?: 'targets' | 'system';
   coverage: Record<CoverageKind, DeclaredCoverage>;
 }
 
@@ -213,6 +215,8 @@ interface MeasurementBase {
   /** descriptors across all tasks of the workload */
   fds: number;
   tasks: number;
+  /** a task sweep's instance (--tasks-sweep): the --tasks it was started with (absent: the run's --tasks) */
+  k?: number;
   extrapolated: boolean;
   warnings: WarningCode[];
   /** how the method ran here when that is not its usual way (its open() said so), e.g. a fallback object */
@@ -264,6 +268,8 @@ export interface InstanceInfo {
   variant?: Variant;
   fds: number;
   tasks: number;
+  /** a task sweep's instance: the --tasks it was started with */
+  k?: number;
   /** spawn to ready, ms */
   readyMs: number;
   /** resident memory of the whole workload tree when ready, KiB */
@@ -333,6 +339,10 @@ export interface RunConfig {
   rounds: number;
   /** the seed of the round orders and of any sampling */
   seed: number;
+  /** --tasks-sweep: every size was started once per K (the --tasks), all measured in the same rounds */
+  tasksSweep?: number[];
+  /** --idle-tasks: unrelated idle processes the harness kept running outside the workloads during the run */
+  idleTasks?: number;
 }
 
 export interface ResultsFile {

@@ -298,7 +298,10 @@ export async function startWorkload(opts: WorkloadOptions, signal?: AbortSignal)
       live.delete(entry);
     },
     alive() {
-      return !entry.exited && pids.every(pidAlive);
+      if (entry.exited) return false;
+      // frozen in a cgroup: one read of its member list, not one per task
+      const n = entry.frozen?.liveCount?.();
+      return n !== undefined ? n === pids.length : pids.every(pidAlive);
     },
   };
   return { state: 'ready', workload };

@@ -76,12 +76,50 @@ const volatile bool emit_files = false; /* an ib_rec_fd per descriptor */
 const volatile bool walk_epoll = false;
 const volatile bool walk_uring = false;
 const volatile bool emit_items = false; /* false: floor-walk, count only */
+/* bpf-task-file-sys, bpf-cgroup-fds: visit only the tasks whose tgid is
+ * in the map tgids (the link is not pid-filtered) */
+const volatile bool filter_tgids = false;
 
 /* --- state (.bss, read and reset by user space) --- */
 __u64 nvisit;   /* program runs with a file */
 __u64 nwalked;  /* epoll items + io_uring slots visited */
 __u64 ndropped; /* records lost: the ring buffer was full */
 __s32 cur_pid;  /* tgid of the task being visited: every record's h.pid */
+__u64 nseen;    /* program runs with a file, target or not (filter_tgids) */
+
+/* --- the target filter (filter_tgids) ---
+ * The tgids of the targets are the keys of a hash map (user space fills it
+ * after load; its size is the number of targets). A value is the collect
+ * generation that last saw the task, so ntgid_seen counts each target once
+ * per collect without resetting the map. The last task's verdict is cached:
+ * task_file visits a task's files one after another. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* user space sets the number of targets before load */
+	__type(key, __s32);
+	__type(value, __u64);
+} tgids SEC(".maps");
+
+__u32 gen;        /* the collect's generation, set by user space (the tables map below uses it too) */
+__u64 ntgid_seen; /* targets visited in this collect */
+__s32 flt_tgid;   /* the last task's tgid (0: none yet; reset per collect) */
+__u32 flt_ok;     /* and whether it is a target */
+
+static __always_inline bool target_tgid(__s32 tgid)
+{
+	__u64 *v;
+
+	if (tgid == flt_tgid)
+		return flt_ok;
+	flt_tgid = tgid;
+	v = bpf_map_lookup_elem(&tgids, &tgid);
+	flt_ok = v != NULL;
+	if (v && *v != gen) {
+		*v = gen;
+		ntgid_seen++;
+	}
+	return flt_ok;
+}
 
 /* descriptor tables seen in this collect: files_struct -> the first tgid
  * that showed it. `gen` (user space bumps it per collect, never 0) voids
@@ -895,6 +933,9 @@ int task_file(struct bpf_iter__task_file *ctx)
 	}
 	if (!file)
 		return 0;
+	nseen++;
+	if (filter_tgids && !target_tgid(task->tgid))
+		return 0;
 	nvisit++;
 	if (empty)
 		return 0;
@@ -949,3 +990,242 @@ int task_file(struct bpf_iter__task_file *ctx)
 	}
 	return 0;
 }
+
+/* --- bpf-cgroup-fds: one cgroup iterator step over the targets' cgroup ---
+ *
+ * A cgroup iterator link (order SELF_ONLY) on the cgroup the targets were
+ * frozen in runs this program once; it walks the cgroup's tasks with the
+ * css_task open-coded iterator (kfuncs of 6.7+, allowed in iterator, LSM
+ * and sleepable programs) and, in each target task (filter_tgids), the
+ * descriptor table: the open_fds bitmap one word at a time, the file
+ * pointers of a non-empty word with one read. One record per descriptor,
+ * the same ib_rec_fd as the task_file program writes, and the same rules
+ * for shared tables: a thread using its leader's table is skipped, a table
+ * another target task showed is one ib_rec_table (the tables map).
+ *
+ * All of it is one iterator step, far more than the 8 pages a step may
+ * write to the seq_file: the records go through the ring buffer in chunks.
+ * When the ring is full the walk stops and says where (cg_more, the resume
+ * point = the first record of the chunk that did not fit); user space
+ * drains the ring and reads the iterator again, and the next pass skips
+ * what was delivered. The cgroup is frozen, so every pass sees the same
+ * tasks in the same order.
+ *
+ * Built only into cgroup_files.bpf.o (TF_CGROUP): the kfuncs are not on
+ * every kernel the other objects load on. The globals are in every build
+ * (user space reaches them through pointers, bench/native/bpf.c).
+ */
+__u32 cg_resume_task; /* this pass starts at task #cg_resume_task of the walk */
+__u32 cg_resume_fd;   /* at this descriptor of it */
+__u32 cg_more;        /* the ring was full: drain it and read again */
+__u32 cg_task;        /* the process being walked (position in the css walk) */
+__u32 cg_chunk_task;  /* where the chunk being filled started */
+__u32 cg_chunk_fd;
+__u32 cg_stop;
+__u64 cg_fps[64];     /* the file pointers of one bitmap word */
+__u64 cg_sink;        /* floor-cgroup-walk: what it read of each file (so the load stays) */
+
+#ifdef TF_CGROUP
+extern int bpf_iter_css_task_new(struct bpf_iter_css_task *it, struct cgroup_subsys_state *css,
+				 unsigned int flags) __ksym;
+extern struct task_struct *bpf_iter_css_task_next(struct bpf_iter_css_task *it) __ksym;
+extern void bpf_iter_css_task_destroy(struct bpf_iter_css_task *it) __ksym;
+
+struct cg_walk {
+	__u64 fds;   /* fdt->fd: struct file *[max_fds] */
+	__u64 open;  /* fdt->open_fds */
+	__u64 coe;   /* fdt->close_on_exec */
+	__u32 words; /* max_fds / 64 */
+	__u32 first; /* the first descriptor to visit (resume point) */
+};
+
+/* the chunk into the ring; -1 when the ring is full (the chunk is dropped
+ * and will be made again by the next pass) */
+static __always_inline int cg_flush(void)
+{
+	__u32 len = scr_len;
+	int err = 0;
+
+	if (len > TF_CHUNK)
+		len = TF_CHUNK;
+	if (len && bpf_ringbuf_output(&rb, scratch, len, BPF_RB_NO_WAKEUP))
+		err = -1;
+	scr_len = 0;
+	scr_n = 0;
+	return err;
+}
+
+/* room for a record in the chunk (the chunk full: into the ring first),
+ * its header filled; NULL when the ring is full (the walk stops) */
+static __always_inline void *cg_reserve(__u32 size, __u16 type, __u32 fd)
+{
+	if (scr_len > TF_CHUNK - size && cg_flush()) {
+		cg_stop = 1;
+		return NULL;
+	}
+	if (!scr_len) {
+		cg_chunk_task = cg_task;
+		cg_chunk_fd = fd;
+	}
+	return reserve(size, type);
+}
+
+/* one descriptor: its record into the chunk */
+__noinline int cg_file(__u64 fp, __u32 fd, __u32 coe)
+{
+	struct ib_rec_fd *r;
+	struct file *f;
+	struct fmeta m;
+	__u64 ip;
+
+	if (!fp || cg_stop)
+		return 0;
+	nvisit++;
+	if (empty) {
+		/* the floor reads what a record is made of (the file, its
+		 * inode and super block), writes nothing: the walk's
+		 * unavoidable work; the method adds the kind and the record */
+		f = KPTR(struct file, fp);
+		ip = RDP(f, f_inode);
+		inode_meta(fp, ip, &m, false);
+		cg_sink += m.ino + m.dev + RD(f, f_pos) + RD(f, f_flags);
+		return 0;
+	}
+	r = cg_reserve(sizeof(*r), IB_REC_FD, fd);
+	if (!r)
+		return 0;
+	f = KPTR(struct file, fp);
+	ip = RDP(f, f_inode);
+	inode_meta(fp, ip, &m, true);
+	r->fd = fd;
+	r->kind = m.kind;
+	r->have = IB_HAVE_KIND | IB_HAVE_DEV | IB_HAVE_INO | IB_HAVE_POS | IB_HAVE_FLAGS;
+	r->flags = RD(f, f_flags) | (coe ? O_CLOEXEC : 0);
+	r->dev = ib_kdev_to_dev(m.dev);
+	r->ino = m.ino;
+	r->pos = RD(f, f_pos);
+	r->id.how = IB_ID_KEY;
+	r->id.key = mix(fp);
+	r->id.holder_pid = 0;
+	r->id.holder_fd = 0;
+	r->id._pad = 0;
+	return 0;
+}
+
+/* the descriptors of bitmap word w */
+static long cg_word(__u32 w, void *data)
+{
+	struct cg_walk *cw = data;
+	__u64 open = 0, coe = 0, base = (__u64)w * 64;
+	__u32 b;
+
+	if (cg_stop)
+		return 1;
+	if (base + 64 <= cw->first)
+		return 0;
+	if (bpf_probe_read_kernel(&open, sizeof(open), (void *)(cw->open + w * 8)))
+		return 0;
+	if (base < cw->first)
+		open &= ~0ull << (cw->first - base);
+	if (!open)
+		return 0;
+	bpf_probe_read_kernel(&coe, sizeof(coe), (void *)(cw->coe + w * 8));
+	if (bpf_probe_read_kernel(cg_fps, sizeof(cg_fps), (void *)(cw->fds + base * 8)))
+		return 0;
+	for (b = 0; b < 64; b++) {
+		if (!((open >> b) & 1))
+			continue;
+		cg_file(cg_fps[b], base + b, (coe >> b) & 1);
+		if (cg_stop)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A table another target task showed in this collect (tables map, as the
+ * task_file program keeps it): one ib_rec_table naming that task, and none
+ * of this task's descriptors. Returns 1 when the table is reported so.
+ */
+static __always_inline int cg_shared_table(__u64 files)
+{
+	struct tbl_val *v, nv = {};
+	struct ib_rec_table *r;
+
+	v = bpf_map_lookup_elem(&tables, &files);
+	if (v && v->gen == gen) {
+		if (v->tgid == cur_pid)
+			return 0; /* its own, seen again (a pass resumed inside it) */
+		if (!empty) {
+			r = cg_reserve(sizeof(*r), IB_REC_TABLE, 0);
+			if (r) {
+				r->same_as = v->tgid;
+				r->_pad = 0;
+			}
+		}
+		return 1;
+	}
+	nv.tgid = cur_pid;
+	nv.gen = gen;
+	bpf_map_update_elem(&tables, &files, &nv, BPF_ANY);
+	return 0;
+}
+
+/* one task's descriptor table (a process's, or a thread's own) */
+static __always_inline void cg_task_files(struct task_struct *task)
+{
+	struct cg_walk cw = {};
+	struct files_struct *files;
+	struct fdtable *fdt;
+
+	cur_pid = task->tgid;
+	files = task->files;
+	if (!files)
+		return;
+	/* a thread using its leader's table: the leader shows it (as the
+	 * task_file iterator skips such threads) */
+	if (task->pid != task->tgid && files == task->group_leader->files)
+		return;
+	if (cg_shared_table(ptr_value(files)))
+		return;
+	fdt = KPTR(struct fdtable, RDP(KPTR(struct files_struct, ptr_value(files)), fdt));
+	cw.fds = RDP(fdt, fd);
+	cw.open = RDP(fdt, open_fds);
+	cw.coe = RDP(fdt, close_on_exec);
+	cw.words = RD(fdt, max_fds) / 64;
+	cw.first = cg_task == cg_resume_task ? cg_resume_fd : 0;
+	bpf_loop(cw.words, cg_word, &cw, 0);
+}
+
+SEC("iter/cgroup")
+int cgroup_files(struct bpf_iter__cgroup *ctx)
+{
+	struct cgroup *cgrp = ctx->cgroup;
+	struct bpf_iter_css_task it;
+	struct task_struct *task;
+
+	if (!cgrp)
+		return 0;
+	cg_more = 0;
+	cg_stop = 0;
+	cg_task = 0;
+	/* every task (threads too: one may have a table of its own) */
+	bpf_iter_css_task_new(&it, &cgrp->self, 0);
+	while ((task = bpf_iter_css_task_next(&it))) {
+		if (cg_task >= cg_resume_task && (!filter_tgids || target_tgid(task->tgid)))
+			cg_task_files(task);
+		if (cg_stop)
+			break;
+		cg_task++;
+	}
+	bpf_iter_css_task_destroy(&it);
+	if (!empty && !cg_stop && cg_flush())
+		cg_stop = 1;
+	if (cg_stop) {
+		cg_resume_task = cg_chunk_task;
+		cg_resume_fd = cg_chunk_fd;
+		cg_more = 1;
+	}
+	return 0;
+}
+#endif /* TF_CGROUP */

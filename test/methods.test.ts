@@ -39,8 +39,9 @@ const byName = (n: string): MethodInfo => {
 };
 
 const EXPECTED_METHODS = [
-  'procfs', 'procfs-parallel', 'pidfd-getfd', 'kcmp-pairwise', 'kcmp-tree', 'kcmp-epoll', 'bpf-task-file', 'bpf-epoll', 'bpf-io-uring', 'bpf-all',
-  'floor-procfs', 'floor-procfs-parallel', 'floor-empty-iter', 'floor-walk', 'floor-walk-epoll', 'floor-walk-io-uring',
+  'procfs', 'procfs-parallel', 'pidfd-getfd', 'kcmp-pairwise', 'kcmp-tree', 'kcmp-epoll',
+  'bpf-task-file', 'bpf-task-file-sys', 'bpf-cgroup-fds', 'bpf-epoll', 'bpf-io-uring', 'bpf-all',
+  'floor-procfs', 'floor-procfs-parallel', 'floor-empty-iter', 'floor-sys-iter', 'floor-cgroup-walk', 'floor-walk', 'floor-walk-epoll', 'floor-walk-io-uring',
 ];
 /** every registered method that runs on this kernel: the scenario tests take them all, not a list */
 const HOST_METHODS = listMethods().filter((m) => !KERNEL_LANE.has(m.name)).map((m) => m.name);

@@ -51,6 +51,25 @@ export function toBenchmarkJson(results: ResultsFile, an: Analysis): BenchmarkEn
       extra: `${r.kind}, paired over ${r.value.rounds} rounds${r.flags.length ? `; ${r.flags.join(', ')}` : ''}`,
     });
   }
+  // the task dimension: time at each K, and the cost per task
+  for (const t of an.tasks.times) {
+    out.push({
+      name: `${t.scenario}/${t.method} @N=${t.n} K=${t.k}`,
+      unit: 'ms',
+      value: r4(t.medianNs / 1e6),
+      range: `${r4(t.ciLowNs / 1e6)}-${r4(t.ciHighNs / 1e6)}`,
+      extra: `${t.tasks} tasks, ${t.rounds} rounds${t.extrapolated ? ', extrapolated' : ''}`,
+    });
+  }
+  for (const p of an.tasks.perTask) {
+    out.push({
+      name: `${p.scenario}/${p.method} per task @N=${p.n}`,
+      unit: 'us per task',
+      value: r4(p.nsPerTask / 1e3),
+      range: `${r4(p.ciLow / 1e3)}-${r4(p.ciHigh / 1e3)}`,
+      extra: `least squares of time on K = ${p.ks.join(',')}, per round; ${p.rounds} rounds${p.extrapolated ? ', extrapolated' : ''}`,
+    });
+  }
   return out;
 }
 

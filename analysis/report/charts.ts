@@ -6,6 +6,10 @@
  *   speedup.{png,svg}          speedup of each BPF method over procfs and
  *                              kcmp-tree at the largest N, with 95 % CI whiskers
  *   stages-<scenario>.{png,svg} stage breakdown (share per stage) at the largest N
+ *   tasks-<scenario>-n<N>.{png,svg} a task sweep: time per recovery vs K tasks
+ *                              at constant N per method, log-log
+ *   per-task.{png,svg}         a task sweep: what one more task costs per
+ *                              method (least squares of time on K), CI whiskers
  * Rendering takes a while: call writeCharts at the end of a run, not after
  * each measurement.
  */
@@ -17,7 +21,7 @@ import { STAGES, type Measurement, type ResultsFile } from '../../bench/schema.j
 import type { Scenario } from '../../bench/manifest.js';
 import type { Exporter } from './exporter.js';
 import { writeFileAtomic } from './atomic.js';
-import { analyze, largestN, type Analysis } from '../analyze.js';
+import { analyze, inSizeView, largestN, type Analysis } from '../analyze.js';
 import { formatNs } from '../units.js';
 
 export const CHARTS_DIR = 'charts';
@@ -305,7 +309,8 @@ export function speedupChart(results: ResultsFile, an: Analysis = analyze(result
  * and a 400 ms kcmp pass are both readable); the label carries the total.
  */
 export function stagesChart(results: ResultsFile, scenario: Scenario): ChartConfiguration<'bar'> | undefined {
-  const ms = verified(results).filter((m) => m.scenario === scenario && m.replica === 0);
+  const view = inSizeView(results);
+  const ms = verified(results).filter((m) => m.scenario === scenario && m.replica === 0 && view(m));
   const nMax = Math.max(0, ...ms.map((m) => m.n));
   const withStages = ms.filter((m) => m.n === nMax && m.stagesNs && Object.values(m.stagesNs).some((v) => (v ?? 0) > 0));
   if (withStages.length === 0) return undefined;
@@ -399,6 +404,173 @@ export function kernelLaneChart(results: ResultsFile, an: Analysis = analyze(res
   };
 }
 
+/** (e) a task sweep: time vs K at constant N, one line per method, log-log */
+export function taskTimeChart(results: ResultsFile, scenario: Scenario, n: number, an: Analysis = analyze(results)): ChartConfiguration<'line'> | undefined {
+  const ts = an.tasks.times.filter((t) => t.scenario === scenario && t.n === n);
+  if (ts.length === 0) return undefined;
+  const methods = allMethods(results);
+  const role = new Map(results.methods.map((d) => [d.name, d.role]));
+  const ks = [...new Set(ts.map((t) => t.k))].sort((a, b) => a - b);
+  const datasets: ChartConfiguration<'line'>['data']['datasets'] = [];
+  let floorIdx = 0;
+  for (const method of methods) {
+    const pts = ts.filter((t) => t.method === method).sort((a, b) => a.k - b.k);
+    if (pts.length === 0) continue;
+    const isFloor = role.get(method) === 'floor';
+    const fs = FLOOR_STYLES[floorIdx % FLOOR_STYLES.length]!;
+    if (isFloor) floorIdx++;
+    const colour = isFloor ? fs.colour : colourFor(method, methods.filter((m) => role.get(m) !== 'floor'));
+    const extrapolated = pts.some((p) => p.extrapolated);
+    datasets.push({
+      label: isFloor ? `floor: ${method} (reference)` : `${method}${extrapolated ? ' (extrapolated, hollow)' : ''}`,
+      data: pts.map((p) => ({ x: p.k, y: p.medianNs / 1e6 })),
+      borderColor: colour,
+      backgroundColor: isFloor ? 'rgba(0,0,0,0)' : colour,
+      borderDash: isFloor ? fs.dash : extrapolated ? [5, 4] : [],
+      borderWidth: isFloor ? 1.5 : 2.5,
+      pointRadius: isFloor ? 0 : 4.5,
+      pointStyle: 'circle',
+      pointBackgroundColor: pts.map((p) => (p.extrapolated ? '#ffffff' : colour)),
+      pointBorderColor: colour,
+      pointBorderWidth: 2,
+      tension: 0,
+    });
+  }
+  const env = results.environment;
+  const fds = ts.map((t) => t.fds);
+  return {
+    type: 'line',
+    data: { datasets },
+    options: {
+      parsing: false,
+      layout: { padding: 10 },
+      plugins: {
+        title: { display: true, color: '#000000', text: `Time to recover the file state of K tasks holding N = ${n} descriptors in all: scenario "${scenario}"`, font: { ...FONT, size: 17 } },
+        subtitle: {
+          display: true,
+          color: '#333333',
+          text: `${Math.min(...fds)}-${Math.max(...fds)} fds with 0, 1, 2; median over rounds (every K measured in every round), lower is better; dashed grey: floors; kernel ${env?.kernelRelease ?? '?'}`,
+          font: { ...FONT, size: 12 },
+        },
+        legend: { position: 'bottom', labels: { color: '#000000', font: { ...FONT, size: 12 }, boxWidth: 30 } },
+      },
+      scales: {
+        x: {
+          type: 'logarithmic',
+          title: { display: true, color: '#000000', text: 'tasks in the process tree (K, the --tasks of the sweep), log scale', font: FONT },
+          afterBuildTicks: (axis) => {
+            axis.ticks = ks.map((v) => ({ value: v }));
+          },
+          ticks: { color: '#000000', callback: (v) => String(v) },
+        },
+        y: {
+          type: 'logarithmic',
+          title: { display: true, color: '#000000', text: 'time per recovery (ms), log scale', font: FONT },
+          ticks: { color: '#000000', callback: (v) => logTick(v) },
+        },
+      },
+    },
+  };
+}
+
+/** (f) a task sweep: the time one more task adds per method (us), with CI whiskers; log scale, costs <= 0 left out */
+export function perTaskChart(results: ResultsFile, an: Analysis = analyze(results)): ChartConfiguration<'bar'> | undefined {
+  const rows = an.tasks.perTask;
+  if (rows.length === 0) return undefined;
+  const methods = allMethods(results);
+  const cells = [...new Set(rows.map((r) => `${r.scenario} N=${r.n}`))];
+  const names = methods.filter((m) => rows.some((r) => r.method === m));
+  const role = new Map(results.methods.map((d) => [d.name, d.role]));
+  const datasets = cells.map((cell, i) => {
+    const at = rows.filter((r) => `${r.scenario} N=${r.n}` === cell);
+    return {
+      label: `${cell}, K = ${at[0]!.ks.join(', ')}`,
+      data: names.map((m) => {
+        const r = at.find((x) => x.method === m);
+        return r && r.nsPerTask > 0 ? r.nsPerTask / 1e3 : null;
+      }),
+      ci: names.map((m) => {
+        const r = at.find((x) => x.method === m);
+        return r && r.nsPerTask > 0 ? ([Math.max(r.ciLow, r.nsPerTask / 100) / 1e3, r.ciHigh / 1e3] as [number, number]) : null;
+      }),
+      backgroundColor: names.map((m) => (role.get(m) === 'floor' ? '#bbbbbb' : PALETTE[i % PALETTE.length]!)),
+      borderColor: PALETTE[i % PALETTE.length]!,
+      borderWidth: 1,
+    };
+  });
+  const vals = rows.flatMap((r) => [r.nsPerTask, r.ciHigh]).filter((v) => v > 0).map((v) => v / 1e3);
+  if (!vals.length) return undefined;
+  const yMin = 10 ** Math.floor(Math.log10(Math.min(...vals) / 2));
+  const yMax = 10 ** Math.ceil(Math.log10(Math.max(...vals) * 1.6));
+  const none = names.filter((m) => rows.some((r) => r.method === m && r.nsPerTask <= 0));
+  return {
+    type: 'bar',
+    data: { labels: names, datasets: datasets as never },
+    options: {
+      plugins: {
+        title: { display: true, color: '#000000', text: 'What one more task costs at constant N: least squares of time on K, per round (lower is better)', font: { ...FONT, size: 17 } },
+        subtitle: {
+          display: true,
+          color: '#333333',
+          text: `median over rounds; whiskers: 95 % bootstrap CI over rounds; grey: floors${none.length ? `; no growth with K (cost <= 0, not drawn): ${none.join(', ')}` : ''}`,
+          font: { ...FONT, size: 12 },
+        },
+        legend: { position: 'bottom', labels: { color: '#000000', font: FONT } },
+      },
+      scales: {
+        x: { ticks: { color: '#000000', font: { ...FONT, size: 11 }, maxRotation: 40, minRotation: 30, autoSkip: false } },
+        y: {
+          type: 'logarithmic',
+          min: yMin,
+          max: yMax,
+          title: { display: true, color: '#000000', text: 'us per added task, log scale', font: FONT },
+          ticks: { color: '#000000', callback: (v) => logTick(v) },
+        },
+      },
+    },
+    plugins: [perTaskWhiskers],
+  };
+}
+
+/** whiskers for perTaskChart (values in us; labels "12.3 us") */
+const perTaskWhiskers: Plugin<'bar'> = {
+  id: 'iterbench-per-task-whiskers',
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    const y = chart.scales['y']!;
+    chart.data.datasets.forEach((ds, di) => {
+      const ci = (ds as unknown as { ci?: ([number, number] | null)[] }).ci;
+      const meta = chart.getDatasetMeta(di);
+      if (!ci || meta.hidden) return;
+      meta.data.forEach((bar, i) => {
+        const c = ci[i];
+        if (!c) return;
+        const y0 = y.getPixelForValue(c[0]);
+        const y1 = y.getPixelForValue(c[1]);
+        ctx.save();
+        ctx.strokeStyle = '#222222';
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        ctx.moveTo(bar.x, y0);
+        ctx.lineTo(bar.x, y1);
+        ctx.moveTo(bar.x - 5, y0);
+        ctx.lineTo(bar.x + 5, y0);
+        ctx.moveTo(bar.x - 5, y1);
+        ctx.lineTo(bar.x + 5, y1);
+        ctx.stroke();
+        const v = (ds.data as (number | null)[])[i];
+        if (typeof v === 'number') {
+          ctx.fillStyle = '#000000';
+          ctx.font = '11px "DejaVu Sans"';
+          ctx.textAlign = 'center';
+          ctx.fillText(formatNs(v * 1e3), bar.x, Math.min(y1, bar.y) - 6);
+        }
+        ctx.restore();
+      });
+    });
+  },
+};
+
 export async function writeCharts(results: ResultsFile, dir: string, an: Analysis = analyze(results)): Promise<string[]> {
   const out = join(dir, CHARTS_DIR);
   await mkdir(out, { recursive: true });
@@ -410,6 +582,11 @@ export async function writeCharts(results: ResultsFile, dir: string, an: Analysi
     if (stagesChart(results, s)) files.push(...(await render(() => stagesChart(results, s)!, out, `stages-${s}`)));
   }
   if (kernelLaneChart(results, an)) files.push(...(await render(() => kernelLaneChart(results, an)!, out, 'kernel-lane')));
+  for (const cell of new Set(an.tasks.times.map((t) => `${t.scenario}\0${t.n}`))) {
+    const [s, n] = cell.split('\0') as [Scenario, string];
+    files.push(...(await render(() => taskTimeChart(results, s, Number(n), an)!, out, `tasks-${s}-n${n}`)));
+  }
+  if (perTaskChart(results, an)) files.push(...(await render(() => perTaskChart(results, an)!, out, 'per-task')));
   return files;
 }
 

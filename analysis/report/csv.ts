@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { COVERAGE_KINDS, type Measurement, type ResultsFile } from '../../bench/schema.js';
-import type { RatioRow } from '../analyze.js';
+import type { Analysis, RatioRow } from '../analyze.js';
 import type { Exporter } from './exporter.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -40,6 +40,7 @@ export const CSV_COLUMNS = [
   'block',
   'skip',
   'variant',
+  'k',
 ] as const;
 
 type Row = Record<(typeof CSV_COLUMNS)[number], string | number | boolean>;
@@ -77,6 +78,7 @@ export function csvRow(m: Measurement): Row {
     block: v ? v.block : '',
     skip: m.state === 'skipped' ? m.skip : '',
     variant: m.variant ?? '',
+    k: m.k ?? '',
   };
 }
 
@@ -89,11 +91,13 @@ export function toCsv(results: ResultsFile): string {
 }
 
 /** The columns of ratios.csv, in order. Never reorder; add at the end. */
-export const RATIO_COLUMNS = ['scenario', 'n', 'kind', 'method', 'reference', 'ratio', 'ci_low', 'ci_high', 'rounds', 'instances', 'extrapolated', 'flags'] as const;
+export const RATIO_COLUMNS = ['scenario', 'n', 'kind', 'method', 'reference', 'ratio', 'ci_low', 'ci_high', 'rounds', 'instances', 'extrapolated', 'flags', 'k'] as const;
 
-export function ratiosToCsv(rows: RatioRow[]): string {
+/** the size view's ratios, then a task sweep's at every K (column k) */
+export function ratiosToCsv(rows: RatioRow[], tasks: Analysis['tasks']['ratios'] = []): string {
+  const all: (RatioRow & { k?: number })[] = [...rows, ...tasks.map((r) => ({ ...r, flags: [] }))];
   return stringify(
-    rows.map((r) => ({
+    all.map((r) => ({
       scenario: r.scenario,
       n: r.n,
       kind: r.kind,
@@ -106,6 +110,7 @@ export function ratiosToCsv(rows: RatioRow[]): string {
       instances: r.value.instances,
       extrapolated: r.extrapolated,
       flags: r.flags.join(';'),
+      k: r.k ?? '',
     })),
     { header: true, columns: [...RATIO_COLUMNS], cast: { boolean: (b) => (b ? 'true' : 'false') } },
   );
@@ -121,6 +126,7 @@ export const csvExporter: Exporter = {
 export const ratiosCsvExporter: Exporter = {
   name: 'ratios-csv',
   async write(_results: ResultsFile, dir: string, ctx) {
-    await writeFileAtomic(join(dir, RATIOS_FILE), ratiosToCsv(ctx.analysis().ratios));
+    const an = ctx.analysis();
+    await writeFileAtomic(join(dir, RATIOS_FILE), ratiosToCsv(an.ratios, an.tasks.ratios));
   },
 };

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { checkTargets, formatTargets } from '../targets.js';
-import { analyze, largestN, scenariosOf, type Analysis, type RatioRow } from '../analyze.js';
+import { analyze, inSizeView, largestN, scenariosOf, type Analysis, type RatioRow } from '../analyze.js';
 import type { Measurement, ResultsFile, WarningCode } from '../../bench/schema.js';
 import type { Scenario } from '../../bench/manifest.js';
 import type { Exporter } from './exporter.js';
@@ -91,6 +91,10 @@ function headerLines(results: ResultsFile): string[] {
   } else {
     lines.push('harness overhead: not measured');
   }
+  lines.push(...memoryLines(results));
+  if (results.config?.idleTasks) {
+    lines.push(...wrap(`${results.config.idleTasks} unrelated idle processes ran during the run (--idle-tasks): a whole-system pass walks them too`));
+  }
   if (!results.complete) {
     lines.push(...wrap(`INCOMPLETE RUN${results.interrupted ? `: ${results.interrupted}` : ''}; figures below are what was measured`));
   }
@@ -103,11 +107,26 @@ interface Marks {
   suspect: boolean;
 }
 
+const mib = (kib: number) => (kib >= 1024 * 1024 ? `${sig3(kib / 1024 / 1024)} GiB` : `${sig3(kib / 1024)} MiB`);
+
+/** the harness's peak resident memory, and the workload trees' (PSS when ready) */
+function memoryLines(results: ResultsFile): string[] {
+  const parts: string[] = [];
+  if (results.harnessPeakRssKiB) parts.push(`harness peak RSS ${mib(results.harnessPeakRssKiB)}`);
+  const rss = results.instances.filter((i) => i.rssKiB !== undefined);
+  if (rss.length) {
+    const big = [...rss].sort((a, b) => b.rssKiB! - a.rssKiB!)[0]!;
+    parts.push(`workload trees ${mib(rss.reduce((a, i) => a + i.rssKiB!, 0))} in all, largest ${mib(big.rssKiB!)} (${big.scenario} N=${big.n}${big.k !== undefined ? ` K=${big.k}` : ''})`);
+  }
+  return parts.length ? wrap(`memory: ${parts.join('; ')}`) : [];
+}
+
 function scenarioLines(results: ResultsFile, an: Analysis, scenario: Scenario, ref: string | undefined, marks: Marks, wide: boolean): string[] {
-  const ms = results.measurements.filter((m) => m.scenario === scenario && !m.variant);
+  const view = inSizeView(results);
+  const ms = results.measurements.filter((m) => m.scenario === scenario && !m.variant && view(m));
   const nMax = largestN(results).get(scenario) ?? Math.max(...ms.map((m) => m.n));
   const lines: string[] = [];
-  const inst = results.instances.filter((i) => i.scenario === scenario && i.n === nMax && !i.variant);
+  const inst = results.instances.filter((i) => i.scenario === scenario && i.n === nMax && !i.variant && view(i));
   const first = inst[0];
   const rounds = an.machine.find((x) => x.scenario === scenario)?.rounds ?? 0;
   lines.push(`scenario ${scenario}: N = ${nMax}${first ? `, ${first.fds} fds in ${first.tasks} task${first.tasks === 1 ? '' : 's'}` : ''}`);
@@ -192,6 +211,67 @@ function scenarioLines(results: ResultsFile, an: Analysis, scenario: Scenario, r
   if (notApplicable.length > 0) lines.push(...wrap(`(nothing to recover for: ${notApplicable.join(', ')})`));
   if (kernelLane.length > 0) {
     lines.push(...wrap(`(kernel lane, needs the patched kernel (npm run bench:vm): ${kernelLane.join(', ')})`));
+  }
+  lines.push(...taskLines(results, an, scenario, marks));
+  return lines;
+}
+
+/** at most `max` of xs: the first, the last and evenly spaced ones between */
+function pick<T>(xs: readonly T[], max: number): T[] {
+  if (xs.length <= max) return [...xs];
+  const idx = new Set<number>();
+  for (let i = 0; i < max; i++) idx.add(Math.round((i * (xs.length - 1)) / (max - 1)));
+  return [...idx].sort((a, b) => a - b).map((i) => xs[i]!);
+}
+
+/** the task dimension of a scenario: time vs K per method at each N, growth, cost per task, crossovers */
+function taskLines(results: ResultsFile, an: Analysis, scenario: Scenario, marks: Marks): string[] {
+  const tv = an.tasks;
+  const rows = tv.times.filter((t) => t.scenario === scenario);
+  if (!rows.length) return [];
+  const lines: string[] = [];
+  const byName = new Map(results.methods.map((d) => [d.name, d]));
+  for (const n of [...new Set(rows.map((t) => t.n))].sort((a, b) => a - b)) {
+    const atN = rows.filter((t) => t.n === n);
+    const ksAll = [...new Set(atN.map((t) => t.k))].sort((a, b) => a - b);
+    const ks = pick(ksAll, 4);
+    lines.push('');
+    lines.push(...wrap(`task sweep, scenario ${scenario}: N = ${n}, K = ${ksAll.join(', ')} tasks${ks.length < ksAll.length ? ' (every K in results.csv)' : ''}`));
+    lines.push(...wrap('time per recovery at each K; growth: log-log slope of time vs K; per task: time one more task adds at constant N (least squares per round)'));
+    const W = 23;
+    lines.push(`${pad('method', W)}${ks.map((k) => lpad(`K=${k}`, 8)).join('')}${lpad('growth', 7)}${lpad('per task', 10)}`);
+    const methods = [...new Set(atN.map((t) => t.method))];
+    const order = results.config?.methods ?? [];
+    methods.sort((a, b) => (order.indexOf(a) + 1 || 1e9) - (order.indexOf(b) + 1 || 1e9));
+    for (const method of methods) {
+      const cells = ks.map((k) => {
+        const t = atN.find((x) => x.method === method && x.k === k);
+        if (t?.extrapolated) marks.extrapolated = true;
+        return t ? `${t.extrapolated ? '~' : ''}${formatNs(t.medianNs)}` : '-';
+      });
+      const sl = tv.slopes.find((x) => x.scenario === scenario && x.n === n && x.method === method);
+      const pt = tv.perTask.find((x) => x.scenario === scenario && x.n === n && x.method === method);
+      const growth = sl ? `${sl.extrapolated ? '~' : ''}${sl.slope.toFixed(2)}` : 'n/a';
+      const per = pt ? `${pt.extrapolated ? '~' : ''}${formatNs(pt.nsPerTask)}` : 'n/a';
+      lines.push(fit72(`${pad(method, W)}${cells.map((c) => lpad(c, 8)).join('')}${lpad(growth, 7)}${lpad(per, 10)}`));
+    }
+    // where one method overtakes another as K grows: the same-interface
+    // alternatives always, any other pair when its lead changes
+    const cx = tv.crossovers.filter((c) => c.scenario === scenario && c.n === n && (c.verdict === 'crosses' || (byName.get(c.method)?.family === byName.get(c.reference)?.family && byName.get(c.reference)?.role === 'recovery')));
+    if (cx.length) {
+      lines.push('x faster than the reference as K grows (paired by round):');
+      for (const c of cx) {
+        const last = c.ks.length - 1;
+        const ends = `${formatRatio(c.ratios[0]!)} at K=${c.ks[0]} to ${formatRatio(c.ratios[last]!)} at K=${c.ks[last]}`;
+        const tail =
+          c.verdict === 'crosses'
+            ? `${c.ratios[last]! > c.ratios[0]! ? 'overtakes' : 'falls behind'} at K~${sig3(c.crossK!)}`
+            : c.verdict === 'faster'
+              ? 'faster at every K'
+              : 'slower at every K';
+        lines.push(...wrap(`${c.method} vs ${c.reference}: ${ends}; ${tail}`, SUMMARY_WIDTH - 2, '  ').map((l) => `  ${l}`));
+      }
+    }
   }
   return lines;
 }
@@ -291,6 +371,13 @@ function footnotes(results: ResultsFile, marks: Marks): string[] {
     ),
   );
   if (marks.extrapolated) notes.push(...wrap('~ extrapolated: timed on a sample of the work and scaled up (see results.json, "extrapolation").'));
+  // methods whose work visits every task of the machine (their descriptors say so)
+  const system = results.methods.filter((d) => d.reach === 'system' && results.measurements.some((m) => m.method === d.name && m.state === 'verified')).map((d) => d.name);
+  if (system.length) {
+    const others = results.instances.length > 1 ? ` and the other ${results.instances.length - 1} workload instances alive during the rounds` : '';
+    const idle = results.config?.idleTasks ? `, the ${results.config.idleTasks} idle processes` : '';
+    notes.push(...wrap(`${system.join(', ')}: walk every task of the machine (the harness${idle}${others}): their time follows what the machine runs, not N or K; their growth is not the method's.`));
+  }
   if (marks.suspect) {
     notes.push(...wrap('SUSPECT / CHAIN-BREAK: a floor measured slower than work that includes it (the CI lies below 0.9): a measurement artefact, not a result; rerun on a quiet machine.'));
   }
@@ -341,7 +428,7 @@ export function formatTable(results: ResultsFile, an?: Analysis): string {
       const stats = m.state === 'verified' ? m.stats : undefined;
       const ws = m.warnings.filter((w) => w !== 'extrapolated');
       ws.forEach((w) => codes.add(w));
-      lines.push(`  ${m.scenario}/${m.method} N=${m.n}${m.replica ? `#${m.replica + 1}` : ''}: ${ws.map((w) => warningShort(w, stats, ctx)).join(', ')}`);
+      lines.push(`  ${m.scenario}/${m.method} N=${m.n}${m.k !== undefined ? ` K=${m.k}` : ''}${m.replica ? `#${m.replica + 1}` : ''}: ${ws.map((w) => warningShort(w, stats, ctx)).join(', ')}`);
     }
     lines.push('hints:');
     for (const c of codes) lines.push(`  ${WARNING_HINTS[c]}`);

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { defaultScenarios, scenarioNames, type Scenario } from '../manifest.js';
+import { defaultScenarios, scenarioInfo, scenarioList, scenarioNames, type Scenario } from '../manifest.js';
 import { REPO_ROOT } from '../native.js';
 import { listDescriptors } from '../descriptors.js';
 import { UsageError, helpText, parseOptions, type OptionTable } from '../options.js';
@@ -32,6 +32,10 @@ const WORKER_ENV = 'ITERBENCH_BENCH_WORKER';
 
 /** One task holds fewer than RLIMIT_NOFILE descriptors; the generators check the exact fit. */
 const MAX_FILES = 1_000_000;
+/** the most --tasks any scenario could take; the generator checks each scenario's own limit (--list: maxTasks) */
+const MAX_TASKS = 1_000_000;
+/** unrelated idle processes (--idle-tasks) */
+const MAX_IDLE = 32_768;
 
 const methodChoices = () => {
   try {
@@ -56,7 +60,9 @@ export const BENCH_OPTIONS = {
   methods: { type: 'list', placeholder: 'm,f', choices: methodChoices, description: 'methods or families (kcmp, bpf, floor) to run (default all); procfs names the method' },
   sizes: { type: 'list', placeholder: 'n1,n2', description: 'explicit sizes instead of the sweep' },
   steps: { type: 'int', min: 1, max: 12, placeholder: 'K', description: 'sizes in the geometric sweep, halving from --files (default 4)' },
-  tasks: { type: 'int', min: 1, max: 64, placeholder: 'K', description: 'tasks in the shared and all scenarios (default 4)' },
+  tasks: { type: 'int', min: 1, max: MAX_TASKS, placeholder: 'K', description: 'tasks in the scenarios that spread over tasks (default 4), up to what the generator takes' },
+  'tasks-sweep': { type: 'list', placeholder: 'k1,k2', description: 'a task sweep: each size once per K tasks (default scenario tree; sizes default to --files alone), all in the same rounds' },
+  'idle-tasks': { type: 'int', min: 0, max: MAX_IDLE, placeholder: 'M', description: 'keep M unrelated idle processes running during the run (the cost of a whole-system pass)' },
   buffers: { type: 'int', min: 0, max: 16384, placeholder: 'B', description: 'io_uring registered buffers (default min(1024, N))' },
   budget: { type: 'number', min: 1, max: 86400, placeholder: 'S', description: 'wall-time target in seconds; sets how many rounds fit (default 75)' },
   replicas: { type: 'int', min: 1, max: 8, placeholder: 'R', description: 'workload instances at the largest size of each scenario (default 2)' },
@@ -77,6 +83,7 @@ export const BENCH_OPTIONS = {
 
 const EXAMPLES = [
   'npm run bench -- --files 10000',
+  'npm run bench -- --files 20000 --tasks-sweep 2,20,200,2000',
   'npm run bench -- --files 2000 --scenarios epoll,io_uring --methods procfs,bpf',
   'npm run bench -- --sizes 100,1000 --methods kcmp-tree,bpf-task-file --json',
 ];
@@ -132,7 +139,22 @@ function checkArgs(argv: string[]): ReturnType<typeof parseOptions<typeof BENCH_
   if (opts.steps !== undefined && opts.sizes) throw new UsageError('--steps and --sizes are exclusive');
   if (opts.sizes) sizesFrom(opts, () => []);
   if (opts.btf !== undefined && !existsSync(opts.btf)) throw new UsageError(`--btf: no such file ${opts.btf}`);
+  if (opts['tasks-sweep']) {
+    if (opts.tasks !== undefined) throw new UsageError('--tasks and --tasks-sweep are exclusive: --tasks-sweep lists every K');
+    tasksSweepFrom(opts['tasks-sweep']);
+  }
   return opts;
+}
+
+/** --tasks-sweep's values: distinct whole numbers, ascending */
+function tasksSweepFrom(list: string[]): number[] {
+  const out = list.map((s) => {
+    if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > MAX_TASKS) throw new UsageError(`--tasks-sweep takes whole numbers from 1 to ${MAX_TASKS}, not '${s}'`);
+    return Number(s);
+  });
+  const ks = [...new Set(out)].sort((a, b) => a - b);
+  if (ks.length < 2) throw new UsageError('--tasks-sweep needs at least two values of K');
+  return ks;
 }
 
 /** Signals the worker stops on, with their exit codes. */
@@ -194,8 +216,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText('usage: npm run bench -- [--files N] [options]', BENCH_OPTIONS, EXAMPLES) + '\n');
     return 0;
   }
-  const sizes = sizesFrom(opts, sweepSizes);
-  const scenarios = (opts.scenarios ?? defaultScenarios()) as Scenario[];
+  const tasksSweep = opts['tasks-sweep'] ? tasksSweepFrom(opts['tasks-sweep']) : undefined;
+  // a task sweep measures time vs K at constant N: one size unless told otherwise
+  const sizes = tasksSweep && !opts.sizes && opts.steps === undefined ? [opts.files ?? 10000] : sizesFrom(opts, sweepSizes);
+  const scenarios = (opts.scenarios ?? (tasksSweep ? ['tree'] : defaultScenarios())) as Scenario[];
+  if (tasksSweep) {
+    for (const s of scenarios) {
+      if (!scenarioInfo(s)?.spreadsOverTasks) throw new UsageError(`--tasks-sweep: scenario ${s} holds its descriptors in a fixed number of tasks (--tasks does not apply); scenarios that spread over tasks: ${scenarioList().scenarios.filter((x) => x.spreadsOverTasks).map((x) => x.name).join(', ')}`);
+    }
+  }
   const methods = resolveMethods(listDescriptors(), opts.methods);
   if (methods.length === 0) throw new UsageError('no method is built: run npm run setup');
   if ((opts['min-rounds'] ?? 0) > (opts.rounds ?? Infinity)) throw new UsageError('--min-rounds is larger than --rounds');
@@ -209,10 +238,13 @@ async function main(argv: string[]): Promise<number> {
   let fitsSomewhere = false;
   for (const scenario of scenarios) {
     for (const n of sizes) {
-      const c = checkWorkload({ scenario, files: n, tasks: opts.tasks ?? 4, buffers: opts.buffers });
-      if (c.ok) fitsSomewhere = true;
-      else if (c.state === 'usage') refusals.push(`scenario ${scenario}, N=${n}: ${c.reason}`);
-      else throw new Error(`scenario ${scenario}, N=${n}: ${c.reason}`);
+      for (const k of tasksSweep ?? [opts.tasks ?? 4]) {
+        const c = checkWorkload({ scenario, files: n, tasks: k, buffers: opts.buffers });
+        const at = `scenario ${scenario}, N=${n}${tasksSweep ? `, K=${k}` : ''}`;
+        if (c.ok) fitsSomewhere = true;
+        else if (c.state === 'usage') refusals.push(`${at}: ${c.reason}`);
+        else throw new Error(`${at}: ${c.reason}`);
+      }
     }
   }
   if (!fitsSomewhere) throw new UsageError(refusals[0] ?? 'nothing to measure');
@@ -236,6 +268,8 @@ async function main(argv: string[]): Promise<number> {
     methods,
     sizes,
     tasks: opts.tasks ?? 4,
+    tasksSweep,
+    idleTasks: opts['idle-tasks'] ?? 0,
     buffers: opts.buffers,
     timeBudgetS: opts.budget ?? 75,
     replicas: opts.replicas ?? RUN_DEFAULTS.replicas,

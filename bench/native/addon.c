@@ -64,8 +64,69 @@ struct handle {
 	struct ib_out out;
 	int open;
 	int last_ret;
+	int lost; /* another handle's collect took the record buffer since */
 	double slowdown; /* ITERBENCH_SLOWDOWN factor for this method (1: off) */
 };
+
+/*
+ * One record buffer for every handle. Collects run one at a time and a
+ * handle's answer is read (result(), digest(), block()'s digests) right
+ * after its own collect; a buffer per handle kept every method's last
+ * answer alive: with the methods of a run open on five instances of
+ * 200000 descriptors (all scenario) that was 1.4 GB. The pool keeps the
+ * largest buffer any collect grew, so a timed collect writes into memory
+ * that is already there (the first collects, at open and verification,
+ * grow it). A handle whose buffer was taken has no answer any more:
+ * result() and digest() say so instead of returning another's records.
+ */
+static struct {
+	uint8_t *buf;
+	size_t cap;
+	struct handle *owner;
+} pool;
+
+static void buffer_take(struct handle *h)
+{
+	if (pool.owner == h)
+		return;
+	if (pool.owner) {
+		pool.owner->out.buf = NULL;
+		pool.owner->out.cap = 0;
+		pool.owner->out.len = 0;
+		pool.owner->lost = 1;
+	}
+	if (h->out.buf) { /* a buffer of its own (an error path's): keep the bigger one */
+		if (h->out.cap > pool.cap) {
+			free(pool.buf);
+			pool.buf = h->out.buf;
+			pool.cap = h->out.cap;
+		} else {
+			free(h->out.buf);
+		}
+	}
+	h->out.buf = pool.buf;
+	h->out.cap = pool.cap;
+	pool.owner = h;
+	h->lost = 0;
+}
+
+/* after a collect: the buffer may have grown (realloc) */
+static void buffer_keep(struct handle *h)
+{
+	if (pool.owner != h)
+		return;
+	pool.buf = h->out.buf;
+	pool.cap = h->out.cap;
+}
+
+static void buffer_drop(struct handle *h)
+{
+	if (pool.owner == h) {
+		buffer_keep(h);
+		pool.owner = NULL;
+		h->out.buf = NULL; /* the pool's */
+	}
+}
 
 /* ITERBENCH_SLOWDOWN: the factor for `name`, 1 when not named */
 static double slowdown_for(const char *name)
@@ -153,10 +214,12 @@ static int do_collect(struct handle *h)
 	uint64_t t0 = 0;
 	int ret;
 
+	buffer_take(h);
 	ib_out_reset(&h->out);
 	if (h->slowdown > 1)
 		t0 = ib_now_ns();
 	ret = h->m->collect(h->state, &h->t, &h->o, &h->out);
+	buffer_keep(h);
 	if (h->slowdown > 1) {
 		uint64_t d = ib_now_ns() - t0;
 		uint64_t until = ib_now_ns() + (uint64_t)((h->slowdown - 1) * (double)d);
@@ -258,6 +321,9 @@ static const char *const sampling_names[] = {
 static const char *const sweep_names[] = {
 	[IB_SWEEP_ALL] = "all", [IB_SWEEP_LARGEST] = "largest",
 };
+static const char *const reach_names[] = {
+	[IB_REACH_TARGETS] = "targets", [IB_REACH_SYSTEM] = "system",
+};
 static const char *const skip_names[] = {
 	[IB_SKIP_MISSING_FEATURE] = "missing-feature", [IB_SKIP_KERNEL_LANE] = "kernel-lane",
 	[IB_SKIP_PRIVILEGE] = "privilege",
@@ -325,6 +391,7 @@ static napi_value js_methods(napi_env env, napi_callback_info info)
 					ENUM_NAME(env, m->sampling.scales, stage_names));
 		set(env, o, "sampling", smp);
 		set(env, o, "sweep", ENUM_NAME(env, m->sweep, sweep_names));
+		set(env, o, "reach", ENUM_NAME(env, m->reach, reach_names));
 		CHECK(napi_create_object(env, &cov));
 		for (k = 0; k < IB_COV__N; k++) {
 			CHECK(napi_create_object(env, &c));
@@ -345,6 +412,7 @@ static void handle_free(struct handle *h)
 	if (h->open && h->m->close)
 		h->m->close(h->state);
 	h->open = 0;
+	buffer_drop(h);
 	free(h->pids);
 	free(h->btf_path);
 	free(h->out.buf);
@@ -491,10 +559,15 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 
 static struct handle *get_handle(napi_env env, napi_callback_info info, napi_value *rest, size_t nrest)
 {
+	napi_value argv[8];
 	size_t argc = 1 + nrest;
-	napi_value argv[4];
 	void *p = NULL;
 
+	/* napi_get_cb_info writes up to argc values: argv must hold them all */
+	if (argc > sizeof(argv) / sizeof(argv[0])) {
+		napi_throw_error(env, NULL, "get_handle: too many arguments asked for");
+		return NULL;
+	}
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
 	    napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
 		napi_throw_type_error(env, NULL, "expected a handle from open()");
@@ -524,11 +597,12 @@ static napi_value js_collect(napi_env env, napi_callback_info info)
 
 static napi_value js_block(napi_env env, napi_callback_info info)
 {
-	napi_value rest[4] = { 0 }, v;
-	struct handle *h = get_handle(env, info, rest, 4);
-	napi_typedarray_type tt, dt, kt;
-	size_t nt, nd, nk;
-	void *times, *digs, *known;
+	napi_value rest[5] = { 0 }, v;
+	struct handle *h = get_handle(env, info, rest, 5);
+	napi_typedarray_type tt, dt, kt, st = napi_float64_array;
+	size_t nt, nd, nk, ns = 0;
+	void *times, *digs, *known, *stage = NULL;
+	napi_valuetype t5 = napi_undefined;
 	struct sched_saved saved;
 	uint32_t k = 0, i;
 	int ret = 0;
@@ -544,9 +618,13 @@ static napi_value js_block(napi_env env, napi_callback_info info)
 	    napi_get_typedarray_info(env, rest[2], &dt, &nd, &digs, NULL, NULL) != napi_ok ||
 	    napi_get_typedarray_info(env, rest[3], &kt, &nk, &known, NULL, NULL) != napi_ok ||
 	    tt != napi_float64_array || dt != napi_biguint64_array || kt != napi_biguint64_array ||
-	    nt < k || nd < k) {
+	    nt < k || nd < k ||
+	    (rest[4] && napi_typeof(env, rest[4], &t5) == napi_ok && t5 != napi_undefined &&
+	     (napi_get_typedarray_info(env, rest[4], &st, &ns, &stage, NULL, NULL) != napi_ok ||
+	      st != napi_float64_array || ns < k))) {
 		napi_throw_type_error(env, NULL,
-				      "block(handle, k, Float64Array(k), BigUint64Array(k), BigUint64Array known)");
+				      "block(handle, k, Float64Array(k), BigUint64Array(k), BigUint64Array known"
+				      "[, Float64Array(k) scaled-stage ns])");
 		return NULL;
 	}
 	block_sched_enter(&saved);
@@ -558,6 +636,11 @@ static napi_value js_block(napi_env env, napi_callback_info info)
 		((double *)times)[i] = (double)(ib_now_ns() - t0);
 		if (ret < 0)
 			break;
+		/* a sampling method: the time of this collect's sampled stage,
+		 * which the harness scales to the whole work */
+		if (stage)
+			((double *)stage)[i] = h->m->sampling.how == IB_SAMPLING_NONE ? 0 :
+					       (double)h->out.stage_ns[h->m->sampling.scales];
 		d = digest(h->out.buf, h->out.len);
 		((uint64_t *)digs)[i++] = d;
 		for (j = 0; j < nk && ((uint64_t *)known)[j] != d; j++)
@@ -577,6 +660,16 @@ static napi_value js_slowdown(napi_env env, napi_callback_info info)
 	return str(env, env_s ? env_s : "");
 }
 
+/* misuse: reading an answer another handle's collect has since replaced (the pool above) */
+static int lost_answer(napi_env env, struct handle *h)
+{
+	if (!h->lost || h->last_ret < 0)
+		return 0;
+	napi_throw_error(env, NULL, "this handle's answer was replaced by another handle's collect: "
+			 "read it right after its own collect() or block()");
+	return 1;
+}
+
 static napi_value js_sched(napi_env env, napi_callback_info info)
 {
 	return str(env, sched_note);
@@ -587,7 +680,7 @@ static napi_value js_digest(napi_env env, napi_callback_info info)
 	struct handle *h = get_handle(env, info, NULL, 0);
 	napi_value v;
 
-	if (!h)
+	if (!h || lost_answer(env, h))
 		return NULL;
 	napi_create_bigint_uint64(env, digest(h->out.buf, h->out.len), &v);
 	return v;
@@ -599,7 +692,7 @@ static napi_value js_result(napi_env env, napi_callback_info info)
 	napi_value res, ab, stages;
 	void *data;
 
-	if (!h)
+	if (!h || lost_answer(env, h))
 		return NULL;
 	CHECK(napi_create_object(env, &res));
 	CHECK(napi_create_arraybuffer(env, h->out.len, &data, &ab));
@@ -685,6 +778,7 @@ static napi_value js_close(napi_env env, napi_callback_info info)
 		h->m->close(h->state);
 	h->open = 0;
 	h->state = NULL;
+	buffer_drop(h);
 	return NULL;
 }
 

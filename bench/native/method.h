@@ -142,6 +142,14 @@ enum ib_sweep {
 			   * (it keeps a default run within its time budget) */
 };
 
+/* what a method's work visits (its cost follows what it visits) */
+enum ib_reach {
+	IB_REACH_TARGETS = 0, /* the target tasks only (and what they hold) */
+	IB_REACH_SYSTEM,      /* every task of the machine: its cost follows the
+			       * machine's tasks and descriptors, the run's
+			       * other instances included, not N or K */
+};
+
 /* ib_method.needs: what a target must have for the method to have work */
 #define IB_NEEDS_EPOLL (1u << 0) /* an epoll instance with items */
 #define IB_NEEDS_URING (1u << 1) /* an io_uring instance */
@@ -227,6 +235,7 @@ struct ib_method {
 	} emulation;
 	struct ib_sampling sampling;
 	enum ib_sweep sweep;
+	enum ib_reach reach;
 	struct ib_coverage coverage[IB_COV__N];
 	int (*open)(void **state, const struct ib_target *t, const struct ib_opts *o,
 		    struct ib_out *out);

@@ -17,6 +17,8 @@
 	X(ib_method_kcmp_epoll)             /* kcmp.c */                \
 	X(ib_method_pidfd_getfd)            /* pidfd.c */               \
 	X(ib_method_bpf_task_file)          /* bpf.c */                 \
+	X(ib_method_bpf_task_file_sys)      /* bpf.c */                 \
+	X(ib_method_bpf_cgroup_fds)         /* bpf.c */                 \
 	X(ib_method_bpf_epoll)              /* bpf.c */                 \
 	X(ib_method_bpf_io_uring)           /* bpf.c */                 \
 	X(ib_method_bpf_all)                /* bpf.c */                 \
@@ -27,6 +29,8 @@
 	X(ib_method_floor_procfs)           /* procfs.c */              \
 	X(ib_method_floor_procfs_parallel)  /* procfs_parallel.c */     \
 	X(ib_method_floor_empty_iter)       /* bpf.c */                 \
+	X(ib_method_floor_sys_iter)         /* bpf.c */                 \
+	X(ib_method_floor_cgroup_walk)      /* bpf.c */                 \
 	X(ib_method_floor_walk)             /* bpf.c */                 \
 	X(ib_method_floor_walk_epoll)       /* bpf.c */                 \
 	X(ib_method_floor_walk_io_uring)    /* bpf.c */
