@@ -292,6 +292,11 @@ type Checked =
 function checkAnswer(method: MethodDescriptor, inst: InstanceRef, buf: ArrayBuffer, sampled: boolean, sampleRows?: number): Checked {
   const out = checkAnswerOnce(method, inst, buf, sampled, sampleRows);
   if (buf.byteLength >= GC_AFTER_BYTES || totalFds(inst.manifest) >= GC_AFTER_FDS) collectGarbage();
+  // an answer that disagrees because a task of the tree died is not the method's fault: the
+  // ground truth no longer holds (a killed task's descriptors are gone), so errored, not wrong
+  if (!out.ok && out.measurement.state === 'wrong' && !inst.alive()) {
+    return { ok: false, measurement: { ...baseOf(method, inst), state: 'errored', reason: `the workload died during the measurement (${out.measurement.reason})` } };
+  }
   return out;
 }
 
