@@ -167,7 +167,7 @@ export interface AbOptions {
   sizes: number[];
   tasks: number;
   buffers?: number;
-  /** only these methods (names); default: every host-lane method both builds have */
+  /** only these methods (names); default: every host-lane method both builds have but the task dimension's */
   methods?: string[];
   minRounds: number;
   maxRounds: number;
@@ -226,7 +226,7 @@ export async function runAB(o: AbOptions): Promise<AbResults> {
     results.submission = { revision: A.hello.revision, methods: A.hello.methods, ...(A.hello.slowdown ? { slowdown: A.hello.slowdown } : {}) };
     results.reference = { revision: o.referenceRevision, methods: B.hello.methods, ...(B.hello.slowdown ? { slowdown: B.hello.slowdown } : {}) };
     const inB = new Set(B.hello.methods.map((m) => m.name));
-    const methods = A.hello.methods.filter((m) => m.lane === 'host' && inB.has(m.name) && (!o.methods || o.methods.includes(m.name)));
+    const methods = A.hello.methods.filter((m) => m.lane === 'host' && inB.has(m.name) && (o.methods ? o.methods.includes(m.name) : m.sweep !== 'tasks'));
     let budgetMs = o.roundsBudgetS * 1000;
     const freezers = new Set<string>();
     for (const [si, scenario] of o.scenarios.entries()) {

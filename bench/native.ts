@@ -115,7 +115,7 @@ export interface MethodInfo {
   /** O(n^2) work done on a sample of rows (setSampling), and the stage that scales */
   sampling: Sampling;
   /** the sizes of a sweep it is measured at: every one, or the largest only (a baseline) */
-  sweep: 'all' | 'largest';
+  sweep: 'all' | 'largest' | 'tasks';
   /** what its work visits: the targets, or every task of the machine */
   reach: 'targets' | 'system';
 }
@@ -212,7 +212,7 @@ export function parseMethods(raw: readonly RawMethod[]): MethodInfo[] {
               with: m.emulation.with.map((x) => named(n, 'emulation.with', x)),
             },
       sampling,
-      sweep: oneOf(`${n}: sweep`, m.sweep, ['all', 'largest'] as const),
+      sweep: oneOf(`${n}: sweep`, m.sweep, ['all', 'largest', 'tasks'] as const),
       reach: oneOf(`${n}: reach`, m.reach, ['targets', 'system'] as const),
     };
   });

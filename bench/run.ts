@@ -570,8 +570,12 @@ export function exitCodeFor(results: ResultsFile): number {
 }
 
 /** `--methods`: each entry a method's name or a family; a method's name wins (procfs is both) */
-export function resolveMethods(all: MethodDescriptor[], names: string[] | undefined): MethodDescriptor[] {
-  if (!names) return all;
+/**
+ * The methods --methods names (by name or family), or by default every method but the task
+ * dimension's (sweep 'tasks'), which a task sweep adds.
+ */
+export function resolveMethods(all: MethodDescriptor[], names: string[] | undefined, o: { tasksSweep?: boolean } = {}): MethodDescriptor[] {
+  if (!names) return all.filter((m) => m.sweep !== 'tasks' || o.tasksSweep);
   const out: MethodDescriptor[] = [];
   for (const n of names) {
     const byName = all.filter((m) => m.name === n);

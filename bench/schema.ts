@@ -109,8 +109,9 @@ export interface MethodDescriptor {
   /** rows: O(n^2) work timed on a sample of rows, `scaledStage` scaled to the whole */
   sampling: 'none' | 'rows';
   scaledStage?: Stage;
-  /** measured at every size of the sweep, or at the largest only (a baseline whose growth is not needed) */
-  sweep: 'all' | 'largest';
+  /** measured at every size of the sweep, or at the largest only (a baseline whose growth is not needed), or
+   * (tasks) the task dimension's methods: in a task sweep or when named, not in the default N sweep */
+  sweep: 'all' | 'largest' | 'tasks';
   /** system: its work visits every task of the machine (the run's other instances too), so its time does not follow N or K (absent: the targets only) */
   reach?: 'targets' | 'system';
   coverage: Record<CoverageKind, DeclaredCoverage>;

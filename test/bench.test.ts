@@ -60,9 +60,13 @@ describe('npm run bench at small N', () => {
   });
 
   it('measures every scenario, method and size of the sweep, all sizes in every round, and a second instance at the largest', () => {
-    const methods = listDescriptors().map((m) => m.name);
+    // the default run: every method but the task dimension's (a task sweep adds those)
+    const methods = listDescriptors().filter((m) => m.sweep !== 'tasks').map((m) => m.name);
+    const taskMethods = listDescriptors().filter((m) => m.sweep === 'tasks').map((m) => m.name);
+    expect(taskMethods).toEqual(expect.arrayContaining(['bpf-task-file-sys', 'bpf-cgroup-fds', 'floor-sys-iter', 'floor-cgroup-walk']));
     expect(results.config.sizes).toEqual([16, 32, 64]);
     expect(results.methods.map((m) => m.name)).toEqual(methods);
+    for (const m of taskMethods) expect(results.measurements.some((x) => x.method === m), m).toBe(false);
     const largestOnly = new Set(listDescriptors().filter((d) => d.sweep === 'largest').map((d) => d.name));
     expect(largestOnly.size).toBeGreaterThan(0);
     for (const s of SCENARIOS) for (const m of methods) for (const n of [16, 32, 64]) {

@@ -225,7 +225,7 @@ async function main(argv: string[]): Promise<number> {
       if (!scenarioInfo(s)?.spreadsOverTasks) throw new UsageError(`--tasks-sweep: scenario ${s} holds its descriptors in a fixed number of tasks (--tasks does not apply); scenarios that spread over tasks: ${scenarioList().scenarios.filter((x) => x.spreadsOverTasks).map((x) => x.name).join(', ')}`);
     }
   }
-  const methods = resolveMethods(listDescriptors(), opts.methods);
+  const methods = resolveMethods(listDescriptors(), opts.methods, { tasksSweep: opts['tasks-sweep'] !== undefined });
   if (methods.length === 0) throw new UsageError('no method is built: run npm run setup');
   if ((opts['min-rounds'] ?? 0) > (opts.rounds ?? Infinity)) throw new UsageError('--min-rounds is larger than --rounds');
   for (const c of opts['criu-sizes'] ?? []) {

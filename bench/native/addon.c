@@ -319,7 +319,7 @@ static const char *const sampling_names[] = {
 	[IB_SAMPLING_NONE] = "none", [IB_SAMPLING_ROWS] = "rows",
 };
 static const char *const sweep_names[] = {
-	[IB_SWEEP_ALL] = "all", [IB_SWEEP_LARGEST] = "largest",
+	[IB_SWEEP_ALL] = "all", [IB_SWEEP_LARGEST] = "largest", [IB_SWEEP_TASKS] = "tasks",
 };
 static const char *const reach_names[] = {
 	[IB_REACH_TARGETS] = "targets", [IB_REACH_SYSTEM] = "system",

@@ -1019,6 +1019,7 @@ const struct ib_method ib_method_bpf_task_file = {
 		&ib_method_pidfd_getfd, &ib_method_bpf_task_file)
 
 const struct ib_method ib_method_bpf_task_file_sys = {
+	.sweep = IB_SWEEP_TASKS,
 	.name = "bpf-task-file-sys",
 	.family = IB_FAMILY_BPF,
 	.role = IB_ROLE_RECOVERY,
@@ -1035,6 +1036,7 @@ const struct ib_method ib_method_bpf_task_file_sys = {
 };
 
 const struct ib_method ib_method_bpf_cgroup_fds = {
+	.sweep = IB_SWEEP_TASKS,
 	.name = "bpf-cgroup-fds",
 	.family = IB_FAMILY_BPF,
 	.role = IB_ROLE_RECOVERY,
@@ -1191,6 +1193,7 @@ const struct ib_method ib_method_floor_walk_io_uring = {
 
 /* The floors of the two other ways to reach many tasks' files. */
 const struct ib_method ib_method_floor_sys_iter = {
+	.sweep = IB_SWEEP_TASKS,
 	.name = "floor-sys-iter",
 	.family = IB_FAMILY_FLOOR,
 	.role = IB_ROLE_FLOOR,
@@ -1203,6 +1206,7 @@ const struct ib_method ib_method_floor_sys_iter = {
 };
 
 const struct ib_method ib_method_floor_cgroup_walk = {
+	.sweep = IB_SWEEP_TASKS,
 	.name = "floor-cgroup-walk",
 	.family = IB_FAMILY_FLOOR,
 	.role = IB_ROLE_FLOOR,

@@ -140,6 +140,11 @@ enum ib_sweep {
 	IB_SWEEP_LARGEST, /* the largest size only: a baseline whose speedups
 			   * the reports need at the largest N, not its growth
 			   * (it keeps a default run within its time budget) */
+	IB_SWEEP_TASKS,   /* the task dimension: measured at every size of a task
+			   * sweep (--tasks-sweep) or when named (--methods),
+			   * not in the default N sweep, whose one or four tasks
+			   * say little about it (and whose wall time it would
+			   * double) */
 };
 
 /* what a method's work visits (its cost follows what it visits) */
