@@ -116,6 +116,13 @@ export function defaultScenarios(): Scenario[] {
   return scenarioList().scenarios.filter((s) => s.defaultRun).map((s) => s.name);
 }
 
+/** A task sweep's scenario when none is named: the one that takes the most tasks (tree). */
+export function taskSweepScenario(): Scenario {
+  const spread = scenarioList().scenarios.filter((s) => s.spreadsOverTasks).sort((a, b) => b.maxTasks - a.maxTasks);
+  if (!spread[0]) throw new Error('the generator lists no scenario that spreads over tasks');
+  return spread[0].name;
+}
+
 export function scenarioInfo(name: string): ScenarioInfo | undefined {
   return scenarioList().scenarios.find((s) => s.name === name);
 }

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { defaultScenarios, scenarioInfo, scenarioList, scenarioNames, type Scenario } from '../manifest.js';
+import { defaultScenarios, scenarioInfo, scenarioList, scenarioNames, taskSweepScenario, type Scenario } from '../manifest.js';
 import { REPO_ROOT } from '../native.js';
 import { listDescriptors } from '../descriptors.js';
 import { UsageError, helpText, parseOptions, type OptionTable } from '../options.js';
@@ -219,7 +219,7 @@ async function main(argv: string[]): Promise<number> {
   const tasksSweep = opts['tasks-sweep'] ? tasksSweepFrom(opts['tasks-sweep']) : undefined;
   // a task sweep measures time vs K at constant N: one size unless told otherwise
   const sizes = tasksSweep && !opts.sizes && opts.steps === undefined ? [opts.files ?? 10000] : sizesFrom(opts, sweepSizes);
-  const scenarios = (opts.scenarios ?? (tasksSweep ? ['tree'] : defaultScenarios())) as Scenario[];
+  const scenarios = (opts.scenarios ?? (tasksSweep ? [taskSweepScenario()] : defaultScenarios())) as Scenario[];
   if (tasksSweep) {
     for (const s of scenarios) {
       if (!scenarioInfo(s)?.spreadsOverTasks) throw new UsageError(`--tasks-sweep: scenario ${s} holds its descriptors in a fixed number of tasks (--tasks does not apply); scenarios that spread over tasks: ${scenarioList().scenarios.filter((x) => x.spreadsOverTasks).map((x) => x.name).join(', ')}`);

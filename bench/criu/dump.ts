@@ -305,11 +305,12 @@ async function checkIntact(tree: CriuTree, alreadyFrozen: boolean): Promise<Inta
   const pids = tree.manifest.tasks.map((t) => t.pid);
   let method;
   try {
-    method = listMethods().find((m) => m.name === 'procfs');
+    // any procfs recovery method verifies the tree (the registry lists procfs itself first)
+    method = listMethods().find((m) => m.family === 'procfs' && m.role === 'recovery');
   } catch (e) {
     return { state: 'unchecked', reason: (e as Error).message };
   }
-  if (!method) return { state: 'unchecked', reason: 'the addon has no procfs method' };
+  if (!method) return { state: 'unchecked', reason: 'the addon has no procfs recovery method' };
   let frozen: Awaited<ReturnType<typeof freezePids>> | undefined;
   try {
     if (!alreadyFrozen) frozen = await freezePids(pids);

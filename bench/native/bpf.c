@@ -52,6 +52,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +510,22 @@ static int open_target_cgroup(struct bpf_state *st, const struct ib_target *t, s
 	return fd;
 }
 
+/*
+ * A harness in a child pid namespace: the programs report task->tgid, the
+ * initial namespace's number, which is not the pid the manifest and /proc
+ * give here (every record would name a task the manifest does not have).
+ * The initial pid namespace's inode number is fixed (PROC_PID_INIT_INO).
+ */
+#define IB_PROC_PID_INIT_INO 0xEFFFFFFCu
+static bool nested_pid_ns(void)
+{
+	struct stat sb;
+
+	if (stat("/proc/self/ns/pid", &sb) < 0)
+		return false;
+	return sb.st_ino != IB_PROC_PID_INIT_INO;
+}
+
 static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_target *t,
 			 const struct ib_opts *o, struct ib_out *out)
 {
@@ -523,6 +540,10 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	*state = NULL;
 	if (!t->npids)
 		return ib_out_error(out, -EINVAL, "bpf: no target pids");
+	if (nested_pid_ns())
+		return ib_out_skip(out, IB_SKIP_MISSING_FEATURE, "bpf: the harness runs in a child "
+				   "pid namespace, and BPF reports the initial namespace's pids "
+				   "(run it in the initial one)");
 	for (i = 0; i < t->npids; i++) {
 		err = pid_check(t->pids[i], out);
 		if (err)
