@@ -47,7 +47,8 @@ export interface TimeRow {
  */
 export type RatioKind = 'speedup' | 'vs-floor' | 'chain' | 'vs-emulation';
 /** suspect: a method measured faster than its own floor; chain-break: a floor faster than a floor it is part of */
-export type RatioFlag = 'suspect' | 'chain-break';
+/** suspect / chain-break: the whole CI below 0.9; unsure: the median below 0.9, the CI reaching above it */
+export type RatioFlag = 'suspect' | 'chain-break' | 'unsure';
 
 export interface RatioRow {
   scenario: Scenario;
@@ -193,6 +194,11 @@ function flagsFor(kind: RatioKind, v: PairedRatio, method: string, reference: st
   }
   if (kind === 'chain' && v.ciHigh < SUSPECT_BELOW) {
     return { flags: ['chain-break'], why: `${reference} is part of ${method}'s work but measured ${(1 / v.ratio).toFixed(2)}x slower (95% CI of ${method}/${reference} up to ${v.ciHigh.toFixed(2)})` };
+  }
+  if ((kind === 'vs-floor' || kind === 'chain') && v.ratio < SUSPECT_BELOW) {
+    // a median no subset of the work can have, with a CI too wide to call it an artefact: neither
+    // a result nor "met"
+    return { flags: ['unsure'], why: `${method} measured ${v.ratio.toFixed(2)}x ${reference}, which is part of its work (95% CI ${v.ciLow.toFixed(2)}-${v.ciHigh.toFixed(2)}): below 0.9 but too noisy to call an artefact; not a result` };
   }
   return { flags: [] };
 }

@@ -17,8 +17,8 @@ export interface TargetCheck {
   limit: number;
   /** "x" for ratios, "s" for seconds, "%" for percent */
   unit: 'x' | 's' | '%';
-  /** met, missed, suspect (the figure cannot be a result), info (not applicable to this run) */
-  verdict: 'met' | 'missed' | 'suspect' | 'info';
+  /** met, missed, suspect (the figure cannot be a result), unsure (its median cannot be one, its CI too wide to say it is an artefact), info (not applicable to this run) */
+  verdict: 'met' | 'missed' | 'suspect' | 'unsure' | 'info';
   detail: string;
 }
 
@@ -71,6 +71,7 @@ export function checkTargets(results: ResultsFile, an: Analysis = analyze(result
       if (!r) continue;
       const v = r.value;
       const suspect = r.flags.length > 0;
+      const unsure = r.flags.includes('unsure');
       out.push({
         name: `${d.name} / ${d.floor}`,
         value: v.ratio,
@@ -78,8 +79,8 @@ export function checkTargets(results: ResultsFile, an: Analysis = analyze(result
         ciHigh: v.ciHigh,
         limit: d.floorLimit,
         unit: 'x',
-        verdict: suspect ? 'suspect' : v.ciHigh <= d.floorLimit ? 'met' : 'missed',
-        detail: `${scen} at N=${n}, paired over ${v.rounds} rounds on ${v.instances} instance(s), 95% CI ${v.ciLow.toFixed(2)}-${v.ciHigh.toFixed(2)}${suspect ? `; SUSPECT: ${r.why}` : ''}`,
+        verdict: unsure ? 'unsure' : suspect ? 'suspect' : v.ciHigh <= d.floorLimit ? 'met' : 'missed',
+        detail: `${scen} at N=${n}, paired over ${v.rounds} rounds on ${v.instances} instance(s), 95% CI ${v.ciLow.toFixed(2)}-${v.ciHigh.toFixed(2)}${suspect ? `; ${unsure ? 'UNSURE' : 'SUSPECT'}: ${r.why}` : ''}`,
       });
       const w = ciWidth(v);
       out.push({
@@ -111,7 +112,7 @@ export function checkTargets(results: ResultsFile, an: Analysis = analyze(result
 
 export function formatTargets(checks: TargetCheck[]): string[] {
   const lines: string[] = [];
-  const words = { met: 'met', missed: 'MISSED', suspect: 'SUSPECT', info: 'info' } as const;
+  const words = { met: 'met', missed: 'MISSED', suspect: 'SUSPECT', unsure: 'UNSURE', info: 'info' } as const;
   for (const c of checks) {
     const v = c.value === undefined ? 'n/a' : c.unit === 'x' ? `${c.value.toFixed(2)}x` : c.unit === '%' ? `${c.value.toFixed(1)} %` : `${c.value.toFixed(1)} s`;
     const lim = c.unit === 'x' ? `${c.limit}x` : c.unit === '%' ? `${c.limit} %` : `${c.limit} s`;

@@ -5,7 +5,8 @@ import { computeWarnings, warningText, measureClockResolutionNs } from '../analy
 import { mulberry32 } from '../analysis/prng.js';
 import { ratioSpread, meanMoves } from '../analysis/repro.js';
 import { analyze } from '../analysis/analyze.js';
-import { checkTargets } from '../analysis/targets.js';
+import { checkTargets, formatTargets } from '../analysis/targets.js';
+import { formatSummary } from '../analysis/report/summary.js';
 import { bootstrapGroups, pairedNetRatio, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
 import { roundOrder } from '../bench/rounds.js';
 import type { Samples } from '../bench/schema.js';
@@ -274,6 +275,25 @@ describe('sanity of paired ratios', () => {
     expect(row.why).toMatch(/subset of its method's work/);
     const t = checkTargets(r, an).find((x) => x.name === 'bpf-all / floor-walk')!;
     expect(t.verdict).toBe('suspect');
+  });
+
+  it('a median below 0.9 whose CI reaches above it is unsure: never met, flagged in the summary', () => {
+    // floor-walk costs 1.15x bpf-all (ratio ~0.87) under heavy noise: the CI is too wide to call it an
+    // artefact, the median too low to be a result (seen: 0.80x, CI 0.66-1.01, printed "met")
+    const methods = FIXTURE_METHODS.map((m) => (m.method === 'floor-walk' ? { ...m, cost: (n: number) => 1.15 * (80_000 + 260 * n) } : m));
+    const r = buildResults({ scenarios: ['all'], methods, noise: 0.25, rounds: 4, seed: 5 });
+    const an = analyze(r);
+    const row = an.ratios.find((x) => x.kind === 'vs-floor' && x.method === 'bpf-all' && x.n === 512)!;
+    expect(row.value.ratio).toBeLessThan(0.9);
+    expect(row.value.ciHigh).toBeGreaterThanOrEqual(0.9);
+    expect(row.flags).toEqual(['unsure']);
+    expect(row.why).toMatch(/too noisy to call an artefact/);
+    const t = checkTargets(r, an).find((x) => x.name === 'bpf-all / floor-walk')!;
+    expect(t.verdict).toBe('unsure');
+    expect(formatTargets([t]).join('\n')).toMatch(/UNSURE/);
+    const text = formatSummary(r, an);
+    expect(text).toMatch(/bpf-all \/ floor-walk\s+0\.8\dx [\d.]+-[\d.]+ UNSURE/);
+    expect(text).not.toMatch(/bpf-all \/ floor-walk\s+0\.\d+x [\d.]+-[\d.]+ <= \d+ met/);
   });
 
   it('a floor measured slower than a floor that includes it breaks the chain', () => {

@@ -379,7 +379,7 @@ function footnotes(results: ResultsFile, marks: Marks): string[] {
     notes.push(...wrap(`${system.join(', ')}: walk every task of the machine (the harness${idle}${others}): their time follows what the machine runs, not N or K; their growth is not the method's.`));
   }
   if (marks.suspect) {
-    notes.push(...wrap('SUSPECT / CHAIN-BREAK: a floor measured slower than work that includes it (the CI lies below 0.9): a measurement artefact, not a result; rerun on a quiet machine.'));
+    notes.push(...wrap('SUSPECT / CHAIN-BREAK: a floor measured slower than work that includes it (the CI lies below 0.9): a measurement artefact, not a result; UNSURE: the median lies below 0.9 but the CI reaches above it: not a result either, never met; rerun on a quiet machine.'));
   }
   if (marks.below) notes.push(...wrap('a method/floor ratio below 1 whose CI reaches 0.9 or above is within noise of 1.'));
   const warned = results.measurements.filter((m) => m.warnings.some((w) => w !== 'extrapolated'));
