@@ -143,6 +143,22 @@ describe.each(BASES)('kernel patch series for %s', (base) => {
     expect(c).toMatch(/^Numbers$/m);
   });
 
+  it('quotes the numbers of the committed kernel-lane runs of both bases, as they are', () => {
+    const c = read('0000-cover-letter.patch');
+    const numbers = c.slice(c.indexOf('\nNumbers\n'));
+    for (const b of BASES) {
+      const summary = readFileSync(path.join(REPO, 'results', `kernel-lane-${b}-patched`, 'summary.txt'), 'utf8');
+      const section = numbers.slice(numbers.indexOf(`Linux ${b} (`), (numbers.indexOf('Linux ', numbers.indexOf(`Linux ${b} (`) + 6) + 1 || numbers.length + 1) - 1);
+      let rows = 0;
+      for (const m of summary.matchAll(/^ {2}(\w+): bpf-iter-all over (procfs|kcmp-tree|pidfd-getfd|bpf-all): ([\d.]+x)/gm)) {
+        const row = new RegExp(`^ +${m[1]} +.*${m[3].replace('.', '\\.')}`, 'm');
+        expect(section, `${b} ${m[1]} over ${m[2]}`).toMatch(row);
+        rows++;
+      }
+      expect(rows, `${b}: the committed run's kernel-lane lines`).toBe(20);
+    }
+  });
+
   it('keeps the UAPI header and its tools/ copy in step, and updates the btf_dump expectation', () => {
     const p = read(names[0]);
     expect(touched(p).sort()).toEqual([
