@@ -11,7 +11,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freezePids, type FreezeMethod, type Frozen } from './freezer.js';
@@ -83,6 +83,9 @@ function removeDir(dir: string | undefined): void {
   }
 }
 
+/** the harness's pid namespace (its /proc/self/ns/pid inode), part of the generators' directory names */
+let PIDNS: number | undefined;
+
 /**
  * The private directory of a generator killed before ready (its manifest,
  * which names it, does not exist yet): found by the generator's pid, where
@@ -90,6 +93,7 @@ function removeDir(dir: string | undefined): void {
  * $TMPDIR, /tmp).
  */
 function removeDirsOfPid(pid: number): void {
+  if (PIDNS === undefined) PIDNS = statSync('/proc/self/ns/pid').ino;
   if (pid <= 0) return;
   const bases = new Set([process.env.ITERBENCH_TMPDIR, '/dev/shm', process.env.TMPDIR, '/tmp'].filter((b): b is string => !!b));
   for (const base of bases) {
@@ -99,7 +103,8 @@ function removeDirsOfPid(pid: number): void {
     } catch {
       continue;
     }
-    for (const n of names) if (n.startsWith(`iterbench-wl-${pid}-`)) removeDir(join(base, n));
+    // iterbench-wl-<pid>-n<pid namespace inode>-XXXXXX: the generator is our child, in our namespace
+    for (const n of names) if (n.startsWith(`iterbench-wl-${pid}-n${PIDNS}-`)) removeDir(join(base, n));
   }
 }
 

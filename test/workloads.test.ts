@@ -6,6 +6,7 @@
  * items and slots. Reading /proc here checks the generator, not a method.
  */
 import { execa } from 'execa';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -858,6 +859,24 @@ describe('the life cycle', () => {
     expect(existsSync(dir)).toBe(true);
     const w = await start({ scenario: 'files', files: 10 });
     expect(existsSync(dir)).toBe(false);
+    await w.stop();
+  });
+
+  it('a generator in another pid namespace leaves the directories of live workloads alone', async (ctx) => {
+    const probe = spawnSync('unshare', ['-pf', '--mount-proc', 'true']);
+    if (probe.status !== 0) return ctx.skip('unshare -pf cannot run here');
+    const w = await start({ scenario: 'files', files: 10 });
+    const dir = Object.values(w.manifest.files).find((f) => f.kind === 'reg')!.path!.replace(/\/[^/]+$/, '');
+    // its name says which pid namespace its pid is a number in
+    expect(dir).toMatch(new RegExp(`/iterbench-wl-${w.rootPid}-n${statSync('/proc/self/ns/pid').ino}-`));
+    const manifest = join(tmpdir(), `iterbench-pidns-${process.pid}.json`);
+    // in a child pid namespace the workload's pid does not exist: it must not count as gone
+    const p = execa('unshare', ['-pf', '--mount-proc', BIN, 'files', '--files', '5', '--manifest', manifest], { reject: false, buffer: false, stdout: 'pipe', stdin: 'pipe' });
+    await new Promise<void>((res) => p.stdout.on('data', (d: Buffer) => /ready/.test(d.toString()) && res()));
+    p.stdin.end();
+    await p;
+    rmSync(manifest, { force: true });
+    expect(existsSync(dir)).toBe(true);
     await w.stop();
   });
 

@@ -197,23 +197,45 @@ int serve(bool churn)
 	return 0;
 }
 
+/* the pid namespace this generator's pids are numbers in (its /proc/self/ns/pid inode) */
+static unsigned long pidns_ino(void)
+{
+	struct stat sb;
+
+	return stat("/proc/self/ns/pid", &sb) == 0 ? (unsigned long)sb.st_ino : 0;
+}
+
+#define PROC_PID_INIT_INO 0xEFFFFFFCul /* the initial pid namespace's inode */
+
 /*
- * A generator killed by SIGKILL cannot remove its directory: remove those
- * whose generator (the pid in the name) is gone.
+ * Remove what generators killed with SIGKILL left behind: directories
+ * whose generator (the pid in the name) is gone. A name carries the pid
+ * namespace its pid is a number in (iterbench-wl-<pid>-n<ns inode>-XXXXXX):
+ * a pid means nothing in another namespace, so a directory of another
+ * namespace is left alone. (Without it, a generator in a child pid
+ * namespace saw every other generator's pid as gone and removed the
+ * directories of live workloads: their registered files turned
+ * "(deleted)" mid-run.) Names without a namespace (older generators) are
+ * judged from the initial namespace only.
  */
 static void remove_stale_dirs(const char *base)
 {
 	char path[PATH_MAX + 300];
+	unsigned long self_ns = pidns_ino();
 	struct dirent *de;
 	DIR *d = opendir(base);
 
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		int pid;
+		unsigned long ns = 0;
+		int pid = 0, n;
 
-		if (sscanf(de->d_name, "iterbench-wl-%d-", &pid) != 1 || pid <= 0)
+		n = sscanf(de->d_name, "iterbench-wl-%d-n%lu-", &pid, &ns);
+		if (n < 1 || pid <= 0)
 			continue;
+		if (n == 2 ? ns != self_ns : self_ns != PROC_PID_INIT_INO)
+			continue; /* another namespace's pid: cannot tell */
 		if (kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
@@ -222,11 +244,6 @@ static void remove_stale_dirs(const char *base)
 	closedir(d);
 }
 
-/*
- * Regular files live in memory when possible (creating thousands of inodes
- * on a disk filesystem costs seconds): a private directory under
- * $ITERBENCH_TMPDIR, else /dev/shm, else $TMPDIR, else /tmp.
- */
 int tmpdir_init(void)
 {
 	const char *tmp = getenv("ITERBENCH_TMPDIR");
@@ -236,7 +253,8 @@ int tmpdir_init(void)
 	if (!tmp || !tmp[0])
 		tmp = "/tmp";
 	remove_stale_dirs(tmp);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/iterbench-wl-%d-XXXXXX", tmp, (int)getpid());
+	snprintf(tmpdir, sizeof(tmpdir), "%s/iterbench-wl-%d-n%lu-XXXXXX", tmp, (int)getpid(),
+		 pidns_ino());
 	if (!mkdtemp(tmpdir)) {
 		fprintf(stderr, "%s: mkdtemp %s: %s\n", prog, tmpdir, strerror(errno));
 		tmpdir[0] = 0;
