@@ -18,7 +18,7 @@ import { roundDrift, withinBlockTrend } from '../analysis/paired.js';
 import { decodeRecords, type Recovered } from './decode.js';
 import type { Manifest, Scenario } from './manifest.js';
 import { nativeNoop, openMethod, type Collector } from './native.js';
-import type { BlockOutcome, Unit } from './rounds.js';
+import type { BlockOutcome, Cadence, Unit } from './rounds.js';
 import type {
   AnswerChecks,
   Coverage,
@@ -187,7 +187,10 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
     // three measured, each answer digested and checked like a timed one.
     let estimateNs = firstNs;
     if (firstNs < 50e6) {
-      const want = 4;
+      // a collect of 20 ms or more (cold) gets one block of one timed collect
+      // and no warm-up whatever the estimate says within a factor 2: one
+      // warm-up and one measured are enough; a faster one, one and three
+      const want = firstNs >= (opts.warmupBelowNs ?? DEFAULT_MEASURE.warmupBelowNs) ? 2 : 4;
       const times = new Float64Array(want);
       const digests = new BigUint64Array(want);
       const ns: number[] = [];
@@ -347,6 +350,10 @@ interface UnitState {
 export class LocalUnit implements Unit {
   readonly key: string;
   readonly block: number;
+  /** the rounds it is visited in (set by the run before its rounds; default every round) */
+  cadence?: Cadence;
+  /** visited back to back with the units of the same group (set by the run) */
+  group?: string;
   private readonly ns: number[] = [];
   private readonly round: number[] = [];
   private readonly atMs: number[] = [];
@@ -493,7 +500,9 @@ export class LocalUnit implements Unit {
 
 /** The harness overhead: an empty native call, timed by tinybench like a method. */
 export async function measureOverhead(): Promise<Statistics | undefined> {
-  const bench = new Bench({ time: 100, iterations: 1000, warmupIterations: 100, warmupTime: 0, retainSamples: true, throws: false, timestampProvider: 'hrtimeNow' });
+  // a count, not a time: 100 ms of a 40 ns call is two million samples, whose
+  // statistics took the run's first two seconds
+  const bench = new Bench({ time: 0, iterations: 20_000, warmupIterations: 1000, warmupTime: 0, retainSamples: true, throws: false, timestampProvider: 'hrtimeNow' });
   bench.add('noop', () => nativeNoop());
   await bench.run();
   const r = bench.tasks[0]!.result;

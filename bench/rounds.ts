@@ -29,9 +29,34 @@ export function shuffle<T>(xs: readonly T[], rng: Rng): T[] {
   return a;
 }
 
-/** the order of round `index`: a permutation of keys, from (seed, scope, index) only */
-export function roundOrder(keys: readonly string[], seed: number, scope: string, index: number): string[] {
-  return shuffle(keys, mulberry32(seedFrom(`${scope}/${index}`, seed)));
+/**
+ * The order of round `index`: a permutation of keys, from (seed, scope,
+ * index) only. Keys of the same group (groupOf; a method and its floor on
+ * one instance) are visited back to back, in a random order among
+ * themselves, the group at a random place among the rest: a ratio of two
+ * units then compares blocks taken within a fraction of a second of each
+ * other, not anywhere in a round of several seconds (a disturbance of a
+ * few hundred ms hits both or neither).
+ */
+export function roundOrder(keys: readonly string[], seed: number, scope: string, index: number, groupOf?: (key: string) => string | undefined): string[] {
+  const rng = mulberry32(seedFrom(`${scope}/${index}`, seed));
+  if (!groupOf) return shuffle(keys, rng);
+  const groups = new Map<string, string[]>();
+  const items: string[][] = [];
+  for (const k of keys) {
+    const g = groupOf(k);
+    if (g === undefined) {
+      items.push([k]);
+      continue;
+    }
+    let l = groups.get(g);
+    if (!l) {
+      groups.set(g, (l = []));
+      items.push(l);
+    }
+    l.push(k);
+  }
+  return shuffle(items, rng).flatMap((l) => (l.length > 1 ? shuffle(l, rng) : l));
 }
 
 /** What one block gave: samples, or why the unit stops. */
@@ -39,11 +64,36 @@ export type BlockOutcome =
   | { ok: true; timesNs: number[] }
   | { ok: false; state: 'wrong' | 'errored'; reason: string };
 
+/**
+ * Which rounds a unit is visited in (counted from the scenario's first):
+ *   every  every round, the extra rounds after the core ones too
+ *   core   the core rounds (the first minRounds)
+ *   even   the even-numbered core rounds (0, 2, 4, ...)
+ * The core rounds visit every unit whose cadence admits them; after them,
+ * extra rounds visit the `every` units alone while the extra budget lasts.
+ * So two units' paired ratio is over the rounds both were visited in: all
+ * the rounds for two `every` units, the core (or even) rounds otherwise.
+ */
+export type Cadence = 'every' | 'core' | 'even';
+
+export const CADENCES: readonly Cadence[] = ['every', 'core', 'even'];
+
+/** whether a unit of this cadence is visited in round i (of a scenario with minRounds core rounds) */
+export function visits(cadence: Cadence, i: number, minRounds: number): boolean {
+  if (cadence === 'every') return true;
+  if (i >= minRounds) return false;
+  return cadence === 'core' || i % 2 === 0;
+}
+
 export interface Unit {
   /** "<instance>:<method>" (or "<build>/<instance>:<method>" in the gate) */
   readonly key: string;
   /** collects per block */
   readonly block: number;
+  /** the rounds it is visited in (default: every) */
+  readonly cadence?: Cadence;
+  /** units of the same group are visited back to back (roundOrder) */
+  readonly group?: string;
   runBlock(round: number): Promise<BlockOutcome>;
 }
 
@@ -59,9 +109,13 @@ export interface RoundOptions {
   /** scope of the seeded orders (e.g. "bench/all") */
   scope: string;
   seed: number;
+  /** the core rounds: every unit is visited in them (as its cadence says) */
   minRounds: number;
   maxRounds: number;
-  /** stop after the round during which this much time (ms) has passed, once minRounds are done */
+  /**
+   * after the core rounds, extra rounds (the `every` units only) until this
+   * much time (ms) has passed since the core rounds ended
+   */
   budgetMs: number;
   /** ms since the run started */
   clock: () => number;
@@ -74,20 +128,25 @@ export interface RoundOptions {
 }
 
 /**
- * Run rounds over the units until maxRounds, or the budget once minRounds
- * are done. A unit whose block fails leaves the remaining rounds (its
- * failure goes to the sink). Returns the rounds run.
+ * Run the core rounds (minRounds), then extra rounds over the `every` units
+ * until maxRounds or the budget. A unit whose block fails leaves the
+ * remaining rounds (its failure goes to the sink). Returns the rounds run.
  */
 export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: RoundOptions): Promise<RoundInfo[]> {
   const live = new Map(units.map((u) => [u.key, u]));
   const rounds: RoundInfo[] = [];
-  const t0 = opts.clock();
+  let coreEnd: number | undefined;
   const first = opts.firstIndex ?? 0;
   for (let i = 0; i < opts.maxRounds && live.size > 0; i++) {
     if (opts.signal?.aborted) break;
-    if (i >= opts.minRounds && opts.clock() - t0 >= opts.budgetMs) break;
+    if (i >= opts.minRounds) {
+      coreEnd ??= opts.clock();
+      if (opts.clock() - coreEnd >= opts.budgetMs) break;
+    }
     const index = first + i;
-    const order = roundOrder([...live.keys()], opts.seed, opts.scope, index);
+    const keys = [...live.values()].filter((u) => visits(u.cadence ?? 'every', i, opts.minRounds)).map((u) => u.key);
+    if (!keys.length) break;
+    const order = roundOrder(keys, opts.seed, opts.scope, index, (k) => live.get(k)?.group);
     const meter = startMeter();
     const probe = opts.probe?.();
     const startMs = opts.clock();

@@ -21,7 +21,7 @@ import { collectEnvironment } from './environment.js';
 import type { Scenario } from './manifest.js';
 import { DEFAULT_MEASURE, baseOf, measureOverhead, openUnit, type InstanceRef, type LocalUnit, type MeasureOptions } from './measure.js';
 import { nativeSched } from './native.js';
-import { machineProbe, runRounds } from './rounds.js';
+import { machineProbe, runRounds, visits, type Cadence } from './rounds.js';
 import {
   EXPECTED_SKIPS,
   RESULTS_SCHEMA,
@@ -47,11 +47,11 @@ export interface RunOptions {
   /** unrelated idle processes kept running outside the workloads during the run (0: none) */
   idleTasks?: number;
   buffers?: number;
-  /** wall-time target of the whole run, s: sets how many rounds fit */
+  /** wall-time target of the whole run, s: a share of it (extraShare) goes to extra rounds of the fast units at the largest size */
   timeBudgetS: number;
   /** instances at the largest size of each scenario (default 2) */
   replicas: number;
-  /** rounds per scenario: at least minRounds, at most maxRounds, as the budget allows */
+  /** rounds per scenario: minRounds core rounds, then extra rounds (fast units at the largest size) up to maxRounds as the budget allows */
   minRounds: number;
   maxRounds: number;
   seed: number;
@@ -86,13 +86,61 @@ export function criuSizesFor(sizes: readonly number[], asked?: readonly number[]
 
 export const RUN_DEFAULTS = {
   replicas: 2,
-  minRounds: 8,
+  minRounds: 6,
   maxRounds: 40,
   seed: 1,
   replicaMaxNs: 20e6,
-  /** share of the time budget for the rounds (the rest: workloads, opening, reports) */
-  roundsShare: 0.62,
+  /**
+   * share of the time budget for the extra rounds (after each scenario's
+   * core rounds; the fast units at the largest size alone): the target
+   * ratios are between fast units there, and their rounds are cheap
+   */
+  extraShare: 0.04,
+  /**
+   * a unit whose collect takes at least this long (ns) is slow: at a size
+   * below the largest it is visited in every other core round (its rounds
+   * cost most of a round's time; the figures at the largest size are the
+   * ones with targets), and it has no extra rounds
+   */
+  slowNs: 20e6,
+  /**
+   * the block of a fast unit at the largest size lasts about this long
+   * (elsewhere DEFAULT_MEASURE.blockTargetNs): the target ratios are there,
+   * and a block median of several collects holds through a disturbance of
+   * a few ms that one or two collects do not
+   */
+  largestBlockNs: 24e6,
 } as const;
+
+/**
+ * Each method with a floor, and each floor, named by a group: a method is
+ * in its floor's group (a floor that several methods share takes them all).
+ * The units of one group on one instance are visited back to back in a
+ * round (bench/rounds.ts roundOrder), so a method/floor ratio compares
+ * blocks taken moments apart.
+ */
+export function floorGroups(methods: readonly Pick<MethodDescriptor, 'name' | 'floor'>[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of methods) {
+    if (!m.floor || !methods.some((f) => f.name === m.floor)) continue;
+    out.set(m.name, m.floor);
+    out.set(m.floor, m.floor);
+  }
+  return out;
+}
+
+/**
+ * The rounds a unit is visited in (bench/rounds.ts): at the largest size,
+ * a fast unit in every round (the extra ones too), a slow one in the core
+ * rounds; below it (and the CRIU variant's units), a fast unit in the core
+ * rounds, a slow one in the even core rounds, all sizes of one method in
+ * the same rounds (the per-round growth fit).
+ */
+export function cadenceOf(u: { estimateNs: number; inst: { n: number; variant?: unknown } }, largest: number, slowNs: number = RUN_DEFAULTS.slowNs): Cadence {
+  const slow = u.estimateNs >= slowNs;
+  if (u.inst.n === largest && !u.inst.variant) return slow ? 'core' : 'every';
+  return slow ? 'even' : 'core';
+}
 
 export interface Progress {
   done: number;
@@ -302,7 +350,7 @@ export class Run {
       if (cfg.signal?.aborted) return this.results;
     }
     const freezers = new Set<string>();
-    let roundsBudgetMs = cfg.timeBudgetS * 1000 * RUN_DEFAULTS.roundsShare;
+    const extraBudgetMs = (cfg.timeBudgetS * 1000 * RUN_DEFAULTS.extraShare) / Math.max(1, cfg.scenarios.length);
     let criu: Extract<CriuFound, { state: 'ok' }> | undefined;
     const criuSizes = criuSizesFor(cfg.sizes, cfg.criuSizes);
     if (cfg.criu !== 'off') {
@@ -315,7 +363,7 @@ export class Run {
         this.results.criu = { state: 'skipped', skip, reason: found.reason };
       }
     }
-    for (const [si, scenario] of cfg.scenarios.entries()) {
+    for (const scenario of cfg.scenarios) {
       if (cfg.signal?.aborted) return this.results;
       const largest = Math.max(...cfg.sizes);
       const kMax = cfg.tasksSweep?.length ? Math.max(...cfg.tasksSweep) : undefined;
@@ -361,7 +409,7 @@ export class Run {
             if (l.ref.variant && !(method.role === 'recovery' && method.lane === 'host' && method.sampling === 'none')) continue;
             progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.k !== undefined ? ` K=${l.ref.k}` : ''}${l.ref.replica ? `#${l.ref.replica + 1}` : ''}${l.ref.variant ? ` (${l.ref.variant})` : ''} ${method.name}: open and verify` });
             const o = l.workload.alive()
-              ? await openUnit(method, l.ref, mopts)
+              ? await openUnit(method, l.ref, l.ref.n === largest && !l.ref.variant ? { ...mopts, blockTargetNs: RUN_DEFAULTS.largestBlockNs } : mopts)
               : { kind: 'final' as const, measurement: { ...baseOf(method, l.ref), state: 'errored' as const, reason: 'the workload died before this measurement' } };
             if (o.kind === 'unit' && (l.ref.replica > 0 || l.ref.variant) && descriptorsTight()) {
               // an optional unit (a replica's, the CRIU variant's) that leaves the harness
@@ -381,8 +429,12 @@ export class Run {
         }
         // 3. rounds
         const byKey = new Map(this.units.map((u) => [u.key, u]));
-        const budget = roundsBudgetMs / (cfg.scenarios.length - si);
-        const tr = this.clock();
+        const groups = floorGroups(cfg.methods);
+        for (const u of this.units) {
+          u.cadence = cadenceOf(u, largest);
+          const g = groups.get(u.method.name);
+          if (g !== undefined) u.group = `${u.inst.id}:${g}`;
+        }
         const rounds = await runRounds(
           this.units,
           {
@@ -395,14 +447,13 @@ export class Run {
             seed: cfg.seed,
             minRounds: cfg.minRounds,
             maxRounds: cfg.maxRounds,
-            budgetMs: budget,
+            budgetMs: extraBudgetMs,
             clock: this.clock,
             signal: cfg.signal,
             probe: machineProbe,
             onRound: (r) => progress({ phase: 'round', text: `${scenario}: round ${r.index + 1} (${(r.durationMs / 1000).toFixed(1)} s, ${this.units.length} units)` }),
           },
         );
-        roundsBudgetMs -= this.clock() - tr;
         this.results.rounds.push(...rounds);
         if (this.units.length) this.results.environment.sched = nativeSched();
         if (cfg.signal?.aborted) return this.results;
@@ -507,7 +558,9 @@ export class Run {
   private flushScenario(rounds: number, interrupted = false): void {
     // cut short: a unit that has not completed a block was not measured (not a failure)
     const units = interrupted ? this.units.filter((u) => u.sampleCount > 0) : this.units;
-    const ms = [...this.pending, ...units.map((u) => u.toMeasurement({ requestedRounds: Math.min(rounds, this.cfg.minRounds) }))];
+    // the rounds each unit's cadence asked for, of those run
+    const asked = (u: LocalUnit) => Array.from({ length: rounds }, (_, i) => i).filter((i) => visits(u.cadence ?? 'every', i, this.cfg.minRounds)).length;
+    const ms = [...this.pending, ...units.map((u) => u.toMeasurement({ requestedRounds: Math.min(asked(u), this.cfg.minRounds) }))];
     const order = new Map(this.cfg.methods.map((m, i) => [m.name, i]));
     ms.sort((a, b) => a.n - b.n || (a.k ?? 0) - (b.k ?? 0) || a.replica - b.replica || order.get(a.method)! - order.get(b.method)!);
     this.results.measurements.push(...ms);

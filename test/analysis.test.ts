@@ -8,7 +8,8 @@ import { analyze } from '../analysis/analyze.js';
 import { checkTargets, formatTargets } from '../analysis/targets.js';
 import { formatSummary } from '../analysis/report/summary.js';
 import { bootstrapGroups, pairedNetRatio, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
-import { roundOrder } from '../bench/rounds.js';
+import { roundOrder, runRounds, visits, type Cadence, type Unit } from '../bench/rounds.js';
+import { cadenceOf, floorGroups } from '../bench/run.js';
 import type { Samples } from '../bench/schema.js';
 import { buildResults, FIXTURE_METHODS, gauss, type FixtureMethod } from './support/results-fixture.js';
 
@@ -173,6 +174,92 @@ describe('paired rounds', () => {
     expect(new Set(orders.map((o) => o[0])).size).toBeGreaterThan(6);
     expect(roundOrder(keys, 1, 'bench/all', 3)).toEqual(orders[3]);
     expect(roundOrder(keys, 2, 'bench/all', 3)).not.toEqual(orders[3]);
+  });
+
+  it('a method and its floor on one instance are visited back to back, in either order, the pair anywhere in the round', () => {
+    const methods = ['procfs', 'floor-procfs', 'bpf-all', 'floor-walk', 'kcmp-tree', 'bpf-task-file', 'floor-empty-iter'];
+    const groups = floorGroups([
+      { name: 'procfs', floor: 'floor-procfs' },
+      { name: 'floor-procfs' },
+      { name: 'bpf-all', floor: 'floor-walk' },
+      { name: 'floor-walk' },
+      { name: 'kcmp-tree' },
+      { name: 'bpf-task-file', floor: 'floor-empty-iter' },
+      { name: 'floor-empty-iter' },
+      { name: 'bpf-epoll', floor: 'floor-walk-epoll' }, // its floor is not in the run: no group
+    ]);
+    expect(groups.get('procfs')).toBe('floor-procfs');
+    expect(groups.get('floor-walk')).toBe('floor-walk');
+    expect(groups.has('kcmp-tree')).toBe(false);
+    expect(groups.has('bpf-epoll')).toBe(false);
+    const keys = [0, 1].flatMap((inst) => methods.map((m) => `${inst}:${m}`));
+    const groupOf = (k: string) => {
+      const [inst, m] = k.split(':') as [string, string];
+      const g = groups.get(m);
+      return g === undefined ? undefined : `${inst}:${g}`;
+    };
+    const orders = Array.from({ length: 40 }, (_, r) => roundOrder(keys, 1, 'bench/all', r, groupOf));
+    const first = new Set<string>();
+    const at = new Set<number>();
+    for (const o of orders) {
+      expect([...o].sort()).toEqual([...keys].sort());
+      for (const [m, f] of [['procfs', 'floor-procfs'], ['bpf-all', 'floor-walk'], ['bpf-task-file', 'floor-empty-iter']] as const) {
+        for (const inst of [0, 1]) {
+          const i = o.indexOf(`${inst}:${m}`);
+          const j = o.indexOf(`${inst}:${f}`);
+          expect(Math.abs(i - j)).toBe(1);
+          if (m === 'procfs' && inst === 0) {
+            first.add(i < j ? m : f);
+            at.add(Math.min(i, j));
+          }
+        }
+      }
+    }
+    expect(first).toEqual(new Set(['procfs', 'floor-procfs']));
+    expect(at.size).toBeGreaterThan(6);
+    expect(roundOrder(keys, 1, 'bench/all', 5, groupOf)).toEqual(orders[5]);
+  });
+
+  it('cadences: fast units at the largest size in every round, slow ones in the core rounds, slow ones below it in the even core rounds; extra rounds until the budget', async () => {
+    expect(cadenceOf({ estimateNs: 3e6, inst: { n: 10000 } }, 10000)).toBe('every');
+    expect(cadenceOf({ estimateNs: 200e6, inst: { n: 10000 } }, 10000)).toBe('core');
+    expect(cadenceOf({ estimateNs: 3e6, inst: { n: 2500 } }, 10000)).toBe('core');
+    expect(cadenceOf({ estimateNs: 50e6, inst: { n: 2500 } }, 10000)).toBe('even');
+    expect(cadenceOf({ estimateNs: 3e6, inst: { n: 10000, variant: 'criu-compatible' } }, 10000)).toBe('core');
+    expect(cadenceOf({ estimateNs: 20e6, inst: { n: 10000 } }, 10000)).toBe('core');
+    let now = 0;
+    const seen = new Map<string, number[]>();
+    const mk = (key: string, cadence: Cadence | undefined, costMs: number): Unit => ({
+      key,
+      block: 1,
+      ...(cadence ? { cadence } : {}),
+      runBlock: async (round) => {
+        (seen.get(key) ?? seen.set(key, []).get(key)!).push(round);
+        now += costMs;
+        return { ok: true, timesNs: [costMs * 1e6] };
+      },
+    });
+    const units = [mk('0:fast', 'every', 10), mk('0:slow', 'core', 200), mk('1:slow', 'even', 100), mk('1:fast', 'core', 5), mk('2:gate', undefined, 10)];
+    const rounds = await runRounds(units, { add: () => undefined, fail: () => undefined }, {
+      scenario: 'all',
+      scope: 'test',
+      seed: 1,
+      minRounds: 6,
+      maxRounds: 40,
+      budgetMs: 100, // extra rounds: 20 ms each (the two `every` units)
+      clock: () => now,
+    });
+    const core = [0, 1, 2, 3, 4, 5];
+    expect(seen.get('0:slow')).toEqual(core);
+    expect(seen.get('1:fast')).toEqual(core);
+    expect(seen.get('1:slow')).toEqual([0, 2, 4]);
+    expect(seen.get('0:fast')).toEqual(seen.get('2:gate'));
+    expect(rounds.length).toBe(11); // 6 core + 5 extra of 20 ms in a 100 ms budget
+    expect(seen.get('0:fast')).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    for (const r of rounds.slice(6)) expect([...r.order].sort()).toEqual(['0:fast', '2:gate']);
+    for (const i of core) expect(visits('even', i, 6)).toBe(i % 2 === 0);
+    expect(visits('even', 6, 6)).toBe(false);
+    expect(visits('every', 39, 6)).toBe(true);
   });
 
   it('a floor slowed 1.3x halfway through a run: independent windows get the ratio wrong, paired rounds get it right', () => {

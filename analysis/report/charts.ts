@@ -163,7 +163,7 @@ export function timeChart(results: ResultsFile, scenario: Scenario, an: Analysis
         subtitle: {
           display: true,
           color: '#333333',
-          text: `median over rounds per point (all sizes measured in every round), lower is better; dashed grey: floors; kernel ${env?.kernelRelease ?? '?'}, ${env?.cpuModel ?? '?'}`,
+          text: `median over rounds per point (every size measured in the core rounds), lower is better; dashed grey: floors; kernel ${env?.kernelRelease ?? '?'}, ${env?.cpuModel ?? '?'}`,
           font: { ...FONT, size: 12 },
         },
         legend: { position: 'bottom', labels: { color: '#000000', font: { ...FONT, size: 12 }, boxWidth: 30 } },

@@ -367,7 +367,7 @@ function footnotes(results: ResultsFile, marks: Marks): string[] {
   const notes: string[] = [];
   notes.push(
     ...wrap(
-      `median: time per recovery at the largest N (median over rounds, geometric mean over instances). growth: median over rounds of the slope of log(time) vs log(N), N = ${sizes.join(', ')}, all sizes measured in every round (1 = linear, 2 = quadratic). ratios: per round, then the median; 95% CI by bootstrap over instances, then rounds.`,
+      `median: time per recovery at the largest N (median over rounds, geometric mean over instances). growth: median over rounds of the slope of log(time) vs log(N), N = ${sizes.join(', ')}, all sizes measured in the same round (1 = linear, 2 = quadratic). ratios: per round, then the median; 95% CI by bootstrap over instances, then rounds.`,
     ),
   );
   if (marks.extrapolated) notes.push(...wrap('~ extrapolated: timed on a sample of the work and scaled up (see results.json, "extrapolation").'));
