@@ -11,6 +11,7 @@
  * Errors are values: a unit that cannot be measured yields a Measurement
  * saying why.
  */
+import { readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 import { computeStatistics } from '../analysis/stats.js';
 import { computeWarnings } from '../analysis/warnings.js';
@@ -144,6 +145,19 @@ function firstMismatch(ms: Mismatch[]): string {
 
 export type Opened = { kind: 'unit'; unit: LocalUnit } | { kind: 'final'; measurement: Measurement };
 
+/** this process's RLIMIT_NOFILE (soft), from /proc/self/limits */
+export function descriptorLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const EMFILE = 24;
+const ENFILE = 23;
+
 /** Open, verify and calibrate one method on one instance. */
 export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts: MeasureOptions = DEFAULT_MEASURE): Promise<Opened> {
   const base = baseOf(method, inst);
@@ -154,6 +168,12 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
 
   const opened = openMethod(method, inst.pids, opts.native ?? {});
   if (opened.state === 'skipped') return skip(opened.code, opened.reason);
+  if (opened.state === 'errored' && (opened.errno === EMFILE || opened.errno === ENFILE)) {
+    // the harness's own descriptors ran out (one BPF link per task of a big
+    // tree, for every unit already open): the size does not fit this run,
+    // it is not the method's failure
+    return skip('too-large', `the harness has no descriptor left for it (RLIMIT_NOFILE ${descriptorLimit() ?? '?'}; the units opened before it hold the rest): ${opened.reason}`);
+  }
   if (opened.state !== 'open') return final({ ...base, state: 'errored', reason: opened.reason });
   // how it runs here, when open() said (e.g. a fallback object): on every result of this unit
   if (opened.note) Object.assign(base, { note: opened.note });

@@ -234,7 +234,7 @@ export function kernelLaneMethods(): string[] {
 export type OpenResult =
   | { state: 'open'; collector: Collector; coldNs: number; note?: string }
   | { state: 'skipped'; code: OpenSkipCode; reason: string }
-  | { state: 'errored'; reason: string };
+  | { state: 'errored'; reason: string; errno?: number };
 
 export interface CollectOutput {
   buffer: ArrayBuffer;
@@ -324,7 +324,7 @@ export function openMethod(
 ): OpenResult {
   const r = loadAddon().open(method.name, Int32Array.from(pids), opts);
   if (r.ok) return { state: 'open', collector: new Collector(method, pids, r.handle), coldNs: r.coldNs, ...(r.note ? { note: r.note } : {}) };
-  if (r.skip === null) return { state: 'errored', reason: r.error };
+  if (r.skip === null) return { state: 'errored', reason: r.error, ...(r.errno ? { errno: Math.abs(r.errno) } : {}) };
   const code = oneOf(`open(${method.name}).skip`, r.skip, OPEN_SKIP_CODES);
   // The human reason next to the code; the code is what the harness acts on.
   const reason = code === 'privilege' ? `needs privilege (${PRIVILEGE_HINT[method.family]}): ${r.error}` : r.error;

@@ -19,7 +19,7 @@ import { measureClockResolutionNs } from '../analysis/warnings.js';
 import { writeReports } from '../analysis/report/index.js';
 import { collectEnvironment } from './environment.js';
 import type { Scenario } from './manifest.js';
-import { DEFAULT_MEASURE, baseOf, measureOverhead, openUnit, type InstanceRef, type LocalUnit, type MeasureOptions } from './measure.js';
+import { DEFAULT_MEASURE, baseOf, descriptorLimit, measureOverhead, openUnit, type InstanceRef, type LocalUnit, type MeasureOptions } from './measure.js';
 import { nativeSched } from './native.js';
 import { machineProbe, runRounds, visits, type Cadence } from './rounds.js';
 import {
@@ -35,7 +35,7 @@ import {
 import { checkWorkload, startWorkload, stopAllWorkloads, type Workload } from './workload.js';
 import { startIdleTasks, stopAllIdle, type IdleTasks } from './idle.js';
 import { scenarioInfo } from './manifest.js';
-import { criuDump, findCriu, frozenCgroupOf, killCriuChildren, type CriuFound } from './criu/index.js';
+import { criuDump, findCriu, frozenCgroupOf, killCriuChildren, type CriuFound, type CriuResult } from './criu/index.js';
 
 export interface RunOptions {
   scenarios: Scenario[];
@@ -95,7 +95,7 @@ export const RUN_DEFAULTS = {
    * core rounds; the fast units at the largest size alone): the target
    * ratios are between fast units there, and their rounds are cheap
    */
-  extraShare: 0.04,
+  extraShare: 0.03,
   /**
    * a unit whose collect takes at least this long (ns) is slow: at a size
    * below the largest it is visited in every other core round (its rounds
@@ -109,7 +109,7 @@ export const RUN_DEFAULTS = {
    * and a block median of several collects holds through a disturbance of
    * a few ms that one or two collects do not
    */
-  largestBlockNs: 24e6,
+  largestBlockNs: 16e6,
 } as const;
 
 /**
@@ -225,14 +225,7 @@ export function treePssKiB(pids: readonly number[]): number | undefined {
 }
 
 /** this process's descriptor limit (RLIMIT_NOFILE soft), from /proc/self/limits */
-export function descriptorLimit(): number | undefined {
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { descriptorLimit };
 
 /**
  * Does this process hold more than half the descriptors it may? Methods
@@ -284,6 +277,8 @@ export class Run {
   private live: Live[] = [];
   private units: LocalUnit[] = [];
   private pending: Measurement[] = [];
+  /** CRIU dumps whose images are being decoded, in the order they were taken */
+  private decoding: Promise<CriuResult & { instance: number; variant?: Variant }>[] = [];
   private idle?: IdleTasks;
 
   constructor(readonly cfg: RunOptions) {
@@ -427,6 +422,9 @@ export class Run {
             }
           }
         }
+        // the previous scenario's CRIU images decoded (nothing of it runs during rounds)
+        await this.endDecoding();
+        if (cfg.signal?.aborted) return this.results;
         // 3. rounds
         const byKey = new Map(this.units.map((u) => [u.key, u]));
         const groups = floorGroups(cfg.methods);
@@ -464,12 +462,18 @@ export class Run {
           for (const l of this.live.filter((x) => criuSizes.includes(x.ref.n) && x.ref.replica === 0 && x.ref.k === kMax)) {
             if (cfg.signal?.aborted) return this.results;
             progress({ phase: 'criu', text: `${scenario} n=${l.ref.n}${l.ref.variant ? ` (${l.ref.variant})` : ''}: criu dump --leave-running` });
-            const r = await criuDump(
+            // the dump and its intact check need the tree; decoding the
+            // images does not: it goes on while the next scenario starts its
+            // workloads and opens its methods, and ends before its rounds
+            let treeDone!: () => void;
+            const released = new Promise<void>((r) => (treeDone = r));
+            const dump = criuDump(
               { rootPid: l.workload.rootPid, manifest: l.ref.manifest },
-              { criu, freezeCgroup: frozenCgroupOf(l.workload.rootPid), signal: cfg.signal },
-            );
+              { criu, freezeCgroup: frozenCgroupOf(l.workload.rootPid), signal: cfg.signal, onTreeDone: treeDone },
+            ).then((r) => ({ ...r, instance: l.ref.id, ...(l.ref.variant ? { variant: l.ref.variant } : {}) }));
+            this.decoding.push(dump);
+            await Promise.race([released, dump]);
             if (cfg.signal?.aborted) return this.results;
-            this.results.criu.dumps.push({ ...r, instance: l.ref.id, ...(l.ref.variant ? { variant: l.ref.variant } : {}) });
           }
         }
         this.flushScenario(rounds.length);
@@ -479,6 +483,7 @@ export class Run {
       }
       await this.save();
     }
+    await this.endDecoding();
     if (cfg.signal?.aborted) return this.results;
     await this.idle?.stop();
     this.idle = undefined;
@@ -544,7 +549,8 @@ export class Run {
   private pendingCriuNote(scenario: Scenario, n: number, reason: string): void {
     const lane = this.results.criu;
     if (lane?.state !== 'ran') return;
-    lane.dumps.push({ lane: 'criu', scenario, n, fds: 0, tasks: 0, state: 'errored', reason: `the variant workload did not start: ${reason}`, instance: -1, variant: 'criu-compatible' });
+    // (after the rows of dumps still decoding: the lane's rows stay in the order of the run)
+    this.decoding.push(Promise.resolve({ lane: 'criu' as const, scenario, n, fds: 0, tasks: 0, state: 'errored' as const, reason: `the variant workload did not start: ${reason}`, instance: -1, variant: 'criu-compatible' as const }));
   }
 
   private skipAll(scenario: Scenario, n: number, k: number | undefined, code: SkipCode | undefined, reason: string): void {
@@ -552,6 +558,14 @@ export class Run {
       const base = baseOf(m, { id: -1, scenario, n, k, replica: 0 });
       this.results.measurements.push(code ? { ...base, state: 'skipped', skip: code, reason } : { ...base, state: 'errored', reason });
     }
+  }
+
+  /** wait for the dumps still decoding and add them to the CRIU lane, in order */
+  private async endDecoding(): Promise<void> {
+    const pending = this.decoding;
+    this.decoding = [];
+    const rows = await Promise.all(pending);
+    if (this.results.criu?.state === 'ran') this.results.criu.dumps.push(...rows);
   }
 
   /** the scenario's measurements: those that ended early, then every unit's */
@@ -582,6 +596,8 @@ export class Run {
   /** On SIGINT/SIGTERM: keep what was measured (the scenario's rounds so far too), stop workloads, mark it incomplete. */
   async interrupt(why: string): Promise<void> {
     killCriuChildren();
+    // a dump decoding now ends with its crit killed (errored) or its result: kept either way
+    await this.endDecoding().catch(() => undefined);
     if (this.units.length || this.pending.length) {
       try {
         this.flushScenario(0, true);

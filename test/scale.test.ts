@@ -75,6 +75,31 @@ describe('many tasks: the BPF strategies on a frozen fork tree', () => {
     });
   }
 
+  it('a per-task-link method the harness has no descriptors left for is skipped too-large, not errored', async () => {
+    // this process's soft limit lowered (prlimit on our own pid) to leave
+    // fewer descriptors than one link per task of the 40-task tree needs
+    const held = readdirSync('/proc/self/fd').length;
+    const before = readFileSync('/proc/self/limits', 'utf8');
+    const hard = /^Max open files\s+\d+\s+(\d+)/m.exec(before)![1]!;
+    const soft = descriptorLimit()!;
+    await execa('prlimit', ['--pid', String(process.pid), `--nofile=${held + 20}:${hard}`]);
+    let m;
+    try {
+      m = await measureOnce(method('bpf-task-file'), { scenario: 'tree', n: 600, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
+    } finally {
+      await execa('prlimit', ['--pid', String(process.pid), `--nofile=${soft}:${hard}`]);
+    }
+    expect(descriptorLimit()).toBe(soft);
+    expect(m.state, m.state === 'verified' ? '' : m.reason).toBe('skipped');
+    if (m.state === 'skipped') {
+      expect(m.skip).toBe('too-large');
+      expect(m.reason).toMatch(/RLIMIT_NOFILE/);
+    }
+    // and with its descriptors back, the same method opens and verifies
+    const again = await measureOnce(method('bpf-task-file'), { scenario: 'tree', n: 600, manifest: w.manifest, pids: w.pids, alive: () => w.alive() });
+    expect(again.state).toBe('verified');
+  });
+
   it('gives the same descriptors and the same sharing whichever way it reaches the tasks', () => {
     const shapes = STRATEGIES.map((name) => {
       const o = openMethod(method(name), w.pids);

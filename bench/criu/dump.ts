@@ -88,6 +88,12 @@ export interface CriuDumpOptions {
   freezeCgroup?: string;
   /** the root must be a child of this process (default true: tools act only on trees the harness created) */
   requireOwnChild?: boolean;
+  /**
+   * called once the live tree is no longer needed (the dumps and the
+   * intact check done; decoding the images is left): the caller may stop
+   * the tree and go on while the images decode
+   */
+  onTreeDone?: () => void;
   signal?: AbortSignal;
 }
 
@@ -418,18 +424,6 @@ export async function criuDump(tree: CriuTree, opts: CriuDumpOptions = {}): Prom
     };
     if (!log.finished) notes.push('the log does not say "Dumping finished successfully"');
 
-    // decode and check the images
-    const td = performance.now();
-    let check: ImageCheck;
-    try {
-      const img = await readImages(dir, found.crit);
-      timing.stats = img.stats;
-      check = checkImages(m, img);
-    } catch (e) {
-      return done({ ...base, state: 'errored', reason: `decoding the images: ${(e as Error).message}` });
-    }
-    const decodeMs = performance.now() - td;
-
     // optional repeats without per-fd logging (fresh directory each)
     const repeats = opts.quietRepeats ?? 0;
     if (repeats > 0) {
@@ -453,6 +447,20 @@ export async function criuDump(tree: CriuTree, opts: CriuDumpOptions = {}): Prom
     }
 
     const intact = opts.checkIntact === false ? { state: 'unchecked' as const, reason: 'not asked' } : await checkIntact(tree, !!opts.freezeCgroup);
+    // the tree is done with; the images are read after
+    opts.onTreeDone?.();
+
+    // decode and check the images
+    const td = performance.now();
+    let check: ImageCheck;
+    try {
+      const img = await readImages(dir, found.crit);
+      timing.stats = img.stats;
+      check = checkImages(m, img);
+    } catch (e) {
+      return done({ ...base, state: 'errored', reason: `decoding the images: ${(e as Error).message}` });
+    }
+    const decodeMs = performance.now() - td;
     notes.push(...check.notes);
     // the images first: a manifest that disagrees with both the images and
     // the live tree is a wrong manifest, not a changed workload
