@@ -197,8 +197,67 @@ static enum bpf_scope scope_of(enum bpf_mode m)
 #define MAX_TAIL sizeof(struct ib_rec_fd)
 #define DEFAULT_RINGBUF (8u << 20)
 
+/*
+ * A loaded object. Loading (the verifier's pass over the CO-RE walks) is
+ * most of an open's cost: 30-80 ms, where a pid's link takes well under a
+ * millisecond, and a default run opens each method on 5-6 instances of a
+ * scenario. So the units of one method whose object would be loaded alike
+ * (mode, build, ring buffer size, table map size, BTF) share one loaded
+ * object, its ring buffer and its identity keys, each with its own links:
+ * collects are sequential (one thread), and each starts from a clean slate
+ * (bpf_collect resets the globals, takes a new generation of the maps and
+ * drains the ring buffer). The cold cost a unit reports is still what a
+ * fresh open costs: the object's load, timed when it was loaded, plus its
+ * own links (ib_out.cold_shared_ns). Only the pid-filtered modes share: a
+ * system pass or a cgroup walk keeps its targets in its maps.
+ */
+struct bpf_obj {
+	struct bpf_obj *next; /* the shared objects (pid-filtered modes) */
+	unsigned refs;
+	bool shared;
+	/* what makes two loads alike */
+	enum bpf_mode mode;
+	uint32_t rb_bytes, ntables;
+	bool want_compat;
+	char btf[256];
+	/* the loaded object */
+	struct task_file_bpf *skel;
+	struct task_file_compat_bpf *cskel;
+	struct cgroup_files_bpf *gskel;
+	struct bss_view bss;
+	struct bpf_program *prog;
+	struct bpf_map *rbmap, *tgids;
+	struct ring_buffer *rb;
+	uint64_t load_ns;
+	char note[256]; /* the open()'s note when it was loaded (a fallback object) */
+	struct bpf_state *cur; /* the unit collecting now: the ring buffer's callback appends to its answer */
+};
+
+static struct bpf_obj *shared_objs;
+
+/* what a unit uses of the loaded object: kept in both (a state reads its own copy) */
+#define COPY_LOADED(dst, src)                   \
+	do {                                    \
+		(dst)->skel = (src)->skel;      \
+		(dst)->cskel = (src)->cskel;    \
+		(dst)->gskel = (src)->gskel;    \
+		(dst)->bss = (src)->bss;        \
+		(dst)->prog = (src)->prog;      \
+		(dst)->rbmap = (src)->rbmap;    \
+		(dst)->tgids = (src)->tgids;    \
+	} while (0)
+
+/* IB_BPF_SHARE=0: every open loads its own object (experiments) */
+static bool share_loads(enum bpf_mode mode)
+{
+	const char *env = getenv("IB_BPF_SHARE");
+
+	return scope_of(mode) == SCOPE_PIDS && !(env && strcmp(env, "0") == 0);
+}
+
 struct bpf_state {
 	enum bpf_mode mode;
+	struct bpf_obj *obj;                 /* the loaded object (its own, or shared) */
 	struct task_file_bpf *skel;          /* default object, or */
 	struct task_file_compat_bpf *cskel;  /* the probe-read one (kernel < 6.2) */
 	struct cgroup_files_bpf *gskel;      /* the one with the cgroup program */
@@ -231,6 +290,25 @@ static bool mode_records(enum bpf_mode m)
 	return m == M_TASK_FILE || m == M_SYSTEM || m == M_CGROUP || mode_items(m);
 }
 
+static void obj_put(struct bpf_obj *o)
+{
+	if (!o || --o->refs)
+		return;
+	if (o->shared) {
+		struct bpf_obj **pp = &shared_objs;
+
+		while (*pp && *pp != o)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = o->next;
+	}
+	ring_buffer__free(o->rb);
+	task_file_bpf__destroy(o->skel);
+	task_file_compat_bpf__destroy(o->cskel);
+	cgroup_files_bpf__destroy(o->gskel);
+	free(o);
+}
+
 static void bpf_close(void *p)
 {
 	struct bpf_state *st = p;
@@ -238,12 +316,19 @@ static void bpf_close(void *p)
 
 	if (!st)
 		return;
-	ring_buffer__free(st->rb);
 	for (i = 0; i < st->nlinks; i++)
 		bpf_link__destroy(st->links[i]);
-	task_file_bpf__destroy(st->skel);
-	task_file_compat_bpf__destroy(st->cskel);
-	cgroup_files_bpf__destroy(st->gskel);
+	if (st->obj) {
+		if (st->obj->cur == st)
+			st->obj->cur = NULL;
+		obj_put(st->obj);
+	} else {
+		/* a failed open's object, never shared */
+		ring_buffer__free(st->rb);
+		task_file_bpf__destroy(st->skel);
+		task_file_compat_bpf__destroy(st->cskel);
+		cgroup_files_bpf__destroy(st->gskel);
+	}
 	free(st->links);
 	free(st->pids);
 	free(st);
@@ -252,7 +337,8 @@ static void bpf_close(void *p)
 /* One ring buffer sample = a chunk of whole records of one instance. */
 static int on_chunk(void *ctx, void *data, size_t size)
 {
-	struct bpf_state *st = ctx;
+	struct bpf_obj *o = ctx;
+	struct bpf_state *st = o->cur;
 	struct ib_out *out = st->out;
 	const struct ib_rec_hdr *h = data;
 	uint64_t t0 = ib_now_ns();
@@ -533,7 +619,9 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	struct bpf_state *st;
 	uint64_t keys[2];
 	uint32_t i, rb_bytes, ntargets, ntables;
-	const char *why_compat;
+	const char *why_compat, *btf;
+	struct bpf_obj *obj = NULL;
+	uint64_t t_load = 0;
 	char why[256];
 	int err;
 
@@ -595,6 +683,21 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	/* the descriptor tables of the targets (threads with tables of their own add some) */
 	ntables = 2 * t->npids + 64;
 	why_compat = need_compat();
+	btf = oo.btf_custom_path ? oo.btf_custom_path : "";
+	if (share_loads(mode)) {
+		for (obj = shared_objs; obj; obj = obj->next)
+			if (obj->mode == mode && obj->rb_bytes == rb_bytes && obj->ntables == ntables &&
+			    obj->want_compat == (why_compat != NULL) && strcmp(obj->btf, btf) == 0)
+				break;
+		if (obj) {
+			obj->refs++;
+			out->cold_shared_ns = obj->load_ns;
+			if (obj->note[0])
+				ib_out_note(out, "%s", obj->note);
+			goto loaded;
+		}
+	}
+	t_load = ib_now_ns();
 	kfunc_msg[0] = '\0';
 	if (scope_of(mode) == SCOPE_CGROUP) {
 		err = load_object(st, false, &oo, keys, rb_bytes, ntargets, ntables);
@@ -636,6 +739,40 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 				   last_libbpf_msg[0] ? ")" : "");
 		goto fail;
 	}
+	/* the loaded object, with its ring buffer (the callback appends to the
+	 * answer of whichever unit is collecting) */
+	obj = calloc(1, sizeof(*obj));
+	if (!obj) {
+		err = ib_out_error(out, -ENOMEM, "bpf: out of memory");
+		goto fail;
+	}
+	obj->refs = 1;
+	obj->mode = mode;
+	obj->rb_bytes = rb_bytes;
+	obj->ntables = ntables;
+	obj->want_compat = why_compat != NULL;
+	snprintf(obj->btf, sizeof(obj->btf), "%s", btf);
+	COPY_LOADED(obj, st);
+	memcpy(obj->note, out->note, sizeof(obj->note));
+	st->obj = obj; /* owns the object now */
+	if (mode_records(mode)) {
+		obj->rb = ring_buffer__new(bpf_map__fd(obj->rbmap), on_chunk, obj, NULL);
+		if (!obj->rb) {
+			err = -errno;
+			err = ib_out_error(out, err, "bpf: ring buffer: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	obj->load_ns = ib_now_ns() - t_load;
+	if (share_loads(mode) && strlen(btf) < sizeof(obj->btf)) {
+		obj->shared = true;
+		obj->next = shared_objs;
+		shared_objs = obj;
+	}
+loaded:
+	st->obj = obj;
+	COPY_LOADED(st, obj);
+	st->rb = obj->rb;
 
 	switch (scope_of(mode)) {
 	case SCOPE_PIDS:
@@ -694,14 +831,6 @@ static int bpf_open_mode(enum bpf_mode mode, void **state, const struct ib_targe
 	}
 	}
 
-	if (mode_records(mode)) {
-		st->rb = ring_buffer__new(bpf_map__fd(st->rbmap), on_chunk, st, NULL);
-		if (!st->rb) {
-			err = -errno;
-			err = ib_out_error(out, err, "bpf: ring buffer: %s", strerror(-err));
-			goto fail;
-		}
-	}
 	*state = st;
 	return 0;
 fail:
@@ -911,6 +1040,7 @@ static int bpf_collect(void *state, const struct ib_target *t, const struct ib_o
 	*bss->nreg = 0;
 	st->out = out;
 	st->err = 0;
+	st->obj->cur = st;
 	if (scope != SCOPE_PIDS) {
 		uint64_t before = *bss->nvisit;
 

@@ -184,6 +184,10 @@ struct ib_out {
 	/* open(): how the method runs here, when that is not its usual way
 	 * (e.g. a fallback object), one sentence for the results (ib_out_note) */
 	char note[256];
+	/* open(): the part of a fresh open's cost this open did not pay again
+	 * (a loaded object it shares, timed when it was loaded): the cold cost
+	 * is this open's time plus this */
+	uint64_t cold_shared_ns;
 };
 
 struct ib_opts {

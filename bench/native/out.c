@@ -20,6 +20,7 @@ void ib_out_reset(struct ib_out *out)
 	out->calls = 0;
 	out->err[0] = '\0';
 	out->note[0] = '\0';
+	out->cold_shared_ns = 0;
 	out->skip = IB_SKIP_NONE;
 	memset(&out->sample, 0, sizeof(out->sample));
 	memset(out->stage_ns, 0, sizeof(out->stage_ns));
