@@ -299,6 +299,7 @@ export class Run {
         timeBudgetS: cfg.timeBudgetS,
         replicas: cfg.replicas,
         rounds: cfg.maxRounds,
+        coreRounds: cfg.minRounds,
         seed: cfg.seed,
         ...(cfg.tasksSweep ? { tasksSweep: cfg.tasksSweep } : {}),
         ...(cfg.idleTasks ? { idleTasks: cfg.idleTasks } : {}),

@@ -338,6 +338,8 @@ export interface RunConfig {
   replicas: number;
   /** rounds per scenario (upper bound asked; the run records what it did) */
   rounds: number;
+  /** the core rounds per scenario (--min-rounds): every unit visited; the rest are extra rounds of the fast units at the largest size (absent in runs made before them) */
+  coreRounds?: number;
   /** the seed of the round orders and of any sampling */
   seed: number;
   /** --tasks-sweep: every size was started once per K (the --tasks), all measured in the same rounds */

@@ -228,6 +228,9 @@ describe('summary.txt', () => {
     expect(text).toMatch(/^bpf-task-file +\d+(\.\d+)? (us|ms) +\d\.\d\d.* +\d+(\.\d+)?x \d/m);
     expect(text).toMatch(/^ {2}bpf-all \/ floor-walk +\d\.\d\dx \d\.\d\d-\d\.\d\d <= 2 met$/m);
     expect(text).toMatch(/2 instances at N, 12 rounds; ratios paired by round; speedup over procfs/);
+    // a run that records its core rounds says how many of the rounds were extra
+    const cored = formatSummary({ ...results, config: { ...results.config, coreRounds: 6 } });
+    expect(cored).toMatch(/2 instances at N, 6 core rounds \+ 6 extra \(fast methods at N\); ratios\s+paired by round/);
     expect(text).toMatch(/^targets \(paired ratios/m);
     expect(text).toMatch(/^kcmp-pairwise +~\d/m);
     expect(text).toMatch(/^~ extrapolated: /m);

@@ -130,7 +130,10 @@ function scenarioLines(results: ResultsFile, an: Analysis, scenario: Scenario, r
   const first = inst[0];
   const rounds = an.machine.find((x) => x.scenario === scenario)?.rounds ?? 0;
   lines.push(`scenario ${scenario}: N = ${nMax}${first ? `, ${first.fds} fds in ${first.tasks} task${first.tasks === 1 ? '' : 's'}` : ''}`);
-  lines.push(...wrap(`${inst.length} instance${inst.length === 1 ? '' : 's'} at N, ${rounds} rounds; ratios paired by round${ref ? `; speedup over ${ref}` : ''}`));
+  const core = results.config.coreRounds;
+  const extra = core !== undefined ? rounds - core : 0;
+  const roundsText = extra > 0 ? `${core} core rounds + ${extra} extra (fast methods at N)` : `${rounds} rounds`;
+  lines.push(...wrap(`${inst.length} instance${inst.length === 1 ? '' : 's'} at N, ${roundsText}; ratios paired by round${ref ? `; speedup over ${ref}` : ''}`));
   const mach = an.machine.find((x) => x.scenario === scenario);
   if (mach && mach.busyRounds > 0) {
     lines.push(...wrap(`WARNING: the machine was busy in ${mach.busyRounds} of ${mach.rounds} rounds (see "machine" below): paired ratios hold, absolute times are inflated`));
