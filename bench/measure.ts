@@ -12,6 +12,7 @@
  * saying why.
  */
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Bench } from 'tinybench';
 import { computeStatistics } from '../analysis/stats.js';
 import { computeWarnings } from '../analysis/warnings.js';
@@ -155,9 +156,6 @@ export function descriptorLimit(): number | undefined {
   }
 }
 
-const EMFILE = 24;
-const ENFILE = 23;
-
 /** Open, verify and calibrate one method on one instance. */
 export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts: MeasureOptions = DEFAULT_MEASURE): Promise<Opened> {
   const base = baseOf(method, inst);
@@ -168,7 +166,7 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
 
   const opened = openMethod(method, inst.pids, opts.native ?? {});
   if (opened.state === 'skipped') return skip(opened.code, opened.reason);
-  if (opened.state === 'errored' && (opened.errno === EMFILE || opened.errno === ENFILE)) {
+  if (opened.state === 'errored' && (opened.errno === constants.errno.EMFILE || opened.errno === constants.errno.ENFILE)) {
     // the harness's own descriptors ran out (one BPF link per task of a big
     // tree, for every unit already open): the size does not fit this run,
     // it is not the method's failure

@@ -76,8 +76,6 @@ export type BlockOutcome =
  */
 export type Cadence = 'every' | 'core' | 'even';
 
-export const CADENCES: readonly Cadence[] = ['every', 'core', 'even'];
-
 /** whether a unit of this cadence is visited in round i (of a scenario with minRounds core rounds) */
 export function visits(cadence: Cadence, i: number, minRounds: number): boolean {
   if (cadence === 'every') return true;

@@ -166,130 +166,12 @@ static double slowdown_for(const char *name)
  * not raise it (no CAP_SYS_NICE). sched() says which.
  */
 static char sched_note[128] = "SCHED_OTHER (no block timed yet)";
-static char cpu_note[96] = "";
 
 struct sched_saved {
 	int policy;
 	struct sched_param param;
 	int raised;
-	int pinned;
-	cpu_set_t mask;
 };
-
-/*
- * The CPU the blocks run on: by default wherever the scheduler puts the
- * thread. A 2-vCPU guest's CPUs are not alike (here every disk interrupt
- * lands on CPU 1, and the same procfs collect, the whole process pinned
- * there, took 211-226 ms against 198-202 ms on CPU 0), so pinning the
- * blocks looked like it would take a lottery out of each run; measured over
- * five default runs it did the opposite: with the blocks on CPU 0 (the
- * fewest device interrupts) procfs / floor-procfs read 0.91-1.18 between
- * runs against 1.00-1.03 unpinned, and the CV <= 5 % target held for 29
- * ratios of 101 against 34. So it is opt-in: ITERBENCH_CPU=auto takes the
- * allowed CPU with the fewest device interrupts (/proc/interrupts,
- * numbered lines) at the first block, ITERBENCH_CPU=N that CPU. A
- * method's own threads (procfs-parallel) keep the affinity they were
- * created with. sched() says which.
- */
-static int block_cpu = -2; /* -2: not chosen yet, -1: none */
-
-static int least_interrupted_cpu(const cpu_set_t *allowed)
-{
-	unsigned long long sum[CPU_SETSIZE] = { 0 };
-	int col[CPU_SETSIZE], ncol = 0, best = -1;
-	char line[4096];
-	FILE *f = fopen("/proc/interrupts", "re");
-
-	if (!f)
-		return -1;
-	if (fgets(line, sizeof(line), f)) {
-		char *p = line;
-		int c;
-
-		while ((p = strstr(p, "CPU")) && ncol < CPU_SETSIZE) {
-			if (sscanf(p + 3, "%d", &c) == 1 && c >= 0 && c < CPU_SETSIZE)
-				col[ncol++] = c;
-			p += 3;
-		}
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
-
-		while (*p == ' ')
-			p++;
-		if (*p < '0' || *p > '9')
-			continue; /* NMI, LOC, RES, ...: not a device */
-		p = strchr(p, ':');
-		if (!p)
-			continue;
-		p++;
-		for (int i = 0; i < ncol; i++) {
-			unsigned long long v = strtoull(p, &end, 10);
-
-			if (end == p)
-				break;
-			sum[col[i]] += v;
-			p = end;
-		}
-	}
-	fclose(f);
-	for (int i = 0; i < ncol; i++)
-		if (CPU_ISSET(col[i], allowed) && (best < 0 || sum[col[i]] < sum[best]))
-			best = col[i];
-	return best;
-}
-
-static void choose_block_cpu(void)
-{
-	const char *env = getenv("ITERBENCH_CPU");
-	cpu_set_t allowed;
-
-	block_cpu = -1;
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
-		snprintf(cpu_note, sizeof(cpu_note), ", any CPU (sched_getaffinity: %s)", strerror(errno));
-		return;
-	}
-	if (!env || !*env || strcmp(env, "none") == 0) {
-		snprintf(cpu_note, sizeof(cpu_note), ", any CPU");
-		return;
-	}
-	if (strcmp(env, "auto") != 0) {
-		char *end;
-		long c = strtol(env, &end, 10);
-
-		if (*end || c < 0 || c >= CPU_SETSIZE || !CPU_ISSET(c, &allowed)) {
-			snprintf(cpu_note, sizeof(cpu_note), ", any CPU (ITERBENCH_CPU=%.16s is not an allowed CPU)", env);
-			return;
-		}
-		block_cpu = (int)c;
-		snprintf(cpu_note, sizeof(cpu_note), " on CPU %d (ITERBENCH_CPU)", block_cpu);
-		return;
-	}
-	if (CPU_COUNT(&allowed) < 2) {
-		snprintf(cpu_note, sizeof(cpu_note), " (one CPU allowed)");
-		return;
-	}
-	block_cpu = least_interrupted_cpu(&allowed);
-	if (block_cpu < 0)
-		snprintf(cpu_note, sizeof(cpu_note), ", any CPU (no /proc/interrupts)");
-	else
-		snprintf(cpu_note, sizeof(cpu_note), " on CPU %d (the fewest device interrupts)", block_cpu);
-}
-
-static void block_cpu_enter(struct sched_saved *s)
-{
-	cpu_set_t one;
-
-	s->pinned = 0;
-	if (block_cpu == -2)
-		choose_block_cpu();
-	if (block_cpu < 0 || sched_getaffinity(0, sizeof(s->mask), &s->mask) < 0)
-		return;
-	CPU_ZERO(&one);
-	CPU_SET(block_cpu, &one);
-	if (sched_setaffinity(0, sizeof(one), &one) == 0)
-		s->pinned = 1;
-}
 
 static void block_sched_enter(struct sched_saved *s)
 {
@@ -297,7 +179,6 @@ static void block_sched_enter(struct sched_saved *s)
 	struct sched_param fifo = { .sched_priority = 1 };
 
 	s->raised = 0;
-	block_cpu_enter(s);
 	if (env && strcmp(env, "other") == 0) {
 		snprintf(sched_note, sizeof(sched_note), "SCHED_OTHER (ITERBENCH_SCHED=other)");
 		return;
@@ -325,8 +206,6 @@ static void block_sched_leave(const struct sched_saved *s)
 {
 	if (s->raised)
 		sched_setscheduler(0, s->policy, &s->param);
-	if (s->pinned)
-		sched_setaffinity(0, sizeof(s->mask), &s->mask);
 }
 
 /* the measured call: the method's collect, plus the test-only slowdown */
@@ -793,10 +672,7 @@ static int lost_answer(napi_env env, struct handle *h)
 
 static napi_value js_sched(napi_env env, napi_callback_info info)
 {
-	char note[sizeof(sched_note) + sizeof(cpu_note)];
-
-	snprintf(note, sizeof(note), "%s%s", sched_note, cpu_note);
-	return str(env, note);
+	return str(env, sched_note);
 }
 
 static napi_value js_digest(napi_env env, napi_callback_info info)
