@@ -3,7 +3,8 @@
  * verified against the generator's ground truth — the hard cases included.
  * Timing here is minimal: speed is the bench's business, not the tests'.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRecords } from '../bench/decode.js';
 import { scenarioNames, type Scenario } from '../bench/manifest.js';
@@ -448,6 +449,55 @@ describe('pidfd-getfd on a cgroup-frozen tree', () => {
       expect(isFrozen(frozen)).toBe(true);
     } finally {
       await frozen?.thaw();
+      await w.stop();
+    }
+  });
+});
+
+describe("procfs-parallel's workers and the timed block's scheduling policy", () => {
+  /** tids of this process's threads at SCHED_FIFO (field 41 of /proc/self/task/TID/stat) */
+  const fifoThreads = (): Set<number> => {
+    const out = new Set<number>();
+    for (const tid of readdirSync('/proc/self/task')) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue; // a thread that ended meanwhile
+      }
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields 3.. of stat
+      if (Number(fields[41 - 3]) === 1) out.add(Number(tid));
+    }
+    return out;
+  };
+
+  it('runs the workers under the policy block() times the calling thread under, and gives the caller\'s back after', async () => {
+    const s = await startWorkload({ scenario: 'files', files: 200 });
+    if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
+    const w = s.workload;
+    try {
+      await w.freeze();
+      const o = openMethod(byName('procfs-parallel'), w.pids);
+      expect(o.state).toBe('open');
+      if (o.state !== 'open') return;
+      try {
+        const before = fifoThreads();
+        expect(o.collector.collect().ok).toBe(true);
+        const d = o.collector.digest();
+        expect(o.collector.block(2, new Float64Array(2), new BigUint64Array(2), BigUint64Array.from([d]))).toBe(2);
+        // the run needs root, so block() raised the caller: the workers were raised with it
+        expect(nativeSched()).toBe('SCHED_FIFO');
+        const during = [...fifoThreads()].filter((t) => !before.has(t));
+        expect(during.length).toBe(availableParallelism() - 1);
+        expect(during).not.toContain(process.pid); // the caller has its own policy back
+        // a collect outside a block: the workers follow the caller back to SCHED_OTHER
+        expect(o.collector.collect().ok).toBe(true);
+        expect([...fifoThreads()].filter((t) => !before.has(t))).toEqual([]);
+      } finally {
+        o.collector.close();
+      }
+    } finally {
+      await w.thaw();
       await w.stop();
     }
   });
