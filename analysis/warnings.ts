@@ -21,7 +21,20 @@ export const THRESHOLDS = {
   minSamples: 10,
   /** overhead-high: harness overhead above this fraction of the median */
   overhead: 0.01,
+  /** off-cpu: more than this fraction of the timed collects lost ... */
+  offCpuFraction: 0.1,
+  /** ... more than this share of their time off the CPU */
+  offCpuShare: 0.02,
 } as const;
+
+/** the timed collects that lost more than offCpuShare of their time off the CPU */
+export function offCpuCollects(s: { ns: readonly number[]; offCpuNs?: readonly number[] }): number {
+  const off = s.offCpuNs;
+  if (!off) return 0;
+  let n = 0;
+  for (let i = 0; i < off.length; i++) if (off[i]! > THRESHOLDS.offCpuShare * s.ns[i]!) n++;
+  return n;
+}
 
 export interface WarningContext {
   /** rounds (or samples) the harness aimed for (few-samples when fewer were taken) */
@@ -94,6 +107,8 @@ export function warningText(code: WarningCode, stats?: Statistics, ctx: WarningC
       return 'trend: inside each block the collects get steadily slower or faster (warm-up or cache state); read the median, not the first sample';
     case 'drift':
       return 'drift: the block medians moved steadily over the rounds (the machine changed during the run); paired ratios are unaffected, absolute times are';
+    case 'off-cpu':
+      return 'off-cpu: in over 10 % of the timed collects the timing thread was off the CPU for over 2 % of the collect (RT throttling, a higher-priority thread, or the host); results.json has each collect\'s off-CPU time';
   }
 }
 
@@ -124,6 +139,7 @@ export const WARNING_HINTS: Record<WarningCode, string> = {
   'overhead-high': 'overhead-high: harness overhead above 1 % of the median; use a larger N',
   trend: 'trend: samples inside a block drift one way (rank correlation > 0.5); a warm-up effect',
   drift: 'drift: block medians drift over the rounds (rank correlation > 0.7); paired ratios are not affected',
+  'off-cpu': 'off-cpu: the timing thread was stopped inside over 10 % of the collects (samples.offCpuNs in results.json); rerun on a quieter machine',
 };
 
 /** the warnings of a measurement as printable lines */

@@ -25,6 +25,7 @@ export function toDescriptor(m: MethodInfo): MethodDescriptor {
     sampling: m.sampling.how,
     sweep: m.sweep,
     ...(m.reach !== 'targets' ? { reach: m.reach } : {}),
+    ...(m.parallel ? { parallel: true as const } : {}),
     ...(m.sampling.how === 'rows' ? { scaledStage: m.sampling.scales } : {}),
     coverage: m.coverage,
   };

@@ -15,12 +15,13 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Bench } from 'tinybench';
 import { computeStatistics } from '../analysis/stats.js';
-import { computeWarnings } from '../analysis/warnings.js';
+import { THRESHOLDS, computeWarnings, offCpuCollects } from '../analysis/warnings.js';
 import { roundDrift, withinBlockTrend } from '../analysis/paired.js';
 import { decodeRecords, type Recovered } from './decode.js';
 import type { Manifest, Scenario } from './manifest.js';
 import { nativeNoop, openMethod, type Collector } from './native.js';
 import type { BlockOutcome, Cadence, Unit } from './rounds.js';
+import { expectedBlockNs, nowNs, rtBudget } from './rtbudget.js';
 import type {
   AnswerChecks,
   Coverage,
@@ -28,6 +29,7 @@ import type {
   Measurement,
   MethodDescriptor,
   Mismatch,
+  Samples,
   SkipCode,
   Stage,
   Statistics,
@@ -213,7 +215,10 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
       const digests = new BigUint64Array(want);
       const ns: number[] = [];
       while (ns.length < want) {
+        await rtBudget.reserve(expectedBlockNs(firstNs, want - ns.length));
+        const t0 = nowNs();
         const n = c.block(want - ns.length, times, digests, BigUint64Array.from(known));
+        rtBudget.record(t0, nowNs());
         if (n < 0) {
           const again = c.collect();
           return final({ ...base, state: 'errored', reason: again.ok ? 'collect failed while calibrating' : again.error });
@@ -375,6 +380,8 @@ export class LocalUnit implements Unit {
   private readonly ns: number[] = [];
   private readonly round: number[] = [];
   private readonly atMs: number[] = [];
+  /** the timing thread's off-CPU time per sample (not for a parallel method) */
+  private readonly offCpu: number[] = [];
   private readonly answers: AnswerChecks = { timed: 0, sameDigest: 0, reverified: 0 };
   /** a failure is committed by the rounds' sink; one a stop signal caused is dropped */
   private failed?: Extract<Measurement, { state: 'wrong' | 'errored' }>;
@@ -383,6 +390,7 @@ export class LocalUnit implements Unit {
   /** sampled work: each collect's time in the sampled stage */
   private readonly stage: Float64Array;
   private readonly digests: BigUint64Array;
+  private readonly off: Float64Array;
 
   constructor(
     readonly method: MethodDescriptor,
@@ -395,6 +403,21 @@ export class LocalUnit implements Unit {
     this.times = new Float64Array(Math.max(s.block, s.opts.maxBlock) + s.warmup);
     this.stage = new Float64Array(Math.max(s.block, s.opts.maxBlock) + s.warmup);
     this.digests = new BigUint64Array(Math.max(s.block, s.opts.maxBlock) + s.warmup);
+    this.off = new Float64Array(Math.max(s.block, s.opts.maxBlock) + s.warmup);
+  }
+
+  /** whether off-CPU time inside a collect is interference (not a method that waits for its own threads) */
+  private get offCpuMeasured(): boolean {
+    return !this.method.parallel;
+  }
+
+  /**
+   * RT throttling's budget (rtbudget.ts): wait, at the normal policy, until
+   * this unit's next block fits under the kernel's limit. The rounds await
+   * it before they take the block's start time.
+   */
+  async beforeBlock(k = this.block): Promise<void> {
+    await rtBudget.reserve(expectedBlockNs(this.s.estimateNs, k + this.s.warmup));
   }
 
   /** samples recorded so far */
@@ -411,19 +434,28 @@ export class LocalUnit implements Unit {
     const c = this.collector;
     if (!c) return { ok: false, state: 'errored', reason: 'collector closed' };
     const out: number[] = [];
+    const offOut: number[] = [];
     // the warm-up collect is checked like the others, its time is not kept
     let untimed = this.s.warmup;
     let left = Math.min(k, this.times.length - untimed) + untimed;
     while (left > 0) {
       const known = BigUint64Array.from(this.s.known);
-      const n = c.block(left, this.times, this.digests, known, this.s.scale === 1 ? undefined : this.stage);
+      // under RT throttling's limit (rtbudget.ts): the wait is outside the
+      // block (the rounds waited for the first part already: no wait then)
+      await rtBudget.reserve(expectedBlockNs(this.s.estimateNs, left));
+      const t0 = nowNs();
+      const n = c.block(left, this.times, this.digests, known, this.s.scale === 1 ? undefined : this.stage, this.off);
+      rtBudget.record(t0, nowNs());
       if (n < 0) {
         const r = c.collect();
         return this.fail({ ...this.s.base, state: 'errored', reason: r.ok ? `collect failed (errno ${-n}) in round ${round}` : `${r.error} (round ${round})` });
       }
       const skip = Math.min(untimed, n);
       untimed -= skip;
-      for (let i = skip; i < n; i++) out.push(this.scaled(this.times[i]!, this.stage[i]!));
+      for (let i = skip; i < n; i++) {
+        out.push(this.scaled(this.times[i]!, this.stage[i]!));
+        offOut.push(this.off[i]!);
+      }
       this.answers.timed += n - skip;
       const last = this.digests[n - 1]!;
       const newAnswer = !this.s.known.includes(last);
@@ -442,7 +474,7 @@ export class LocalUnit implements Unit {
       left -= n;
     }
     if (!this.inst.alive()) return this.fail({ ...this.s.base, state: 'errored', reason: `the workload died during the measurement (round ${round})` });
-    return { ok: true, timesNs: out };
+    return { ok: true, timesNs: out, ...(this.offCpuMeasured ? { offCpuNs: offOut } : {}) };
   }
 
   /**
@@ -466,7 +498,8 @@ export class LocalUnit implements Unit {
     if (this.pendingFailure) this.failed = this.pendingFailure;
   }
 
-  record(round: number, atMs: number, ns: number): void {
+  record(round: number, atMs: number, ns: number, offCpuNs?: number): void {
+    if (this.offCpuMeasured && offCpuNs !== undefined && this.offCpu.length === this.ns.length) this.offCpu.push(Math.round(offCpuNs));
     this.ns.push(ns);
     this.round.push(round);
     this.atMs.push(Math.round(atMs * 1000) / 1000);
@@ -475,7 +508,9 @@ export class LocalUnit implements Unit {
   /** the measurement so far (verified with its samples, or why it stopped) */
   toMeasurement(opts: { requestedRounds?: number } = {}): Measurement {
     if (this.failed) return this.failed;
-    const samples = { ns: [...this.ns], round: [...this.round], atMs: [...this.atMs] };
+    const samples: Samples = { ns: [...this.ns], round: [...this.round], atMs: [...this.atMs] };
+    // every sample's off-CPU time, or none (a gate unit or a parallel method)
+    if (this.offCpu.length === this.ns.length && this.ns.length) samples.offCpuNs = [...this.offCpu];
     if (samples.ns.length === 0) return { ...this.s.base, state: 'errored', reason: 'no round was completed' };
     const stats: Statistics = computeStatistics(samples.ns, { keepSamples: 0 });
     const extrapolated = this.s.extrapolation !== undefined;
@@ -491,6 +526,7 @@ export class LocalUnit implements Unit {
     if (trend.blocks >= 5 && Math.abs(trend.rho) > 0.5) warnings.push('trend');
     const drift = roundDrift(samples);
     if (drift.rounds >= 8 && Math.abs(drift.rho) > 0.7) warnings.push('drift');
+    if (samples.offCpuNs && offCpuCollects(samples) > THRESHOLDS.offCpuFraction * samples.ns.length) warnings.push('off-cpu');
     const m: Verified = {
       ...this.s.base,
       state: 'verified',

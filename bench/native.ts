@@ -49,6 +49,8 @@ export interface RawMethod {
   sampling: { how: string; scales: string | null };
   sweep: string;
   reach: string;
+  /** 1: the collect runs on several threads (method.h `parallel`) */
+  parallel?: number;
   coverage: Record<string, { level: string; why: string | null; unheldOnly?: boolean }>;
 }
 
@@ -77,7 +79,7 @@ interface Addon {
     error: string;
     sample: NativeSample | null;
   };
-  block(h: Handle, k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array, stageNs?: Float64Array): number;
+  block(h: Handle, k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array, stageNs?: Float64Array, offCpuNs?: Float64Array): number;
   digest(h: Handle): bigint;
   setSampling(h: Handle, rows: number, seed: number | bigint): void;
   close(h: Handle): void;
@@ -118,6 +120,8 @@ export interface MethodInfo {
   sweep: 'all' | 'largest' | 'tasks';
   /** what its work visits: the targets, or every task of the machine */
   reach: 'targets' | 'system';
+  /** a collect runs on several threads, the calling thread waiting for the others */
+  parallel: boolean;
 }
 
 let addon: Addon | undefined;
@@ -214,6 +218,7 @@ export function parseMethods(raw: readonly RawMethod[]): MethodInfo[] {
       sampling,
       sweep: oneOf(`${n}: sweep`, m.sweep, ['all', 'largest', 'tasks'] as const),
       reach: oneOf(`${n}: reach`, m.reach, ['targets', 'system'] as const),
+      parallel: m.parallel === 1,
     };
   });
 }
@@ -287,8 +292,8 @@ export class Collector {
    * block(). stageNs (sampling methods): each collect's time in its
    * sampled stage, the part the harness scales to the whole work.
    */
-  block(k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array, stageNs?: Float64Array): number {
-    return loadAddon().block(this.h(), k, timesNs, digests, known, stageNs);
+  block(k: number, timesNs: Float64Array, digests: BigUint64Array, known: BigUint64Array, stageNs?: Float64Array, offCpuNs?: Float64Array): number {
+    return loadAddon().block(this.h(), k, timesNs, digests, known, stageNs, offCpuNs);
   }
 
   /** The digest of the last answer (what block() compares). */

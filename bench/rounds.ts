@@ -61,7 +61,7 @@ export function roundOrder(keys: readonly string[], seed: number, scope: string,
 
 /** What one block gave: samples, or why the unit stops. */
 export type BlockOutcome =
-  | { ok: true; timesNs: number[] }
+  | { ok: true; timesNs: number[]; /** per timed collect, when measured */ offCpuNs?: number[] }
   | { ok: false; state: 'wrong' | 'errored'; reason: string };
 
 /**
@@ -92,12 +92,18 @@ export interface Unit {
   readonly cadence?: Cadence;
   /** units of the same group are visited back to back (roundOrder) */
   readonly group?: string;
+  /**
+   * awaited before each block, outside its time and before its start is
+   * taken: a wait the block needs (LocalUnit: RT throttling's budget)
+   */
+  beforeBlock?(): Promise<void>;
   runBlock(round: number): Promise<BlockOutcome>;
 }
 
 /** one timed sample: its time and when it began */
 export interface SampleSink {
-  add(key: string, round: number, atMs: number, ns: number): void;
+  /** offCpuNs: the timing thread's time off the CPU inside the collect, when measured */
+  add(key: string, round: number, atMs: number, ns: number, offCpuNs?: number): void;
   /** the unit stops: its answer went wrong, or it failed */
   fail(key: string, round: number, outcome: Extract<BlockOutcome, { ok: false }>): void;
 }
@@ -151,6 +157,7 @@ export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: 
     for (const key of order) {
       if (opts.signal?.aborted) break;
       const u = live.get(key)!;
+      if (u.beforeBlock) await u.beforeBlock();
       const at = opts.clock();
       const out = await u.runBlock(index);
       // a turn of the event loop between blocks (outside every timed part):
@@ -166,10 +173,10 @@ export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: 
         continue;
       }
       let t = at;
-      for (const ns of out.timesNs) {
-        sink.add(key, index, t, ns);
+      out.timesNs.forEach((ns, i) => {
+        sink.add(key, index, t, ns, out.offCpuNs?.[i]);
         t += ns / 1e6;
-      }
+      });
     }
     if (opts.signal?.aborted) break;
     const durationMs = opts.clock() - startMs;

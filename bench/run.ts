@@ -21,6 +21,7 @@ import { collectEnvironment } from './environment.js';
 import type { Scenario } from './manifest.js';
 import { DEFAULT_MEASURE, baseOf, descriptorLimit, measureOverhead, openUnit, type InstanceRef, type LocalUnit, type MeasureOptions } from './measure.js';
 import { nativeSched } from './native.js';
+import { RT_SHARE, rtBudget } from './rtbudget.js';
 import { machineProbe, runRounds, visits, type Cadence } from './rounds.js';
 import {
   EXPECTED_SKIPS,
@@ -437,7 +438,7 @@ export class Run {
         const rounds = await runRounds(
           this.units,
           {
-            add: (key, round, at, ns) => byKey.get(key)!.record(round, at, ns),
+            add: (key, round, at, ns, off) => byKey.get(key)!.record(round, at, ns, off),
             fail: (key) => byKey.get(key)!.commitFailure(),
           },
           {
@@ -454,7 +455,19 @@ export class Run {
           },
         );
         this.results.rounds.push(...rounds);
-        if (this.units.length) this.results.environment.sched = nativeSched();
+        if (this.units.length) {
+          this.results.environment.sched = nativeSched();
+          const l = rtBudget.limits;
+          if (l) {
+            this.results.environment.rtThrottle = {
+              periodUs: l.periodNs / 1000,
+              runtimeUs: l.runtimeNs / 1000,
+              share: RT_SHARE,
+              waits: rtBudget.waits,
+              waitedMs: Math.round(rtBudget.waitedNs / 1e3) / 1e3,
+            };
+          }
+        }
         if (cfg.signal?.aborted) return this.results;
         // 4. the CRIU lane, after the rounds (a dump must not disturb them):
         // the default tree (what CRIU refuses, with its own lines) and the variant it can dump

@@ -112,6 +112,8 @@ export interface MethodDescriptor {
   /** measured at every size of the sweep, or at the largest only (a baseline whose growth is not needed), or
    * (tasks) the task dimension's methods: in a task sweep or when named, not in the default N sweep */
   sweep: 'all' | 'largest' | 'tasks';
+  /** a collect runs on several threads, the caller waiting for the others: its off-CPU time is the method's, not interference */
+  parallel?: true;
   /** system: its work visits every task of the machine (the run's other instances too), so its time does not follow N or K (absent: the targets only) */
   reach?: 'targets' | 'system';
   coverage: Record<CoverageKind, DeclaredCoverage>;
@@ -138,7 +140,8 @@ export type WarningCode =
   | 'few-samples' // fewer rounds than asked for (time budget)
   | 'overhead-high' // harness overhead above 1 % of the measured median
   | 'trend' // samples inside a block get steadily slower or faster (rank correlation)
-  | 'drift'; // block medians move steadily over the rounds (rank correlation)
+  | 'drift' // block medians move steadily over the rounds (rank correlation)
+  | 'off-cpu'; // the timing thread was off the CPU inside many collects (RT throttling, preemption)
 
 export interface Statistics {
   medianNs: number;
@@ -166,6 +169,12 @@ export interface Samples {
   round: number[];
   /** ms since the run started, when the collect began */
   atMs: number[];
+  /**
+   * ns the timing thread was off the CPU inside each collect (wall time
+   * less its CPU time, addon.c block()); absent for a method that runs on
+   * several threads (its caller waits for them by design)
+   */
+  offCpuNs?: number[];
 }
 
 export interface Mismatch {
@@ -325,6 +334,12 @@ export interface Environment {
    * preempts collects and its time counts in theirs
    */
   sched?: string;
+  /**
+   * the kernel's RT throttling limit and what the harness waited to keep
+   * its SCHED_FIFO blocks under it (bench/rtbudget.ts): waits outside the
+   * timed blocks. Absent when the runtime is unlimited or unreadable.
+   */
+  rtThrottle?: { periodUs: number; runtimeUs: number; share: number; waits: number; waitedMs: number };
 }
 
 export interface RunConfig {

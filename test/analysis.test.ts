@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { computeStatistics, medianCiIndices, quantileSorted, downsample, MAX_KEPT_SAMPLES } from '../analysis/stats.js';
 import { fitGrowth } from '../analysis/fit.js';
-import { computeWarnings, warningText, measureClockResolutionNs } from '../analysis/warnings.js';
+import { computeWarnings, offCpuCollects, warningText, measureClockResolutionNs } from '../analysis/warnings.js';
+import { RtBudget, readRtLimits } from '../bench/rtbudget.js';
+import { offCpuTotals } from '../analysis/report/summary.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mulberry32 } from '../analysis/prng.js';
 import { ratioSpread, meanMoves } from '../analysis/repro.js';
 import { analyze } from '../analysis/analyze.js';
@@ -10,7 +15,7 @@ import { formatSummary } from '../analysis/report/summary.js';
 import { bootstrapGroups, pairedNetRatio, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
 import { roundOrder, runRounds, visits, type Cadence, type Unit } from '../bench/rounds.js';
 import { cadenceOf, floorGroups } from '../bench/run.js';
-import type { Samples } from '../bench/schema.js';
+import type { Measurement, Samples } from '../bench/schema.js';
 import { buildResults, FIXTURE_METHODS, gauss, type FixtureMethod } from './support/results-fixture.js';
 
 /** seeded log-normal draws with a given median */
@@ -520,6 +525,91 @@ describe('warnings', () => {
     const r = measureClockResolutionNs(200);
     expect(r).toBeGreaterThan(0);
     expect(r).toBeLessThan(1e6);
+  });
+});
+
+describe("RT throttling's budget for the timed blocks", () => {
+  const MS = 1e6;
+  const limits = { periodNs: 1000 * MS, runtimeNs: 950 * MS };
+
+  it('waits only when the last period holds too much FIFO time for the next block', () => {
+    const b = new RtBudget(limits, 0.9); // cap 855 ms
+    expect(b.waitNs(200 * MS, 0)).toBe(0);
+    b.record(0, 400 * MS);
+    b.record(420 * MS, 820 * MS);
+    // a 200 ms block at 830: (t + 200 - 1000, t] must hold <= 655 ms of FIFO time:
+    // the window's start has to pass 145 ms into the first span: t = 145 + 1000 - 200
+    expect(b.waitNs(200 * MS, 830 * MS)).toBeCloseTo(945 * MS - 830 * MS, -3);
+    // a 10 ms block fits now (810 ms in its window); asking records nothing
+    expect(b.waitNs(10 * MS, 830 * MS)).toBe(0);
+    expect(b.waitNs(200 * MS, 830 * MS)).toBeGreaterThan(0);
+    // a block longer than the cap waits for a period without FIFO time
+    expect(b.waitNs(900 * MS, 830 * MS)).toBeCloseTo(1820 * MS - 830 * MS, -3);
+    // an unlimited runtime: never
+    expect(new RtBudget(undefined).waitNs(900 * MS, 0)).toBe(0);
+  });
+
+  it('keeps every window of one period under the cap over a long seeded run of blocks', async () => {
+    const rng = mulberry32(42);
+    const b = new RtBudget(limits, 0.95);
+    let now = 0;
+    const spans: [number, number][] = [];
+    const clock = () => now;
+    const sleep = async (ms: number) => {
+      now += ms * MS;
+    };
+    for (let i = 0; i < 3000; i++) {
+      // blocks of 1-300 ms, each as long as expected or up to 10 % shorter, JS gaps of 0-2 ms
+      const expected = (1 + rng() * 299) * MS;
+      await b.reserve(expected, clock, sleep);
+      const start = now;
+      now += expected * (0.9 + 0.1 * rng());
+      b.record(start, now);
+      spans.push([start, now]);
+      now += rng() * 2 * MS;
+    }
+    // the FIFO time in every window (w, w + P] with w at a span's end (the worst windows start there)
+    let worst = 0;
+    for (let i = 0; i < spans.length; i++) {
+      const w0 = spans[i]![1];
+      let used = 0;
+      for (let j = i + 1; j < spans.length && spans[j]![0] < w0 + limits.periodNs; j++) used += Math.min(spans[j]![1], w0 + limits.periodNs) - spans[j]![0];
+      worst = Math.max(worst, used);
+    }
+    expect(worst).toBeLessThanOrEqual(0.95 * limits.runtimeNs + 1);
+    expect(worst).toBeGreaterThan(0.85 * limits.runtimeNs); // and it does not wait more than it must
+    expect(b.waits).toBeGreaterThan(0);
+    expect(b.waitedNs).toBeGreaterThan(0);
+  });
+
+  it("reads the kernel's limit, and none when the runtime is unlimited", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iterbench-rt-'));
+    writeFileSync(join(dir, 'sched_rt_period_us'), '1000000\n');
+    writeFileSync(join(dir, 'sched_rt_runtime_us'), '950000\n');
+    expect(readRtLimits(dir)).toEqual({ periodNs: 1e9, runtimeNs: 950e6 });
+    writeFileSync(join(dir, 'sched_rt_runtime_us'), '-1\n');
+    expect(readRtLimits(dir)).toBeUndefined();
+    expect(readRtLimits(join(dir, 'none'))).toBeUndefined();
+  });
+});
+
+describe('time off the CPU inside timed collects', () => {
+  it('counts the collects that lost over 2 % of their time, warns past 10 % of them, and totals a run', () => {
+    const ns = Array(20).fill(200e6);
+    const none: Samples = { ns, round: ns.map((_, i) => i), atMs: ns.map((_, i) => i), offCpuNs: ns.map(() => 0) };
+    expect(offCpuCollects(none)).toBe(0);
+    // RT throttling's 48 ms stop in 2 of 20 collects: counted, not yet a warning (10 %)
+    const two: Samples = { ...none, offCpuNs: ns.map((_, i) => (i % 10 === 4 ? 48e6 : 1e5)) };
+    expect(offCpuCollects(two)).toBe(2);
+    const three: Samples = { ...none, offCpuNs: ns.map((_, i) => (i % 7 === 4 ? 48e6 : 0)) };
+    expect(offCpuCollects(three)).toBe(3);
+    // 3.9 ms of 200 is under 2 %: not counted
+    expect(offCpuCollects({ ...none, offCpuNs: ns.map(() => 3.9e6) })).toBe(0);
+    const unmeasured: Samples = { ns, round: [], atMs: [] };
+    expect(offCpuCollects(unmeasured)).toBe(0);
+    const m = (samples: Samples) => ({ state: 'verified', samples }) as unknown as Measurement;
+    expect(offCpuTotals({ measurements: [m(two), m(three), m({ ns, round: [], atMs: [] })] })).toEqual({ timed: 40, hit: 5, maxNs: 48e6 });
+    expect(warningText('off-cpu')).toMatch(/RT throttling/);
   });
 });
 

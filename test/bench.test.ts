@@ -11,7 +11,7 @@ import { CSV_COLUMNS } from '../analysis/report/index.js';
 import { defaultScenarios } from '../bench/manifest.js';
 import { REPO_ROOT } from '../bench/native.js';
 import { listDescriptors } from '../bench/descriptors.js';
-import { COVERAGE_KINDS, EXPECTED_SKIPS, type ResultsFile } from '../bench/schema.js';
+import { COVERAGE_KINDS, EXPECTED_SKIPS, type ResultsFile, type Verified } from '../bench/schema.js';
 
 /** The scenarios a default run takes, as the generator lists them. */
 const SCENARIOS = defaultScenarios();
@@ -57,6 +57,25 @@ describe('npm run bench at small N', () => {
     expect(env.commandLine).toContain('--files 64');
     expect(['cgroup2', 'cgroup1-freezer', 'sigstop']).toContain(env.freezer);
     expect(results.overhead?.medianNs).toBeGreaterThan(0);
+    // the blocks were timed at SCHED_FIFO under the kernel's RT limit, read from /proc
+    expect(env.sched).toBe('SCHED_FIFO');
+    expect(env.rtThrottle).toMatchObject({ periodUs: expect.any(Number), runtimeUs: expect.any(Number), share: 0.95 });
+    expect(env.rtThrottle!.waits).toBeGreaterThanOrEqual(0);
+  });
+
+  it('records the timing thread\'s time off the CPU for every timed collect of a single-threaded method', () => {
+    const verified = results.measurements.filter((m): m is Verified => m.state === 'verified');
+    expect(verified.length).toBeGreaterThan(0);
+    for (const m of verified) {
+      const parallel = results.methods.find((d) => d.name === m.method)?.parallel === true;
+      if (parallel) {
+        expect(m.samples.offCpuNs, m.method).toBeUndefined();
+        continue;
+      }
+      expect(m.samples.offCpuNs?.length, `${m.scenario}/${m.method}`).toBe(m.samples.ns.length);
+      expect(m.samples.offCpuNs!.every((x, i) => x >= 0 && x <= m.samples.ns[i]!), m.method).toBe(true);
+    }
+    expect(results.methods.some((d) => d.parallel)).toBe(true);
   });
 
   it('measures every scenario, method and size of the sweep, all sizes in every core round, and a second instance at the largest', () => {

@@ -197,6 +197,8 @@ describe('the method registry', () => {
     expect(listMethods().filter((m) => m.family === 'procfs').map((m) => m.name).sort()).toEqual(['pidfd-getfd', 'procfs', 'procfs-parallel']);
     expect(byName('procfs-parallel')).toMatchObject({ role: 'recovery', floor: 'floor-procfs-parallel', floorLimit: 1.2, speedupOver: ['procfs'] });
     expect(byName('procfs-parallel').coverage).toEqual(byName('procfs').coverage);
+    // the caller waits for its workers: its off-CPU time is the method's, and only these two do that
+    expect(listMethods().filter((m) => m.parallel).map((m) => m.name).sort()).toEqual(['floor-procfs-parallel', 'procfs-parallel']);
     expect(byName('floor-procfs-parallel')).toMatchObject({ family: 'floor', role: 'floor', floor: null, subsetOf: [] });
     const pg = byName('pidfd-getfd');
     expect(pg).toMatchObject({ role: 'recovery', floor: null, floorLimit: 0, speedupOver: ['procfs', 'kcmp-tree'] });
@@ -306,9 +308,12 @@ for (const scenario of SCENARIOS as readonly Scenario[]) {
           const d = o.collector.digest();
           const times = new Float64Array(3);
           const digests = new BigUint64Array(3);
-          expect(o.collector.block(3, times, digests, BigUint64Array.from([d])), m.name).toBe(3);
+          const off = new Float64Array(3).fill(-1);
+          expect(o.collector.block(3, times, digests, BigUint64Array.from([d]), undefined, off), m.name).toBe(3);
           expect([...digests], m.name).toEqual([d, d, d]);
           expect(times.every((t) => t > 0), m.name).toBe(true);
+          // the timing thread's time off the CPU inside each collect: some part of it, never negative
+          expect([...off].every((x, i) => x >= 0 && x <= times[i]!), m.name).toBe(true);
         } finally {
           o.collector.close();
         }

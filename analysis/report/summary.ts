@@ -14,7 +14,7 @@ import type { Scenario } from '../../bench/manifest.js';
 import type { Exporter } from './exporter.js';
 import { writeFileAtomic } from './atomic.js';
 import { formatNs, formatRatio, sig3 } from '../units.js';
-import { WARNING_HINTS, warningShort } from '../warnings.js';
+import { THRESHOLDS, WARNING_HINTS, offCpuCollects, warningShort } from '../warnings.js';
 
 export const SUMMARY_FILE = 'summary.txt';
 export const SUMMARY_WIDTH = 72;
@@ -76,6 +76,20 @@ export function speedupReference(results: ResultsFile): string | undefined {
 const ratioText = (r: RatioRow) => `${r.extrapolated ? '~' : ''}${formatRatio(r.value.ratio)}`;
 const ciText = (r: RatioRow) => `${sig3(r.value.ciLow)}-${sig3(r.value.ciHigh)}`;
 
+/** over every verified measurement that recorded it: timed collects, those off the CPU past the threshold, the longest such time */
+export function offCpuTotals(results: Pick<ResultsFile, 'measurements'>): { timed: number; hit: number; maxNs: number } {
+  let timed = 0;
+  let hit = 0;
+  let maxNs = 0;
+  for (const m of results.measurements) {
+    if (m.state !== 'verified' || !m.samples.offCpuNs) continue;
+    timed += m.samples.ns.length;
+    hit += offCpuCollects(m.samples);
+    for (const x of m.samples.offCpuNs) if (x > maxNs) maxNs = x;
+  }
+  return { timed, hit, maxNs };
+}
+
 function headerLines(results: ResultsFile): string[] {
   const env = results.environment;
   const date = (results.finishedAt ?? results.startedAt ?? '').slice(0, 10);
@@ -86,6 +100,14 @@ function headerLines(results: ResultsFile): string[] {
   if (env?.machine && env.machine !== 'host') lines.push(...wrap(`machine: ${env.machine}`));
   if (env?.slowdown) lines.push(...wrap(`TEST RUN: ITERBENCH_SLOWDOWN=${env.slowdown} slowed methods on purpose; not data`));
   if (env?.sched && !env.sched.startsWith('SCHED_FIFO')) lines.push(...wrap(`timed as ${env.sched}: other work on the machine can preempt a collect and its wait counts in the figures`));
+  const off = offCpuTotals(results);
+  if (off.timed) {
+    lines.push(...wrap(`timed collects with the timing thread off the CPU for over ${Math.round(THRESHOLDS.offCpuShare * 100)} % of their time: ${off.hit} of ${off.timed}${off.hit ? ` (the most ${formatNs(off.maxNs)})` : ''}`));
+  }
+  if (env?.rtThrottle?.waits) {
+    const t = env.rtThrottle;
+    lines.push(...wrap(`paused ${t.waits} times (${(t.waitedMs / 1000).toFixed(1)} s in all, between blocks) to keep the SCHED_FIFO blocks under ${Math.round(t.share * 100)} % of the kernel's RT limit (${t.runtimeUs / 1000} ms of every ${t.periodUs / 1000} ms): past it a collect is stopped for the rest of the period`));
+  }
   if (results.overhead) {
     lines.push(`harness overhead: ${formatNs(results.overhead.medianNs)} per call (median of ${results.overhead.samples})`);
   } else {

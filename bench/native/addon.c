@@ -26,6 +26,9 @@
  *           answer in the result buffer for the caller to verify in full: so
  *           every timed answer is checked, not only the first
  *           The thread runs SCHED_FIFO while it times (see block_sched)
+ *           [stageNs]: a sampling method's sampled stage per collect;
+ *           [offNs]: the thread's time off the CPU inside each collect
+ *           (thread_cpu_ns)
  *   digest(handle) -> bigint: the digest of the last answer
  *   setSampling(handle, rows, seed): a sampling method (sampling.how "rows")
  *        compares `rows` rows chosen with a PRNG seeded by `seed` (a number
@@ -48,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -208,6 +212,24 @@ static void block_sched_leave(const struct sched_saved *s)
 		sched_setscheduler(0, s->policy, &s->param);
 }
 
+/*
+ * The calling thread's CPU time (ns). block() reads it around each timed
+ * collect, outside the timed region: wall time minus CPU time is the time
+ * the thread was off the CPU inside the collect. No method sleeps while it
+ * collects (procfs-parallel's caller waits for its workers: its descriptor
+ * says `parallel`), so for the others that time is interference: RT
+ * throttling (bench/rtbudget.ts), a higher-priority thread, or the host
+ * taking the vCPU where the guest accounts steal.
+ */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* the measured call: the method's collect, plus the test-only slowdown */
 static int do_collect(struct handle *h)
 {
@@ -363,6 +385,7 @@ static napi_value js_methods(napi_env env, napi_callback_info info)
 		set(env, o, "role", ENUM_NAME(env, m->role, role_names));
 		set(env, o, "lane", ENUM_NAME(env, m->lane, lane_names));
 		set(env, o, "summary", str(env, m->summary));
+		set(env, o, "parallel", num(env, m->parallel ? 1 : 0));
 		CHECK(napi_create_array(env, &needs));
 		if (m->needs & IB_NEEDS_EPOLL)
 			napi_set_element(env, needs, k++, str(env, "epoll"));
@@ -597,12 +620,12 @@ static napi_value js_collect(napi_env env, napi_callback_info info)
 
 static napi_value js_block(napi_env env, napi_callback_info info)
 {
-	napi_value rest[5] = { 0 }, v;
-	struct handle *h = get_handle(env, info, rest, 5);
-	napi_typedarray_type tt, dt, kt, st = napi_float64_array;
-	size_t nt, nd, nk, ns = 0;
-	void *times, *digs, *known, *stage = NULL;
-	napi_valuetype t5 = napi_undefined;
+	napi_value rest[6] = { 0 }, v;
+	struct handle *h = get_handle(env, info, rest, 6);
+	napi_typedarray_type tt, dt, kt, st = napi_float64_array, ot = napi_float64_array;
+	size_t nt, nd, nk, ns = 0, no = 0;
+	void *times, *digs, *known, *stage = NULL, *off = NULL;
+	napi_valuetype t5 = napi_undefined, t6 = napi_undefined;
 	struct sched_saved saved;
 	uint32_t k = 0, i;
 	int ret = 0;
@@ -621,19 +644,32 @@ static napi_value js_block(napi_env env, napi_callback_info info)
 	    nt < k || nd < k ||
 	    (rest[4] && napi_typeof(env, rest[4], &t5) == napi_ok && t5 != napi_undefined &&
 	     (napi_get_typedarray_info(env, rest[4], &st, &ns, &stage, NULL, NULL) != napi_ok ||
-	      st != napi_float64_array || ns < k))) {
+	      st != napi_float64_array || ns < k)) ||
+	    (rest[5] && napi_typeof(env, rest[5], &t6) == napi_ok && t6 != napi_undefined &&
+	     (napi_get_typedarray_info(env, rest[5], &ot, &no, &off, NULL, NULL) != napi_ok ||
+	      ot != napi_float64_array || no < k))) {
 		napi_throw_type_error(env, NULL,
 				      "block(handle, k, Float64Array(k), BigUint64Array(k), BigUint64Array known"
-				      "[, Float64Array(k) scaled-stage ns])");
+				      "[, Float64Array(k) scaled-stage ns | undefined[, Float64Array(k) off-CPU ns]])");
 		return NULL;
 	}
 	block_sched_enter(&saved);
 	for (i = 0; i < k;) {
-		uint64_t t0 = ib_now_ns(), d;
+		uint64_t c0 = off ? thread_cpu_ns() : 0;
+		uint64_t t0 = ib_now_ns(), t1, d;
 		size_t j;
 
 		ret = do_collect(h);
-		((double *)times)[i] = (double)(ib_now_ns() - t0);
+		t1 = ib_now_ns();
+		((double *)times)[i] = (double)(t1 - t0);
+		if (off) {
+			/* read after the timed region, as c0 before it: the
+			 * thread's time off the CPU inside it */
+			uint64_t c1 = thread_cpu_ns();
+			double o = (double)(t1 - t0) - (double)(c1 - c0);
+
+			((double *)off)[i] = o > 0 ? o : 0;
+		}
 		if (ret < 0)
 			break;
 		/* a sampling method: the time of this collect's sampled stage,

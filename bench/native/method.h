@@ -243,6 +243,10 @@ struct ib_method {
 		const struct ib_method *const *with;
 	} emulation;
 	struct ib_sampling sampling;
+	/* 1: a collect runs on several threads and the calling thread waits
+	 * for the others, so its time off the CPU inside a collect is part of
+	 * the method (block()'s off-CPU figure says nothing about interference) */
+	int parallel;
 	enum ib_sweep sweep;
 	enum ib_reach reach;
 	struct ib_coverage coverage[IB_COV__N];

@@ -524,6 +524,7 @@ static int pp_collect(void *state, const struct ib_target *t, const struct ib_op
 
 const struct ib_method ib_method_procfs_parallel = {
 	.sweep = IB_SWEEP_LARGEST,
+	.parallel = 1,
 	.name = "procfs-parallel",
 	.family = IB_FAMILY_PROCFS,
 	.role = IB_ROLE_RECOVERY,
@@ -552,6 +553,7 @@ const struct ib_method ib_method_procfs_parallel = {
 
 const struct ib_method ib_method_floor_procfs_parallel = {
 	.sweep = IB_SWEEP_LARGEST,
+	.parallel = 1,
 	.name = "floor-procfs-parallel",
 	.family = IB_FAMILY_FLOOR,
 	.role = IB_ROLE_FLOOR,
