@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../analysis/report/index.js';
 import { defaultScenarios } from '../bench/manifest.js';
 import { REPO_ROOT } from '../bench/native.js';
+import { RT_SHARE } from '../bench/rtbudget.js';
 import { listDescriptors } from '../bench/descriptors.js';
 import { COVERAGE_KINDS, EXPECTED_SKIPS, type ResultsFile, type Verified } from '../bench/schema.js';
 
@@ -59,7 +60,7 @@ describe('npm run bench at small N', () => {
     expect(results.overhead?.medianNs).toBeGreaterThan(0);
     // the blocks were timed at SCHED_FIFO under the kernel's RT limit, read from /proc
     expect(env.sched).toBe('SCHED_FIFO');
-    expect(env.rtThrottle).toMatchObject({ periodUs: expect.any(Number), runtimeUs: expect.any(Number), share: 0.95 });
+    expect(env.rtThrottle).toMatchObject({ periodUs: expect.any(Number), runtimeUs: expect.any(Number), share: RT_SHARE });
     expect(env.rtThrottle!.waits).toBeGreaterThanOrEqual(0);
   });
 
