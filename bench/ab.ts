@@ -20,6 +20,7 @@ import { collectEnvironment } from './environment.js';
 import type { Scenario } from './manifest.js';
 import { REPO_ROOT } from './native.js';
 import { machineProbe, roundOrder } from './rounds.js';
+import { expectedBlockNs, nowNs, rtBudget } from './rtbudget.js';
 import type { InstanceInfo, MethodDescriptor, RoundInfo, Samples } from './schema.js';
 import { startWorkload, type Workload } from './workload.js';
 
@@ -189,6 +190,8 @@ interface Cell {
   inst: InstanceInfo;
   method: string;
   k: number;
+  /** the slower build's time of one collect (ns) */
+  estimateNs: number;
   a: SideState;
   b: SideState;
   sa: Samples;
@@ -264,7 +267,7 @@ export async function runAB(o: AbOptions): Promise<AbResults> {
             r.state === 'open' ? { state: 'verified', samples: emptySamples() } : { state: (r.state as 'wrong' | 'errored' | 'skipped') ?? 'errored', reason: String(r.reason ?? '') };
           const est = Math.max(Number(ra.estimateNs) || 0, Number(rb.estimateNs) || 0);
           const k = Math.max(1, Math.min(16, Math.round((o.blockTargetNs ?? 8e6) / Math.max(1, est))));
-          cells.push({ key: id, inst, method: m.name, k, a: side(ra), b: side(rb), sa: emptySamples(), sb: emptySamples() });
+          cells.push({ key: id, inst, method: m.name, k, estimateNs: est, a: side(ra), b: side(rb), sa: emptySamples(), sb: emptySamples() });
         }
       }
       env.freezer = [...freezers].join(', ');
@@ -284,8 +287,14 @@ export async function runAB(o: AbOptions): Promise<AbResults> {
           const c = alive.find((x) => x.key === key)!;
           const sides: ['a' | 'b', Server][] = coin() < 0.5 ? [['a', A], ['b', B]] : [['b', B], ['a', A]];
           for (const [s, server] of sides) {
+            // the two builds' servers each keep their own blocks under RT
+            // throttling's limit, but the kernel counts both: this process
+            // budgets them together (rtbudget.ts), a block's request as its span
+            await rtBudget.reserve(expectedBlockNs(c.estimateNs, c.k + 1));
             const at = clock();
+            const t0 = nowNs();
             const r = await server.request({ op: 'block', id: c.key, round: i, k: c.k });
+            rtBudget.record(t0, nowNs());
             if (!r.ok) {
               c[s] = { state: (r.state as 'wrong' | 'errored') ?? 'errored', reason: String(r.reason ?? '') };
               break;
