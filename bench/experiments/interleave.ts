@@ -121,23 +121,18 @@ async function main() {
           const aFirst = rng() < 0.5;
           const ta: number[] = [];
           const tb: number[] = [];
-          if (way === 'separate3') {
-            const first = aFirst ? A : B;
-            const second = aFirst ? B : A;
-            const x = times(first, K + 3).slice(3);
-            const y = times(second, K + 3).slice(3);
+          if (way === 'separate' || way === 'separate3') {
+            // a block of each, `warm` untimed collects at its start
+            const warm = way === 'separate' ? 1 : 3;
+            const x = times(aFirst ? A : B, K + warm).slice(warm);
+            const y = times(aFirst ? B : A, K + warm).slice(warm);
             (aFirst ? ta : tb).push(...x);
             (aFirst ? tb : ta).push(...y);
-          } else if (way === 'separate') {
-            const first = aFirst ? A : B;
-            const second = aFirst ? B : A;
-            const x = times(first, K + 1).slice(1);
-            const y = times(second, K + 1).slice(1);
-            (aFirst ? ta : tb).push(...x);
-            (aFirst ? tb : ta).push(...y);
-            for (let i = 0; i < Math.min(3, K); i++) {
-              pos.a[i]!.push(ta[i]! / ta[0]!);
-              pos.b[i]!.push(tb[i]! / tb[0]!);
+            if (way === 'separate') {
+              for (let i = 0; i < Math.min(3, K); i++) {
+                pos.a[i]!.push(ta[i]! / ta[0]!);
+                pos.b[i]!.push(tb[i]! / tb[0]!);
+              }
             }
           } else if (way === 'subblocks') {
             // K short blocks of each, alternating: 1 untimed + 1 timed
