@@ -406,9 +406,13 @@ export class LocalUnit implements Unit {
     this.off = new Float64Array(Math.max(s.block, s.opts.maxBlock) + s.warmup);
   }
 
-  /** whether off-CPU time inside a collect is interference (not a method that waits for its own threads) */
+  /**
+   * whether a sample's off-CPU time is recorded: interference inside a
+   * collect's wall time (not a method that waits for its own threads, and
+   * not an extrapolated sample, whose time is not one collect's)
+   */
   private get offCpuMeasured(): boolean {
-    return !this.method.parallel;
+    return !this.method.parallel && this.s.scale === 1;
   }
 
   /**

@@ -172,7 +172,8 @@ export interface Samples {
   /**
    * ns the timing thread was off the CPU inside each collect (wall time
    * less its CPU time, addon.c block()); absent for a method that runs on
-   * several threads (its caller waits for them by design)
+   * several threads (its caller waits for them by design) and for
+   * extrapolated samples (scaled: not one collect's wall time)
    */
   offCpuNs?: number[];
 }
