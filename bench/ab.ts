@@ -122,7 +122,13 @@ class Server {
   }
 
   static async start(name: string, dir: string, env: NodeJS.ProcessEnv): Promise<Server> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(dir, 'bench/cli/serve.ts')], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // RT throttling's budget is kept here, for both builds' blocks together
+    // (runAB): a server's own would see only its half of the FIFO time
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(dir, 'bench/cli/serve.ts')], {
+      cwd: dir,
+      env: { ...env, ITERBENCH_RTBUDGET: 'off' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const s = new Server(name, child);
     const hello = (await s.next()) as unknown as Hello;
     if (!hello || hello.hello !== 1) throw new Error(`the ${name} server did not start: ${s.stderr.trim().split('\n').at(-1) ?? 'no answer'}`);
@@ -287,9 +293,9 @@ export async function runAB(o: AbOptions): Promise<AbResults> {
           const c = alive.find((x) => x.key === key)!;
           const sides: ['a' | 'b', Server][] = coin() < 0.5 ? [['a', A], ['b', B]] : [['b', B], ['a', A]];
           for (const [s, server] of sides) {
-            // the two builds' servers each keep their own blocks under RT
-            // throttling's limit, but the kernel counts both: this process
-            // budgets them together (rtbudget.ts), a block's request as its span
+            // the kernel counts both builds' FIFO time: this process keeps
+            // their blocks under RT throttling's limit together (rtbudget.ts),
+            // a block's request as its span
             await rtBudget.reserve(expectedBlockNs(c.estimateNs, c.k + 1));
             const at = clock();
             const t0 = nowNs();

@@ -415,14 +415,6 @@ export class LocalUnit implements Unit {
     return !this.method.parallel && this.s.scale === 1;
   }
 
-  /**
-   * RT throttling's budget (rtbudget.ts): wait, at the normal policy, until
-   * this unit's next block fits under the kernel's limit. The rounds await
-   * it before they take the block's start time.
-   */
-  async beforeBlock(k = this.block): Promise<void> {
-    await rtBudget.reserve(expectedBlockNs(this.s.estimateNs, k + this.s.warmup));
-  }
 
   /** samples recorded so far */
   get sampleCount(): number {
@@ -439,16 +431,18 @@ export class LocalUnit implements Unit {
     if (!c) return { ok: false, state: 'errored', reason: 'collector closed' };
     const out: number[] = [];
     const offOut: number[] = [];
+    let waitedNs = 0;
     // the warm-up collect is checked like the others, its time is not kept
     let untimed = this.s.warmup;
     let left = Math.min(k, this.times.length - untimed) + untimed;
     while (left > 0) {
       const known = BigUint64Array.from(this.s.known);
       // under RT throttling's limit (rtbudget.ts): the wait is outside the
-      // block (the rounds waited for the first part already: no wait then)
-      await rtBudget.reserve(expectedBlockNs(this.s.estimateNs, left));
+      // block, and the samples' start times leave out a wait before the first
+      const w = await rtBudget.reserve(expectedBlockNs(this.s.estimateNs, left));
+      if (out.length === 0) waitedNs += w;
       const t0 = nowNs();
-      const n = c.block(left, this.times, this.digests, known, this.s.scale === 1 ? undefined : this.stage, this.off);
+      const n = c.block(left, this.times, this.digests, known, this.s.scale === 1 ? undefined : this.stage, this.offCpuMeasured ? this.off : undefined);
       rtBudget.record(t0, nowNs());
       if (n < 0) {
         const r = c.collect();
@@ -458,7 +452,7 @@ export class LocalUnit implements Unit {
       untimed -= skip;
       for (let i = skip; i < n; i++) {
         out.push(this.scaled(this.times[i]!, this.stage[i]!));
-        offOut.push(this.off[i]!);
+        if (this.offCpuMeasured) offOut.push(this.off[i]!);
       }
       this.answers.timed += n - skip;
       const last = this.digests[n - 1]!;
@@ -478,7 +472,7 @@ export class LocalUnit implements Unit {
       left -= n;
     }
     if (!this.inst.alive()) return this.fail({ ...this.s.base, state: 'errored', reason: `the workload died during the measurement (round ${round})` });
-    return { ok: true, timesNs: out, ...(this.offCpuMeasured ? { offCpuNs: offOut } : {}) };
+    return { ok: true, timesNs: out, waitedMs: waitedNs / 1e6, ...(this.offCpuMeasured ? { offCpuNs: offOut } : {}) };
   }
 
   /**

@@ -49,7 +49,7 @@ export interface RawMethod {
   sampling: { how: string; scales: string | null };
   sweep: string;
   reach: string;
-  /** 1: the collect runs on several threads (method.h `parallel`) */
+  /** 1: the collect runs on threads of its own too (method.h set_sched) */
   parallel?: number;
   coverage: Record<string, { level: string; why: string | null; unheldOnly?: boolean }>;
 }
@@ -87,6 +87,7 @@ interface Addon {
   slowdown(): string;
   sameTable(pid1: number, pid2: number): number;
   sched(): string;
+  schedThreads(): number;
 }
 
 export type Sampling = { how: 'none' } | { how: 'rows'; scales: Stage };
@@ -351,6 +352,11 @@ export function sameDescriptorTable(pid1: number, pid2: number): number {
 /** The scheduling policy the last block() timed under: "SCHED_FIFO" or "SCHED_OTHER (<why>)" (addon.c). */
 export function nativeSched(): string {
   return loadAddon().sched();
+}
+
+/** How many of the method's own threads the last block() gave its policy (method.h set_sched). */
+export function nativeSchedThreads(): number {
+  return loadAddon().schedThreads();
 }
 
 /** ITERBENCH_SLOWDOWN as the addon read it ('' when off): a run with it is not data. */

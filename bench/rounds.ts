@@ -61,7 +61,14 @@ export function roundOrder(keys: readonly string[], seed: number, scope: string,
 
 /** What one block gave: samples, or why the unit stops. */
 export type BlockOutcome =
-  | { ok: true; timesNs: number[]; /** per timed collect, when measured */ offCpuNs?: number[] }
+  | {
+      ok: true;
+      timesNs: number[];
+      /** per timed collect, when measured */
+      offCpuNs?: number[];
+      /** waited before the first collect, outside the block (RT throttling's budget) */
+      waitedMs?: number;
+    }
   | { ok: false; state: 'wrong' | 'errored'; reason: string };
 
 /**
@@ -92,11 +99,6 @@ export interface Unit {
   readonly cadence?: Cadence;
   /** units of the same group are visited back to back (roundOrder) */
   readonly group?: string;
-  /**
-   * awaited before each block, outside its time and before its start is
-   * taken: a wait the block needs (LocalUnit: RT throttling's budget)
-   */
-  beforeBlock?(): Promise<void>;
   runBlock(round: number): Promise<BlockOutcome>;
 }
 
@@ -157,7 +159,6 @@ export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: 
     for (const key of order) {
       if (opts.signal?.aborted) break;
       const u = live.get(key)!;
-      if (u.beforeBlock) await u.beforeBlock();
       const at = opts.clock();
       const out = await u.runBlock(index);
       // a turn of the event loop between blocks (outside every timed part):
@@ -172,7 +173,7 @@ export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: 
         live.delete(key);
         continue;
       }
-      let t = at;
+      let t = at + (out.waitedMs ?? 0);
       out.timesNs.forEach((ns, i) => {
         sink.add(key, index, t, ns, out.offCpuNs?.[i]);
         t += ns / 1e6;

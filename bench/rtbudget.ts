@@ -97,14 +97,16 @@ export class RtBudget {
     this.prune(end);
   }
 
-  /** wait (at the caller's normal policy) as waitNs says; resolves when the block may start */
-  async reserve(expectedNs: number, clock: () => number = nowNs, sleep: (ms: number) => Promise<void> = sleepMs): Promise<void> {
+  /** wait (at the caller's normal policy) as waitNs says; resolves, with the ns waited, when the block may start */
+  async reserve(expectedNs: number, clock: () => number = nowNs, sleep: (ms: number) => Promise<void> = sleepMs): Promise<number> {
     const w = this.waitNs(expectedNs, clock());
-    if (w <= 0) return;
+    if (w <= 0) return 0;
     this.waits++;
     const t0 = clock();
     await sleep(Math.ceil(w / 1e6));
-    this.waitedNs += clock() - t0;
+    const waited = clock() - t0;
+    this.waitedNs += waited;
+    return waited;
   }
 }
 

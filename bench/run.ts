@@ -227,9 +227,6 @@ export function treePssKiB(pids: readonly number[]): number | undefined {
   return any ? total : undefined;
 }
 
-/** this process's descriptor limit (RLIMIT_NOFILE soft), from /proc/self/limits */
-export { descriptorLimit };
-
 /**
  * Does this process hold more than half the descriptors it may? Methods
  * hold descriptors while open (a BPF link per task and method for the

@@ -11,6 +11,7 @@ import { CSV_COLUMNS } from '../analysis/report/index.js';
 import { defaultScenarios } from '../bench/manifest.js';
 import { REPO_ROOT } from '../bench/native.js';
 import { RT_SHARE } from '../bench/rtbudget.js';
+import { RUN_DEFAULTS } from '../bench/run.js';
 import { listDescriptors } from '../bench/descriptors.js';
 import { COVERAGE_KINDS, EXPECTED_SKIPS, type ResultsFile, type Verified } from '../bench/schema.js';
 
@@ -182,6 +183,8 @@ describe('bench command line', () => {
     const r = await execa(TSX, [CLI, '--help'], { cwd: REPO_ROOT });
     expect(r.stdout).toMatch(/--files N/);
     expect(r.stdout).toMatch(/Examples:/);
+    // the help's share of --budget for extra rounds is the run's
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain(`${RUN_DEFAULTS.extraShare * 100} % of it`);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   listMethods,
   loadAddon,
   nativeSched,
+  nativeSchedThreads,
   openMethod,
   parseMethods,
   RegistryError,
@@ -476,7 +477,7 @@ describe("procfs-parallel's workers and the timed block's scheduling policy", ()
     return out;
   };
 
-  it('runs the workers under the policy block() times the calling thread under, and gives the caller\'s back after', async () => {
+  it('gives the workers the policy block() times the calling thread under, and the caller\'s own back after', async () => {
     const s = await startWorkload({ scenario: 'files', files: 200 });
     if (s.state !== 'ready') throw new Error(`workload: ${s.state}: ${s.reason}`);
     const w = s.workload;
@@ -490,14 +491,21 @@ describe("procfs-parallel's workers and the timed block's scheduling policy", ()
         expect(o.collector.collect().ok).toBe(true);
         const d = o.collector.digest();
         expect(o.collector.block(2, new Float64Array(2), new BigUint64Array(2), BigUint64Array.from([d]))).toBe(2);
-        // the run needs root, so block() raised the caller: the workers were raised with it
+        // the run needs root, so block() raised the caller: every worker but
+        // the caller (worker 0) was raised with it, outside the timed collects
         expect(nativeSched()).toBe('SCHED_FIFO');
-        const during = [...fifoThreads()].filter((t) => !before.has(t));
-        expect(during.length).toBe(availableParallelism() - 1);
-        expect(during).not.toContain(process.pid); // the caller has its own policy back
-        // a collect outside a block: the workers follow the caller back to SCHED_OTHER
-        expect(o.collector.collect().ok).toBe(true);
+        expect(nativeSchedThreads()).toBe(availableParallelism() - 1);
+        // and after the block, the caller and its workers have their own policy back
         expect([...fifoThreads()].filter((t) => !before.has(t))).toEqual([]);
+        // a single-threaded method has no threads to give it to
+        const p = openMethod(byName('procfs'), w.pids);
+        expect(p.state).toBe('open');
+        if (p.state === 'open') {
+          expect(p.collector.collect().ok).toBe(true);
+          expect(p.collector.block(1, new Float64Array(1), new BigUint64Array(1), BigUint64Array.of(p.collector.digest()))).toBe(1);
+          expect(nativeSchedThreads()).toBe(0);
+          p.collector.close();
+        }
       } finally {
         o.collector.close();
       }

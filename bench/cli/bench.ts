@@ -64,7 +64,7 @@ export const BENCH_OPTIONS = {
   'tasks-sweep': { type: 'list', placeholder: 'k1,k2', description: 'a task sweep: each size once per K tasks (default scenario tree; sizes default to --files alone), all in the same rounds' },
   'idle-tasks': { type: 'int', min: 0, max: MAX_IDLE, placeholder: 'M', description: 'keep M unrelated idle processes running during the run (the cost of a whole-system pass)' },
   buffers: { type: 'int', min: 0, max: 16384, placeholder: 'B', description: 'io_uring registered buffers (default min(1024, N))' },
-  budget: { type: 'number', min: 1, max: 86400, placeholder: 'S', description: 'wall-time target in seconds; 3 % of it, shared by the scenarios, goes to extra rounds of the fast methods at the largest size (default 75)' },
+  budget: { type: 'number', min: 1, max: 86400, placeholder: 'S', description: 'wall-time target in seconds; 1 % of it (RUN_DEFAULTS.extraShare), shared by the scenarios, goes to extra rounds of the fast methods at the largest size (default 75)' },
   replicas: { type: 'int', min: 1, max: 8, placeholder: 'R', description: 'workload instances at the largest size of each scenario (default 2)' },
   rounds: { type: 'int', min: 1, max: 1000, placeholder: 'K', description: 'at most K rounds per scenario, extra rounds included (default 40; the budget usually stops first)' },
   'min-rounds': { type: 'int', min: 1, max: 1000, placeholder: 'K', description: 'K core rounds per scenario, whatever the budget: every method at every size (a slow one below the largest size in every other) (default 6)' },

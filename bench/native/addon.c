@@ -39,6 +39,8 @@
  *        (inspect: what a thread id given as --pid reads)
  *   sched() -> what the last block() timed under: "SCHED_FIFO", or
  *           "SCHED_OTHER (<why>)" (ITERBENCH_SCHED=other, or no privilege)
+ *   schedThreads() -> how many of the method's own threads (method.h
+ *           set_sched) the last block() timed under that policy too
  *
  * ITERBENCH_SLOWDOWN=method:factor[,method:factor] (test-only) makes each
  * collect of that method cost `factor` times its own time: after the
@@ -210,6 +212,27 @@ static void block_sched_leave(const struct sched_saved *s)
 {
 	if (s->raised)
 		sched_setscheduler(0, s->policy, &s->param);
+}
+
+/*
+ * A method with threads of its own (method.h set_sched) times them under
+ * the caller's raised policy too, and gives them the caller's own back
+ * after: both outside the timed region. sched_threads is how many took the
+ * raised policy in the last block() (schedThreads()).
+ */
+static int sched_threads;
+
+static void block_threads_enter(struct handle *h, const struct sched_saved *s)
+{
+	sched_threads = 0;
+	if (s->raised && h->m->set_sched)
+		sched_threads = h->m->set_sched(h->state, SCHED_FIFO, 1);
+}
+
+static void block_threads_leave(struct handle *h, const struct sched_saved *s)
+{
+	if (s->raised && h->m->set_sched)
+		h->m->set_sched(h->state, s->policy, s->param.sched_priority);
 }
 
 /*
@@ -385,7 +408,7 @@ static napi_value js_methods(napi_env env, napi_callback_info info)
 		set(env, o, "role", ENUM_NAME(env, m->role, role_names));
 		set(env, o, "lane", ENUM_NAME(env, m->lane, lane_names));
 		set(env, o, "summary", str(env, m->summary));
-		set(env, o, "parallel", num(env, m->parallel ? 1 : 0));
+		set(env, o, "parallel", num(env, m->set_sched ? 1 : 0));
 		CHECK(napi_create_array(env, &needs));
 		if (m->needs & IB_NEEDS_EPOLL)
 			napi_set_element(env, needs, k++, str(env, "epoll"));
@@ -654,6 +677,7 @@ static napi_value js_block(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	block_sched_enter(&saved);
+	block_threads_enter(h, &saved);
 	for (i = 0; i < k;) {
 		uint64_t c0 = off ? thread_cpu_ns() : 0;
 		uint64_t t0 = ib_now_ns(), t1, d;
@@ -684,6 +708,7 @@ static napi_value js_block(napi_env env, napi_callback_info info)
 		if (j == nk)
 			break; /* an answer not seen before: verify it */
 	}
+	block_threads_leave(h, &saved);
 	block_sched_leave(&saved);
 	napi_create_int64(env, ret < 0 ? ret : (int64_t)i, &v);
 	return v;
@@ -709,6 +734,11 @@ static int lost_answer(napi_env env, struct handle *h)
 static napi_value js_sched(napi_env env, napi_callback_info info)
 {
 	return str(env, sched_note);
+}
+
+static napi_value js_sched_threads(napi_env env, napi_callback_info info)
+{
+	return num(env, sched_threads);
 }
 
 static napi_value js_digest(napi_env env, napi_callback_info info)
@@ -847,6 +877,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
 		{ "collect", NULL, js_collect, NULL, NULL, NULL, napi_default, NULL },
 		{ "block", NULL, js_block, NULL, NULL, NULL, napi_default, NULL },
+		{ "schedThreads", NULL, js_sched_threads, NULL, NULL, NULL, napi_default, NULL },
 		{ "digest", NULL, js_digest, NULL, NULL, NULL, napi_default, NULL },
 		{ "slowdown", NULL, js_slowdown, NULL, NULL, NULL, napi_default, NULL },
 		{ "sched", NULL, js_sched, NULL, NULL, NULL, napi_default, NULL },

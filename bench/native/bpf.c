@@ -290,6 +290,16 @@ static bool mode_records(enum bpf_mode m)
 	return m == M_TASK_FILE || m == M_SYSTEM || m == M_CGROUP || mode_items(m);
 }
 
+/* a loaded object's ring buffer and skeletons (any may be NULL) */
+static void destroy_loaded(struct ring_buffer *rb, struct task_file_bpf *skel,
+			   struct task_file_compat_bpf *cskel, struct cgroup_files_bpf *gskel)
+{
+	ring_buffer__free(rb);
+	task_file_bpf__destroy(skel);
+	task_file_compat_bpf__destroy(cskel);
+	cgroup_files_bpf__destroy(gskel);
+}
+
 static void obj_put(struct bpf_obj *o)
 {
 	if (!o || --o->refs)
@@ -302,10 +312,7 @@ static void obj_put(struct bpf_obj *o)
 		if (*pp)
 			*pp = o->next;
 	}
-	ring_buffer__free(o->rb);
-	task_file_bpf__destroy(o->skel);
-	task_file_compat_bpf__destroy(o->cskel);
-	cgroup_files_bpf__destroy(o->gskel);
+	destroy_loaded(o->rb, o->skel, o->cskel, o->gskel);
 	free(o);
 }
 
@@ -324,10 +331,7 @@ static void bpf_close(void *p)
 		obj_put(st->obj);
 	} else {
 		/* a failed open's object, never shared */
-		ring_buffer__free(st->rb);
-		task_file_bpf__destroy(st->skel);
-		task_file_compat_bpf__destroy(st->cskel);
-		cgroup_files_bpf__destroy(st->gskel);
+		destroy_loaded(st->rb, st->skel, st->cskel, st->gskel);
 	}
 	free(st->links);
 	free(st->pids);

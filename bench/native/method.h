@@ -243,10 +243,6 @@ struct ib_method {
 		const struct ib_method *const *with;
 	} emulation;
 	struct ib_sampling sampling;
-	/* 1: a collect runs on several threads and the calling thread waits
-	 * for the others, so its time off the CPU inside a collect is part of
-	 * the method (block()'s off-CPU figure says nothing about interference) */
-	int parallel;
 	enum ib_sweep sweep;
 	enum ib_reach reach;
 	struct ib_coverage coverage[IB_COV__N];
@@ -255,6 +251,17 @@ struct ib_method {
 	int (*collect)(void *state, const struct ib_target *t, const struct ib_opts *o,
 		       struct ib_out *out);
 	void (*close)(void *state);
+	/*
+	 * A method whose collect runs on threads of its own besides the calling
+	 * one (the caller waits for them: its time off the CPU inside a collect
+	 * is the method's, not interference; the harness calls it `parallel`):
+	 * give those threads this scheduling policy and priority, and return
+	 * how many took it. block() (addon.c) calls it, outside the timed
+	 * region, with the policy it times under and after the block with the
+	 * caller's own, so every thread of a collect is timed alike. NULL: the
+	 * collect runs on the calling thread alone.
+	 */
+	int (*set_sched)(void *state, int policy, int priority);
 };
 
 /* a NULL-terminated list of methods, for speedup_over, subset_of and emulation.with */

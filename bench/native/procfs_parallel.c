@@ -91,8 +91,6 @@ struct pp_pool {
 	struct pp_chunk *chunks;
 	size_t nchunks, chunks_cap;
 	struct ib_tables tables; /* which targets share a descriptor table */
-	/* the scheduling policy the workers were last given (match_sched) */
-	int policy, prio;
 };
 
 static int oom(struct ib_out *out)
@@ -294,29 +292,23 @@ static void pp_close(void *state)
 }
 
 /*
- * The workers run under the calling thread's scheduling policy: block()
- * (addon.c) raises the calling thread to SCHED_FIFO while it times, so that
- * other work on the machine waits; workers left at SCHED_OTHER would share
- * their CPUs with it, and a busy loop on one CPU made this method 20-34 %
- * slower (one CPU instead of two) while every single-threaded method was
- * protected. Checked at each collect (two syscalls), changed only when the
- * caller's differs; a worker that cannot be changed keeps its policy.
+ * The workers take the policy block() (addon.c) times the calling thread
+ * under, SCHED_FIFO, and the caller's own after: left at SCHED_OTHER they
+ * shared their CPUs with other work while the caller was protected, and a
+ * busy loop on one CPU made this method 20-34 % slower (one CPU instead of
+ * two). Called outside the timed region; returns the workers that took it.
  */
-static void match_sched(struct pp_pool *p)
+static int pp_set_sched(void *state, int policy, int priority)
 {
-	struct sched_param sp;
-	int pol = sched_getscheduler(0);
+	struct pp_pool *p = state;
+	struct sched_param sp = { .sched_priority = priority };
+	int n = 0;
 	uint32_t i;
 
-	if (pol < 0 || sched_getparam(0, &sp) < 0)
-		return;
-	if (pol == p->policy && sp.sched_priority == p->prio)
-		return;
 	for (i = 1; i < p->nworkers; i++)
-		if (p->w[i].started)
-			pthread_setschedparam(p->w[i].th, pol, &sp);
-	p->policy = pol;
-	p->prio = sp.sched_priority;
+		if (p->w[i].started && pthread_setschedparam(p->w[i].th, policy, &sp) == 0)
+			n++;
+	return n;
 }
 
 /* the CPUs this process may run on */
@@ -362,7 +354,6 @@ static int open_pool(void **state, const struct ib_target *t, struct ib_out *out
 	}
 	p->tasks_cap = t->npids;
 	p->nworkers = cpus();
-	p->policy = -1; /* none given yet: the first collect sets them */
 	p->w = calloc(p->nworkers, sizeof(*p->w));
 	if (!p->w) {
 		p->nworkers = 0;
@@ -457,7 +448,6 @@ static int pp_collect(void *state, const struct ib_target *t, const struct ib_op
 		return ib_out_error(out, EINVAL, "procfs-parallel: opened for %u tasks, asked for %u",
 				    p->tasks_cap, t->npids);
 	p->t = t;
-	match_sched(p);
 	atomic_store(&p->abort, 0);
 	for (i = 0; i < t->npids; i++) {
 		ib_out_reset(&p->tasks[i].out);
@@ -524,7 +514,6 @@ static int pp_collect(void *state, const struct ib_target *t, const struct ib_op
 
 const struct ib_method ib_method_procfs_parallel = {
 	.sweep = IB_SWEEP_LARGEST,
-	.parallel = 1,
 	.name = "procfs-parallel",
 	.family = IB_FAMILY_PROCFS,
 	.role = IB_ROLE_RECOVERY,
@@ -549,11 +538,11 @@ const struct ib_method ib_method_procfs_parallel = {
 	.open = pp_open,
 	.collect = pp_collect,
 	.close = pp_close,
+	.set_sched = pp_set_sched,
 };
 
 const struct ib_method ib_method_floor_procfs_parallel = {
 	.sweep = IB_SWEEP_LARGEST,
-	.parallel = 1,
 	.name = "floor-procfs-parallel",
 	.family = IB_FAMILY_FLOOR,
 	.role = IB_ROLE_FLOOR,
@@ -563,4 +552,5 @@ const struct ib_method ib_method_floor_procfs_parallel = {
 	.open = floor_open,
 	.collect = pp_collect,
 	.close = pp_close,
+	.set_sched = pp_set_sched,
 };
