@@ -88,17 +88,25 @@ export function criuSizesFor(sizes: readonly number[], asked?: readonly number[]
 export const RUN_DEFAULTS = {
   replicas: 2,
   minRounds: 6,
-  maxRounds: 40,
+  /**
+   * rounds per scenario, extra rounds included: the fast units at the
+   * largest size get up to maxRounds - minRounds extra rounds (14). Their
+   * method/floor ratios scatter 5-14 % (MAD) from round to round, block to
+   * block, whatever is paired with them, so their CI narrows only with more
+   * rounds: at all/N=10000, 7 rounds per instance gave widths of 12-33 %, 29
+   * gave 6-9 %, 40 gave 4-7 % (2026-11-30)
+   */
+  maxRounds: 20,
   seed: 1,
   replicaMaxNs: 20e6,
   /**
    * share of the time budget for the extra rounds (after each scenario's
-   * core rounds; the fast units at the largest size alone): the target
-   * ratios are between fast units there, and their rounds are cheap (3 %
-   * bought 2 extra rounds of `all`, about 13 % off a CI that stayed at
-   * 10-30 %, for 2.25 s of a wall time now near its 90 s target)
+   * core rounds; the fast units at the largest size alone), split evenly by
+   * the scenarios: a cap for a slow machine; maxRounds stops them first on
+   * this one (14 extra rounds of `all`, the dearest, take about 3 s of its
+   * 3 s; of files about 1 s)
    */
-  extraShare: 0.01,
+  extraShare: 0.2,
   /**
    * a unit whose collect takes at least this long (ns) is slow: at a size
    * below the largest it is visited in every other core round (its rounds
@@ -106,13 +114,6 @@ export const RUN_DEFAULTS = {
    * ones with targets), and it has no extra rounds
    */
   slowNs: 20e6,
-  /**
-   * the block of a fast unit at the largest size lasts about this long
-   * (elsewhere DEFAULT_MEASURE.blockTargetNs): the target ratios are there,
-   * and a block median of several collects holds through a disturbance of
-   * a few ms that one or two collects do not
-   */
-  largestBlockNs: 16e6,
 } as const;
 
 /**
@@ -405,7 +406,7 @@ export class Run {
             if (l.ref.variant && !(method.role === 'recovery' && method.lane === 'host' && method.sampling === 'none')) continue;
             progress({ phase: 'open', text: `${scenario} n=${l.ref.n}${l.ref.k !== undefined ? ` K=${l.ref.k}` : ''}${l.ref.replica ? `#${l.ref.replica + 1}` : ''}${l.ref.variant ? ` (${l.ref.variant})` : ''} ${method.name}: open and verify` });
             const o = l.workload.alive()
-              ? await openUnit(method, l.ref, l.ref.n === largest && !l.ref.variant ? { ...mopts, blockTargetNs: RUN_DEFAULTS.largestBlockNs } : mopts)
+              ? await openUnit(method, l.ref, mopts)
               : { kind: 'final' as const, measurement: { ...baseOf(method, l.ref), state: 'errored' as const, reason: 'the workload died before this measurement' } };
             if (o.kind === 'unit' && (l.ref.replica > 0 || l.ref.variant) && descriptorsTight()) {
               // an optional unit (a replica's, the CRIU variant's) that leaves the harness

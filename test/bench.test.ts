@@ -184,7 +184,11 @@ describe('bench command line', () => {
     expect(r.stdout).toMatch(/--files N/);
     expect(r.stdout).toMatch(/Examples:/);
     // the help's share of --budget for extra rounds is the run's
-    expect(r.stdout.replace(/\s+/g, ' ')).toContain(`${RUN_DEFAULTS.extraShare * 100} % of it`);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(`${RUN_DEFAULTS.extraShare * 100} % of it`);
+    // and the rounds' defaults are the run's
+    expect(help).toContain(`(default ${RUN_DEFAULTS.maxRounds}: ${RUN_DEFAULTS.maxRounds - RUN_DEFAULTS.minRounds} extra rounds after ${RUN_DEFAULTS.minRounds} core ones`);
+    expect(help).toContain(`in every other) (default ${RUN_DEFAULTS.minRounds})`);
   });
 });
 
