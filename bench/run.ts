@@ -134,15 +134,38 @@ export function floorGroups(methods: readonly Pick<MethodDescriptor, 'name' | 'f
 }
 
 /**
- * The rounds a unit is visited in (bench/rounds.ts): at the largest size,
- * a fast unit in every round (the extra ones too), a slow one in the core
- * rounds; below it (and the CRIU variant's units), a fast unit in the core
- * rounds, a slow one in the even core rounds, all sizes of one method in
- * the same rounds (the per-round growth fit).
+ * The methods of the target ratios: each method with a floor target
+ * (floorLimit) and its floor. Their method / floor ratios at the largest
+ * size are judged against the targets (analysis/targets.ts).
  */
-export function cadenceOf(u: { estimateNs: number; inst: { n: number; variant?: unknown } }, largest: number, slowNs: number = RUN_DEFAULTS.slowNs): Cadence {
+export function targetMethods(methods: readonly Pick<MethodDescriptor, 'name' | 'floor' | 'floorLimit'>[]): Set<string> {
+  const out = new Set<string>();
+  for (const m of methods) {
+    if (!m.floor || !m.floorLimit) continue;
+    out.add(m.name);
+    out.add(m.floor);
+  }
+  return out;
+}
+
+/**
+ * The rounds a unit is visited in (bench/rounds.ts): at the largest size,
+ * a fast unit in every round (the extra ones too), a slow one of a target
+ * ratio (targeted: procfs and its floor) in the core rounds, any other slow
+ * one (a baseline: kcmp, pidfd) in the even core rounds; below the largest
+ * size (and the CRIU variant's units), a fast unit in the core rounds, a
+ * slow one in the even core rounds, all sizes of one method in the same
+ * rounds (the per-round growth fit).
+ *
+ * A baseline's own time scatters 1-2 % from round to round; what it costs
+ * is most of a round (kcmp-tree 0.3 s of a collect at all/N=10000), and
+ * the rounds it frees go to the extra rounds of the fast units, whose
+ * ratios scatter 5-14 % (RUN_DEFAULTS.maxRounds). Its speedups are paired
+ * over the rounds both units were in: three.
+ */
+export function cadenceOf(u: { estimateNs: number; inst: { n: number; variant?: unknown } }, largest: number, targeted = true, slowNs: number = RUN_DEFAULTS.slowNs): Cadence {
   const slow = u.estimateNs >= slowNs;
-  if (u.inst.n === largest && !u.inst.variant) return slow ? 'core' : 'every';
+  if (u.inst.n === largest && !u.inst.variant) return slow ? (targeted ? 'core' : 'even') : 'every';
   return slow ? 'even' : 'core';
 }
 
@@ -430,8 +453,9 @@ export class Run {
         // 3. rounds
         const byKey = new Map(this.units.map((u) => [u.key, u]));
         const groups = floorGroups(cfg.methods);
+        const targeted = targetMethods(cfg.methods);
         for (const u of this.units) {
-          u.cadence = cadenceOf(u, largest);
+          u.cadence = cadenceOf(u, largest, targeted.has(u.method.name));
           const g = groups.get(u.method.name);
           if (g !== undefined) u.group = `${u.inst.id}:${g}`;
         }

@@ -14,7 +14,7 @@ import { checkTargets, formatTargets } from '../analysis/targets.js';
 import { formatSummary } from '../analysis/report/summary.js';
 import { bootstrapGroups, pairedNetRatio, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
 import { roundOrder, runRounds, visits, type Cadence, type Unit } from '../bench/rounds.js';
-import { cadenceOf, floorGroups } from '../bench/run.js';
+import { cadenceOf, floorGroups, targetMethods } from '../bench/run.js';
 import type { Measurement, Samples } from '../bench/schema.js';
 import { buildResults, FIXTURE_METHODS, gauss, type FixtureMethod } from './support/results-fixture.js';
 
@@ -225,9 +225,21 @@ describe('paired rounds', () => {
     expect(roundOrder(keys, 1, 'bench/all', 5, groupOf)).toEqual(orders[5]);
   });
 
-  it('cadences: fast units at the largest size in every round, slow ones in the core rounds, slow ones below it in the even core rounds; extra rounds until the budget', async () => {
+  it('cadences: fast units at the largest size in every round, slow ones of a target ratio in the core rounds, other slow ones and slow ones below it in the even core rounds; extra rounds until the budget', async () => {
     expect(cadenceOf({ estimateNs: 3e6, inst: { n: 10000 } }, 10000)).toBe('every');
+    expect(cadenceOf({ estimateNs: 3e6, inst: { n: 10000 } }, 10000, false)).toBe('every');
     expect(cadenceOf({ estimateNs: 200e6, inst: { n: 10000 } }, 10000)).toBe('core');
+    expect(cadenceOf({ estimateNs: 200e6, inst: { n: 10000 } }, 10000, true)).toBe('core');
+    // a slow baseline with no target ratio (kcmp-tree): the even core rounds, at the largest size too
+    expect(cadenceOf({ estimateNs: 200e6, inst: { n: 10000 } }, 10000, false)).toBe('even');
+    expect(cadenceOf({ estimateNs: 200e6, inst: { n: 2500 } }, 10000, true)).toBe('even');
+    const targeted = targetMethods([
+      { name: 'procfs', floor: 'floor-procfs', floorLimit: 1.2 },
+      { name: 'kcmp-tree' },
+      { name: 'bpf-iter-all', floor: 'floor-x', floorLimit: 0 },
+      { name: 'floor-procfs' },
+    ]);
+    expect([...targeted].sort()).toEqual(['floor-procfs', 'procfs']);
     expect(cadenceOf({ estimateNs: 3e6, inst: { n: 2500 } }, 10000)).toBe('core');
     expect(cadenceOf({ estimateNs: 50e6, inst: { n: 2500 } }, 10000)).toBe('even');
     expect(cadenceOf({ estimateNs: 3e6, inst: { n: 10000, variant: 'criu-compatible' } }, 10000)).toBe('core');
