@@ -90,21 +90,21 @@ export const RUN_DEFAULTS = {
   minRounds: 6,
   /**
    * rounds per scenario, extra rounds included: the fast units at the
-   * largest size get up to maxRounds - minRounds extra rounds (14). Their
+   * largest size get up to maxRounds - minRounds extra rounds (18). Their
    * method/floor ratios scatter 5-14 % (MAD) from round to round, block to
-   * block, whatever is paired with them, so their CI narrows only with more
-   * rounds: at all/N=10000, 7 rounds per instance gave widths of 12-33 %, 29
-   * gave 6-9 %, 40 gave 4-7 % (2026-11-30)
+   * block, whatever is paired with them, so their CIs narrow only with
+   * more rounds (all/N=10000, 2026-11-30: 7 rounds per instance gave widths
+   * of 9-41 %, 20 gave 2.5-13 %, 40 gave 4-7 %)
    */
-  maxRounds: 20,
+  maxRounds: 24,
   seed: 1,
   replicaMaxNs: 20e6,
   /**
-   * share of the time budget for the extra rounds (after each scenario's
-   * core rounds; the fast units at the largest size alone), split evenly by
-   * the scenarios: a cap for a slow machine; maxRounds stops them first on
-   * this one (14 extra rounds of `all`, the dearest, take about 3 s of its
-   * 3 s; of files about 1 s)
+   * share of the time budget the extra rounds of the whole run may take
+   * (after each scenario's core rounds; the fast units at the largest size
+   * alone; ExtraPool): a cap for a slow machine, which maxRounds reaches
+   * first on this one (18 extra rounds took about 13 s of the 15 s here,
+   * `all`'s about 4 s)
    */
   extraShare: 0.2,
   /**
@@ -131,6 +131,30 @@ export function floorGroups(methods: readonly Pick<MethodDescriptor, 'name' | 'f
     out.set(m.floor, m.floor);
   }
   return out;
+}
+
+/**
+ * The extra rounds' time of a whole run (RUN_DEFAULTS.extraShare of
+ * --budget), shared by its scenarios in their order: each may use an even
+ * share of what the ones before it left (a scenario whose extra rounds are
+ * cheap leaves the rest to the later ones).
+ */
+export class ExtraPool {
+  constructor(
+    private leftMs: number,
+    private scenarios: number,
+  ) {}
+
+  /** the next scenario's budget, ms */
+  next(): number {
+    return this.leftMs / Math.max(1, this.scenarios);
+  }
+
+  /** what that scenario's extra rounds took, ms */
+  spent(ms: number): void {
+    this.leftMs = Math.max(0, this.leftMs - ms);
+    this.scenarios = Math.max(0, this.scenarios - 1);
+  }
 }
 
 /**
@@ -370,7 +394,7 @@ export class Run {
       if (cfg.signal?.aborted) return this.results;
     }
     const freezers = new Set<string>();
-    const extraBudgetMs = (cfg.timeBudgetS * 1000 * RUN_DEFAULTS.extraShare) / Math.max(1, cfg.scenarios.length);
+    const extra = new ExtraPool(cfg.timeBudgetS * 1000 * RUN_DEFAULTS.extraShare, cfg.scenarios.length);
     let criu: Extract<CriuFound, { state: 'ok' }> | undefined;
     const criuSizes = criuSizesFor(cfg.sizes, cfg.criuSizes);
     if (cfg.criu !== 'off') {
@@ -471,7 +495,7 @@ export class Run {
             seed: cfg.seed,
             minRounds: cfg.minRounds,
             maxRounds: cfg.maxRounds,
-            budgetMs: extraBudgetMs,
+            budgetMs: extra.next(),
             clock: this.clock,
             signal: cfg.signal,
             probe: machineProbe,
@@ -479,6 +503,7 @@ export class Run {
           },
         );
         this.results.rounds.push(...rounds);
+        extra.spent(rounds.filter((r) => r.index >= cfg.minRounds).reduce((a, r) => a + r.durationMs, 0));
         if (this.units.length) {
           this.results.environment.sched = nativeSched();
           const l = rtBudget.limits;

@@ -14,7 +14,7 @@ import { checkTargets, formatTargets } from '../analysis/targets.js';
 import { formatSummary } from '../analysis/report/summary.js';
 import { bootstrapGroups, pairedNetRatio, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
 import { roundOrder, runRounds, visits, type Cadence, type Unit } from '../bench/rounds.js';
-import { cadenceOf, floorGroups, targetMethods } from '../bench/run.js';
+import { cadenceOf, ExtraPool, floorGroups, targetMethods } from '../bench/run.js';
 import type { Measurement, Samples } from '../bench/schema.js';
 import { buildResults, FIXTURE_METHODS, gauss, type FixtureMethod } from './support/results-fixture.js';
 
@@ -240,6 +240,17 @@ describe('paired rounds', () => {
       { name: 'floor-procfs' },
     ]);
     expect([...targeted].sort()).toEqual(['floor-procfs', 'procfs']);
+    // the extra rounds' time of a run: an even share of what is left, in turn
+    const pool = new ExtraPool(15000, 5);
+    expect(pool.next()).toBe(3000);
+    pool.spent(1000); // a cheap scenario leaves 2000 ms to the later ones
+    expect(pool.next()).toBe(3500);
+    pool.spent(3500);
+    pool.spent(3500);
+    pool.spent(3500);
+    expect(pool.next()).toBe(3500); // the last one: all that is left
+    pool.spent(9000);
+    expect(pool.next()).toBe(0);
     expect(cadenceOf({ estimateNs: 3e6, inst: { n: 2500 } }, 10000)).toBe('core');
     expect(cadenceOf({ estimateNs: 50e6, inst: { n: 2500 } }, 10000)).toBe('even');
     expect(cadenceOf({ estimateNs: 3e6, inst: { n: 10000, variant: 'criu-compatible' } }, 10000)).toBe('core');
