@@ -299,13 +299,18 @@ export function spearman(x: readonly number[], y: readonly number[]): number {
  * times ranked within the block, so slow and fast rounds do not mix).
  */
 export function withinBlockTrend(s: Samples): { rho: number; blocks: number } {
+  const byRound = new Map<number, number[]>();
+  for (let i = 0; i < s.ns.length; i++) {
+    const l = byRound.get(s.round[i]!) ?? [];
+    l.push(s.ns[i]!);
+    byRound.set(s.round[i]!, l);
+  }
   const pos: number[] = [];
   const rank: number[] = [];
   let blocks = 0;
-  for (const idx of sampleBlocks(s)) {
-    if (idx.length < 3) continue;
+  for (const l of byRound.values()) {
+    if (l.length < 3) continue;
     blocks++;
-    const l = idx.map((i) => s.ns[i]!);
     const r = ranks(l);
     l.forEach((_, i) => {
       pos.push(i / (l.length - 1));
@@ -313,33 +318,6 @@ export function withinBlockTrend(s: Samples): { rho: number; blocks: number } {
     });
   }
   return { rho: blocks ? spearman(pos, rank) : 0, blocks };
-}
-
-/**
- * The blocks of a sample set, as sample indices in time order: a block's
- * collects follow each other (the rounds record each one as beginning where
- * the one before it ended, atMs + ns, to the microsecond); between two
- * blocks of a unit lies at least its warm-up collect or another unit's
- * block, so a sample that begins over 50 us after the previous one ended,
- * or in another round, begins a block (a unit visited several times in one
- * round has a block per visit).
- */
-const BLOCK_GAP_MS = 0.05;
-
-export function sampleBlocks(s: Samples): number[][] {
-  const order = s.ns.map((_, i) => i).sort((a, b) => s.atMs[a]! - s.atMs[b]! || a - b);
-  const out: number[][] = [];
-  let cur: number[] = [];
-  for (const i of order) {
-    const p = cur.at(-1);
-    if (p !== undefined && (s.round[i] !== s.round[p] || s.atMs[i]! - (s.atMs[p]! + s.ns[p]! / 1e6) > BLOCK_GAP_MS)) {
-      out.push(cur);
-      cur = [];
-    }
-    cur.push(i);
-  }
-  if (cur.length) out.push(cur);
-  return out;
 }
 
 /** Drift over rounds: the rank correlation of the round index with the block median. */

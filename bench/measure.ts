@@ -377,8 +377,6 @@ export class LocalUnit implements Unit {
   cadence?: Cadence;
   /** visited back to back with the units of the same group (set by the run) */
   group?: string;
-  /** blocks per core round (set by the run; default 1) */
-  visits?: number;
   private readonly ns: number[] = [];
   private readonly round: number[] = [];
   private readonly atMs: number[] = [];

@@ -36,25 +36,15 @@ export function shuffle<T>(xs: readonly T[], rng: Rng): T[] {
  * themselves, the group at a random place among the rest: a ratio of two
  * units then compares blocks taken within a fraction of a second of each
  * other, not anywhere in a round of several seconds (a disturbance of a
- * few hundred ms hits both or neither). A key (or group) with visitsOf > 1
- * appears that many times, each visit at a random place of its own (a
- * group's visits take its first key's count); with every count 1 the order
- * is the one without visitsOf.
+ * few hundred ms hits both or neither).
  */
-export function roundOrder(
-  keys: readonly string[],
-  seed: number,
-  scope: string,
-  index: number,
-  groupOf?: (key: string) => string | undefined,
-  visitsOf?: (key: string) => number,
-): string[] {
+export function roundOrder(keys: readonly string[], seed: number, scope: string, index: number, groupOf?: (key: string) => string | undefined): string[] {
   const rng = mulberry32(seedFrom(`${scope}/${index}`, seed));
-  if (!groupOf && !visitsOf) return shuffle(keys, rng);
+  if (!groupOf) return shuffle(keys, rng);
   const groups = new Map<string, string[]>();
   const items: string[][] = [];
   for (const k of keys) {
-    const g = groupOf?.(k);
+    const g = groupOf(k);
     if (g === undefined) {
       items.push([k]);
       continue;
@@ -66,8 +56,7 @@ export function roundOrder(
     }
     l.push(k);
   }
-  const repeated = visitsOf ? items.flatMap((l) => Array.from({ length: Math.max(1, Math.floor(visitsOf(l[0]!))) }, () => l)) : items;
-  return shuffle(repeated, rng).flatMap((l) => (l.length > 1 ? shuffle(l, rng) : l));
+  return shuffle(items, rng).flatMap((l) => (l.length > 1 ? shuffle(l, rng) : l));
 }
 
 /** What one block gave: samples, or why the unit stops. */
@@ -110,12 +99,6 @@ export interface Unit {
   readonly cadence?: Cadence;
   /** units of the same group are visited back to back (roundOrder) */
   readonly group?: string;
-  /**
-   * blocks per core round (default 1), each at a random place in the round;
-   * one in an extra round. The round's figure of the unit is then the
-   * median of all its collects in the round (analysis/paired.ts)
-   */
-  readonly visits?: number;
   runBlock(round: number): Promise<BlockOutcome>;
 }
 
@@ -169,15 +152,13 @@ export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: 
     const index = first + i;
     const keys = [...live.values()].filter((u) => visits(u.cadence ?? 'every', i, opts.minRounds)).map((u) => u.key);
     if (!keys.length) break;
-    const order = roundOrder(keys, opts.seed, opts.scope, index, (k) => live.get(k)?.group, i < opts.minRounds ? (k) => live.get(k)?.visits ?? 1 : undefined);
+    const order = roundOrder(keys, opts.seed, opts.scope, index, (k) => live.get(k)?.group);
     const meter = startMeter();
     const probe = opts.probe?.();
     const startMs = opts.clock();
     for (const key of order) {
       if (opts.signal?.aborted) break;
-      // (a unit that failed in an earlier visit of this round has left)
-      const u = live.get(key);
-      if (!u) continue;
+      const u = live.get(key)!;
       const at = opts.clock();
       const out = await u.runBlock(index);
       // a turn of the event loop between blocks (outside every timed part):

@@ -89,31 +89,27 @@ export const RUN_DEFAULTS = {
   replicas: 2,
   minRounds: 6,
   /**
-   * blocks of a fast unit at the largest size in each core round (each at a
-   * random place in the round; its figure for the round is the median of
-   * their collects): its method/floor ratios scatter 5-14 % (MAD) from
-   * block to block whatever is paired with them, and the baselines'
-   * speedups are paired over three core rounds, so the blocks of a round
-   * are where that scatter averages out for every ratio at once
+   * rounds per scenario, extra rounds included: the fast units at the
+   * largest size get up to maxRounds - minRounds extra rounds (18). Their
+   * method/floor ratios scatter 5-14 % (MAD) from round to round whatever
+   * is paired with them, so their CIs narrow only with more rounds
+   * (all/N=10000, 2026-11-30: 7 rounds per instance gave widths of 9-41 %,
+   * 20 gave 2.5-13 %, 40 gave 4-7 %). More blocks in the same round would
+   * not do: three blocks of bpf-all in each core round, at random places,
+   * scattered 2-5 % around their round's median while the rounds' medians
+   * scattered 8-14 % (the host's state lasts seconds)
    */
-  coreVisits: 3,
-  /**
-   * rounds per scenario, extra rounds included: after the core rounds, the
-   * fast units at the largest size get up to maxRounds - minRounds extra
-   * rounds (6), one block each: 24 blocks in all with coreVisits. At
-   * all/N=10000 (2026-11-30) 7 blocks per instance gave vs-floor CI widths of
-   * 9-41 %, 20 gave 2.5-13 %, 40 gave 4-7 %
-   */
-  maxRounds: 12,
+  maxRounds: 24,
   seed: 1,
   replicaMaxNs: 20e6,
   /**
    * share of the time budget the extra rounds of the whole run may take
    * (after each scenario's core rounds; the fast units at the largest size
    * alone; ExtraPool): a cap for a slow machine, which maxRounds reaches
-   * first on this one
+   * first on this one (18 extra rounds of every scenario took 12.4-14.2 s
+   * of the 15 s, `all`'s 3.8-5.2 s)
    */
-  extraShare: 0.1,
+  extraShare: 0.2,
   /**
    * a unit whose collect takes at least this long (ns) is slow: at a size
    * below the largest it is visited in every other core round (its rounds
@@ -487,7 +483,6 @@ export class Run {
         const targeted = targetMethods(cfg.methods);
         for (const u of this.units) {
           u.cadence = cadenceOf(u, largest, targeted.has(u.method.name));
-          u.visits = u.cadence === 'every' ? RUN_DEFAULTS.coreVisits : 1;
           const g = groups.get(u.method.name);
           if (g !== undefined) u.group = `${u.inst.id}:${g}`;
         }

@@ -12,7 +12,7 @@ import { ratioSpread, meanMoves } from '../analysis/repro.js';
 import { analyze } from '../analysis/analyze.js';
 import { checkTargets, formatTargets } from '../analysis/targets.js';
 import { formatSummary } from '../analysis/report/summary.js';
-import { bootstrapGroups, pairedNetRatio, pairedRatio, roundSlopes, sampleBlocks, spearman, withinBlockTrend } from '../analysis/paired.js';
+import { bootstrapGroups, pairedNetRatio, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
 import { roundOrder, runRounds, visits, type Cadence, type Unit } from '../bench/rounds.js';
 import { cadenceOf, ExtraPool, floorGroups, targetMethods } from '../bench/run.js';
 import type { Measurement, Samples } from '../bench/schema.js';
@@ -290,48 +290,6 @@ describe('paired rounds', () => {
     expect(visits('every', 39, 6)).toBe(true);
   });
 
-  it('visits: a unit with several blocks per core round gets them at their own places, its group kept together; one block in an extra round; a unit that fails leaves the rest of the round', async () => {
-    const keys = ['0:m', '0:f', '0:slow', '1:m', '1:f'];
-    const groupOf = (k: string) => (k.endsWith(':m') || k.endsWith(':f') ? `${k[0]}:g` : undefined);
-    // every count 1: the order is the one without visitsOf
-    for (let r = 0; r < 10; r++) expect(roundOrder(keys, 3, 's', r, groupOf, () => 1)).toEqual(roundOrder(keys, 3, 's', r, groupOf));
-    const order = roundOrder(keys, 3, 's', 0, groupOf, (k) => (k === '0:slow' ? 1 : 3));
-    expect(order.filter((k) => k === '0:m')).toHaveLength(3);
-    expect(order.filter((k) => k === '0:slow')).toHaveLength(1);
-    // each visit of a group is its two units back to back
-    for (let i = 0; i < order.length; i++) if (order[i] === '0:m') expect([order[i - 1], order[i + 1]]).toContain('0:f');
-    let now = 0;
-    const seen = new Map<string, number[]>();
-    const mk = (key: string, visits: number, cadence: Cadence, failAt?: number): Unit => ({
-      key,
-      block: 1,
-      visits,
-      cadence,
-      runBlock: async (round) => {
-        (seen.get(key) ?? seen.set(key, []).get(key)!).push(round);
-        now += 10;
-        if (failAt !== undefined && round === failAt) return { ok: false, state: 'errored', reason: 'x' };
-        return { ok: true, timesNs: [1e6] };
-      },
-    });
-    const failed: string[] = [];
-    const rounds = await runRounds([mk('0:fast', 3, 'every'), mk('0:slow', 1, 'core'), mk('1:bad', 3, 'every', 1)], { add: () => undefined, fail: (k) => failed.push(k) }, {
-      scenario: 'all',
-      scope: 'test',
-      seed: 1,
-      minRounds: 2,
-      maxRounds: 4,
-      budgetMs: 1e9,
-      clock: () => now,
-    });
-    expect(rounds).toHaveLength(4);
-    expect(seen.get('0:fast')).toEqual([0, 0, 0, 1, 1, 1, 2, 3]);
-    expect(seen.get('0:slow')).toEqual([0, 1]);
-    // its first block of round 1 failed: no second or third one
-    expect(seen.get('1:bad')).toEqual([0, 0, 0, 1]);
-    expect(failed).toEqual(['1:bad']);
-  });
-
   it('a floor slowed 1.3x halfway through a run: independent windows get the ratio wrong, paired rounds get it right', () => {
     const rng = mulberry32(21);
     const R = 16;
@@ -404,33 +362,19 @@ describe('paired rounds', () => {
     const rng = mulberry32(2);
     const warm: Samples = { ns: [], round: [], atMs: [] };
     const flat: Samples = { ns: [], round: [], atMs: [] };
-    // as the rounds record them: each collect begins where the one before it ended
-    const add = (s: Samples, r: number, ns: number, blockStart: boolean) => {
-      const at = blockStart ? r * 100 + (s.round.filter((x) => x === r).length ? 50 : 0) : s.atMs.at(-1)! + s.ns.at(-1)! / 1e6;
-      s.ns.push(ns);
-      s.round.push(r);
-      s.atMs.push(Math.round(at * 1000) / 1000);
-    };
     for (let r = 0; r < 20; r++) {
       for (let i = 0; i < 8; i++) {
-        add(warm, r, 1e6 * (1.5 - 0.1 * i) * Math.exp(0.01 * gauss(rng)), i === 0);
-        add(flat, r, 1e6 * Math.exp(0.05 * gauss(rng)), i === 0);
+        warm.ns.push(1e6 * (1.5 - 0.1 * i) * Math.exp(0.01 * gauss(rng)));
+        flat.ns.push(1e6 * Math.exp(0.05 * gauss(rng)));
+        for (const s of [warm, flat]) {
+          s.round.push(r);
+          s.atMs.push(r * 10 + i);
+        }
       }
     }
-    expect(sampleBlocks(warm)).toHaveLength(20);
-    expect(withinBlockTrend(warm)).toEqual({ rho: expect.any(Number), blocks: 20 });
     expect(withinBlockTrend(warm).rho).toBeLessThan(-0.9);
     // 160 points of noise: |rho| has a standard deviation of about 0.08
     expect(Math.abs(withinBlockTrend(flat).rho)).toBeLessThan(0.3);
-    // a unit visited twice per round has two blocks per round: a warm-up in
-    // each visit is a trend within each, not one over the round's collects
-    const twice: Samples = { ns: [], round: [], atMs: [] };
-    for (let r = 0; r < 10; r++) {
-      for (let visit = 0; visit < 2; visit++) for (let i = 0; i < 4; i++) add(twice, r, 1e6 * (1.4 - 0.1 * i) * Math.exp(0.01 * gauss(rng)), i === 0);
-    }
-    expect(sampleBlocks(twice)).toHaveLength(20);
-    expect(sampleBlocks(twice).every((b) => b.length === 4)).toBe(true);
-    expect(withinBlockTrend(twice).rho).toBeLessThan(-0.9);
   });
 });
 
