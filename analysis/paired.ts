@@ -96,9 +96,9 @@ export function bootstrapGroups(
   const conf = opts.confidence ?? 0.95;
   const rng = mulberry32(opts.seed ?? 0x5eed);
   const est = new Float64Array(iters);
-  // the estimate of each resample, computed in place (the same draws, in the
-  // same order, and the same median as estimate(); a run's analysis makes
-  // some hundred of these intervals, after every scenario)
+  // the estimate of each resample, computed in one scratch array (the same
+  // draws, in the same order, and the same median as estimate(); a run's
+  // analysis makes some hundred of these intervals, after every scenario)
   const buf = new Float64Array(Math.max(...gs.map((g) => g.length)));
   const pick: (readonly number[])[] = new Array(gs.length);
   for (let i = 0; i < iters; i++) {
@@ -106,13 +106,8 @@ export function bootstrapGroups(
     for (let j = 0; j < gs.length; j++) pick[j] = gs.length > 1 ? gs[Math.floor(rng() * gs.length)]! : gs[j]!;
     let sum = 0;
     for (const g of pick) {
-      const n = g.length;
-      for (let k = 0; k < n; k++) buf[k] = g[Math.floor(rng() * n)]!;
-      const s = buf.subarray(0, n).sort();
-      const h = (n - 1) * 0.5;
-      const lo = Math.floor(h);
-      const hi = Math.min(lo + 1, n - 1);
-      sum += n === 1 ? s[0]! : s[lo]! + (h - lo) * (s[hi]! - s[lo]!);
+      for (let k = 0; k < g.length; k++) buf[k] = g[Math.floor(rng() * g.length)]!;
+      sum += quantileSorted(buf.subarray(0, g.length).sort(), 0.5);
     }
     est[i] = sum / gs.length;
   }

@@ -27,7 +27,7 @@ export interface StatisticsOptions {
 }
 
 /** quantile q in [0, 1] of an ascending array, linear interpolation (type 7) */
-export function quantileSorted(sorted: readonly number[], q: number): number {
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return NaN;
   if (n === 1) return sorted[0]!;

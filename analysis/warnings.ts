@@ -108,7 +108,7 @@ export function warningText(code: WarningCode, stats?: Statistics, ctx: WarningC
     case 'drift':
       return 'drift: the block medians moved steadily over the rounds (the machine changed during the run); paired ratios are unaffected, absolute times are';
     case 'off-cpu':
-      return 'off-cpu: in over 10 % of the timed collects the timing thread was off the CPU for over 2 % of the collect (RT throttling, a higher-priority thread, or the host); results.json has each collect\'s off-CPU time';
+      return `off-cpu: in over ${pct(THRESHOLDS.offCpuFraction)} of the timed collects the timing thread was off the CPU for over ${pct(THRESHOLDS.offCpuShare)} of the collect (RT throttling, a higher-priority thread, or the host); results.json has each collect's off-CPU time`;
   }
 }
 
@@ -139,7 +139,7 @@ export const WARNING_HINTS: Record<WarningCode, string> = {
   'overhead-high': 'overhead-high: harness overhead above 1 % of the median; use a larger N',
   trend: 'trend: samples inside a block drift one way (rank correlation > 0.5); a warm-up effect',
   drift: 'drift: block medians drift over the rounds (rank correlation > 0.7); paired ratios are not affected',
-  'off-cpu': 'off-cpu: the timing thread was stopped inside over 10 % of the collects (samples.offCpuNs in results.json); rerun on a quieter machine',
+  'off-cpu': `off-cpu: the timing thread was stopped inside over ${pct(THRESHOLDS.offCpuFraction)} of the collects (samples.offCpuNs in results.json); rerun on a quieter machine`,
 };
 
 /** the warnings of a measurement as printable lines */

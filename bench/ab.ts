@@ -20,7 +20,7 @@ import { collectEnvironment } from './environment.js';
 import type { Scenario } from './manifest.js';
 import { REPO_ROOT } from './native.js';
 import { machineProbe, roundOrder } from './rounds.js';
-import { expectedBlockNs, nowNs, rtBudget } from './rtbudget.js';
+import { expectedBlockNs, rtBudget } from './rtbudget.js';
 import type { InstanceInfo, MethodDescriptor, RoundInfo, Samples } from './schema.js';
 import { startWorkload, type Workload } from './workload.js';
 
@@ -296,11 +296,11 @@ export async function runAB(o: AbOptions): Promise<AbResults> {
             // the kernel counts both builds' FIFO time: this process keeps
             // their blocks under RT throttling's limit together (rtbudget.ts),
             // a block's request as its span
-            await rtBudget.reserve(expectedBlockNs(c.estimateNs, c.k + 1));
-            const at = clock();
-            const t0 = nowNs();
-            const r = await server.request({ op: 'block', id: c.key, round: i, k: c.k });
-            rtBudget.record(t0, nowNs());
+            let at = 0;
+            const { value: r } = await rtBudget.run(expectedBlockNs(c.estimateNs, c.k + 1), () => {
+              at = clock();
+              return server.request({ op: 'block', id: c.key, round: i, k: c.k });
+            });
             if (!r.ok) {
               c[s] = { state: (r.state as 'wrong' | 'errored') ?? 'errored', reason: String(r.reason ?? '') };
               break;

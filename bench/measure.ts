@@ -21,7 +21,7 @@ import { decodeRecords, type Recovered } from './decode.js';
 import type { Manifest, Scenario } from './manifest.js';
 import { nativeNoop, openMethod, type Collector } from './native.js';
 import type { BlockOutcome, Cadence, Unit } from './rounds.js';
-import { expectedBlockNs, nowNs, rtBudget } from './rtbudget.js';
+import { expectedBlockNs, rtBudget } from './rtbudget.js';
 import type {
   AnswerChecks,
   Coverage,
@@ -215,10 +215,8 @@ export async function openUnit(method: MethodDescriptor, inst: InstanceRef, opts
       const digests = new BigUint64Array(want);
       const ns: number[] = [];
       while (ns.length < want) {
-        await rtBudget.reserve(expectedBlockNs(firstNs, want - ns.length));
-        const t0 = nowNs();
-        const n = c.block(want - ns.length, times, digests, BigUint64Array.from(known));
-        rtBudget.record(t0, nowNs());
+        const known64 = BigUint64Array.from(known);
+        const { value: n } = await rtBudget.run(expectedBlockNs(firstNs, want - ns.length), () => c.block(want - ns.length, times, digests, known64));
         if (n < 0) {
           const again = c.collect();
           return final({ ...base, state: 'errored', reason: again.ok ? 'collect failed while calibrating' : again.error });
@@ -415,7 +413,6 @@ export class LocalUnit implements Unit {
     return !this.method.parallel && this.s.scale === 1;
   }
 
-
   /** samples recorded so far */
   get sampleCount(): number {
     return this.ns.length;
@@ -439,11 +436,11 @@ export class LocalUnit implements Unit {
       const known = BigUint64Array.from(this.s.known);
       // under RT throttling's limit (rtbudget.ts): the wait is outside the
       // block, and the samples' start times leave out a wait before the first
-      const w = await rtBudget.reserve(expectedBlockNs(this.s.estimateNs, left));
-      if (out.length === 0) waitedNs += w;
-      const t0 = nowNs();
-      const n = c.block(left, this.times, this.digests, known, this.s.scale === 1 ? undefined : this.stage, this.offCpuMeasured ? this.off : undefined);
-      rtBudget.record(t0, nowNs());
+      const b = await rtBudget.run(expectedBlockNs(this.s.estimateNs, left), () =>
+        c.block(left, this.times, this.digests, known, this.s.scale === 1 ? undefined : this.stage, this.offCpuMeasured ? this.off : undefined),
+      );
+      const n = b.value;
+      if (out.length === 0) waitedNs += b.waitedNs;
       if (n < 0) {
         const r = c.collect();
         return this.fail({ ...this.s.base, state: 'errored', reason: r.ok ? `collect failed (errno ${-n}) in round ${round}` : `${r.error} (round ${round})` });

@@ -97,6 +97,21 @@ export class RtBudget {
     this.prune(end);
   }
 
+  /**
+   * a block under the budget: wait as reserve() says, run it, record its
+   * span as FIFO time; its value and the ns waited before it
+   */
+  async run<T>(expectedNs: number, block: () => T | Promise<T>, clock: () => number = nowNs, sleep: (ms: number) => Promise<void> = sleepMs): Promise<{ value: T; waitedNs: number }> {
+    const waitedNs = await this.reserve(expectedNs, clock, sleep);
+    const t0 = clock();
+    try {
+      const v = block();
+      return { value: v instanceof Promise ? await v : v, waitedNs };
+    } finally {
+      this.record(t0, clock());
+    }
+  }
+
   /** wait (at the caller's normal policy) as waitNs says; resolves, with the ns waited, when the block may start */
   async reserve(expectedNs: number, clock: () => number = nowNs, sleep: (ms: number) => Promise<void> = sleepMs): Promise<number> {
     const w = this.waitNs(expectedNs, clock());

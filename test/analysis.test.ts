@@ -605,6 +605,30 @@ describe("RT throttling's budget for the timed blocks", () => {
     expect(b.waitedNs).toBeGreaterThan(0);
   });
 
+  it('runs a block under the budget: waits first, records the block as FIFO time, returns its value', async () => {
+    const b = new RtBudget(limits, 0.9); // cap 855 ms
+    let now = 0;
+    const clock = () => now;
+    const sleep = async (ms: number) => {
+      now += ms * MS;
+    };
+    const first = await b.run(800 * MS, () => ((now += 800 * MS), 'a'), clock, sleep);
+    expect(first).toEqual({ value: 'a', waitedNs: 0 });
+    // its 800 ms are recorded: the next 200 ms block waits until its window holds <= 655 ms of them
+    const second = await b.run(200 * MS, async () => ((now += 200 * MS), 'b'), clock, sleep);
+    expect(second.value).toBe('b');
+    expect(second.waitedNs).toBeCloseTo(945 * MS - 800 * MS, -6);
+    expect(b.waits).toBe(1);
+    // and a block that throws is still recorded: 850 ms of it leave no room for 100 more
+    const c = new RtBudget(limits, 0.9);
+    const failing = () => {
+      now += 850 * MS;
+      throw new Error('x');
+    };
+    await expect(c.run(850 * MS, failing, clock, sleep)).rejects.toThrow('x');
+    expect(c.waitNs(100 * MS, now)).toBeGreaterThan(0);
+  });
+
   it("reads the kernel's limit, and none when the runtime is unlimited", () => {
     const dir = mkdtempSync(join(tmpdir(), 'iterbench-rt-'));
     writeFileSync(join(dir, 'sched_rt_period_us'), '1000000\n');

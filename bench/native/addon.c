@@ -246,11 +246,7 @@ static void block_threads_leave(struct handle *h, const struct sched_saved *s)
  */
 static uint64_t thread_cpu_ns(void)
 {
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return ib_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* the measured call: the method's collect, plus the test-only slowdown */

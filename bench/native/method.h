@@ -296,6 +296,8 @@ int ib_out_append(struct ib_out *out, const void *p, size_t n);
  * whole when its header and hdr.size bytes are there); -EPROTO when a
  * header is malformed (size below the header's or not a multiple of 8) */
 ssize_t ib_whole_records(const uint8_t *p, size_t n);
+/* a clock's time in ns: ib_now_ns() is CLOCK_MONOTONIC, what every collect is timed with */
+uint64_t ib_clock_ns(clockid_t clock);
 uint64_t ib_now_ns(void);
 
 /* bpf.c: the identity keys (key0, key1) of an opened bpf-task-file,

@@ -121,10 +121,16 @@ ssize_t ib_whole_records(const uint8_t *p, size_t n)
 	return off;
 }
 
-uint64_t ib_now_ns(void)
+uint64_t ib_clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(clock, &ts) < 0)
+		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ib_now_ns(void)
+{
+	return ib_clock_ns(CLOCK_MONOTONIC);
 }
