@@ -134,7 +134,14 @@ if [ "$cs" = jiffies ] && [ "$(cat /mnt/allow-jiffies)" != 1 ]; then
 	echo 3 > /mnt/rc
 else
 	/mnt/cmd.sh > /mnt/stdout </dev/null
-	echo $? > /mnt/rc
+	rc=$?
+	echo $rc > /mnt/rc
+	# a command killed by a signal: what the guest kernel said about it
+	# (a segfault's line names the faulting binary or library)
+	if [ "$rc" -gt 128 ]; then
+		echo "vm init: the command died of signal $((rc - 128)); the guest kernel's last lines:" >&2
+		dmesg 2>/dev/null | tail -n 20 >&2
+	fi
 fi
 cut -d' ' -f1 /proc/uptime > /mnt/uptime-end
 sync
