@@ -177,7 +177,7 @@ export function scenariosOf(results: ResultsFile): Scenario[] {
  * on the same instance, else on the first replica that has `den` (still the
  * same rounds: pairing is by round, the instance adds its own variance).
  */
-function pairsFor(num: Verified[], den: Verified[]): { num: Samples; den: Samples }[] {
+export function pairsFor(num: readonly { instance: number; samples: Samples }[], den: readonly { instance: number; samples: Samples }[]): { num: Samples; den: Samples }[] {
   const ids = [...new Set([...num, ...den].map((m) => m.instance))].sort((a, b) => a - b);
   const pairs: { num: Samples; den: Samples }[] = [];
   for (const id of ids) {
@@ -186,6 +186,11 @@ function pairsFor(num: Verified[], den: Verified[]): { num: Samples; den: Sample
     if (a && b) pairs.push({ num: a.samples, den: b.samples });
   }
   return pairs;
+}
+
+/** the bootstrap seed of a ratio row: the same data give the same interval, in a run's rounds (bench/goal.ts) and in its report */
+export function ratioSeed(kind: RatioKind, scenario: Scenario, method: string, reference: string, n: number): number {
+  return seedFrom(`${kind}/${scenario}/${method}/${reference}/${n}`);
 }
 
 function flagsFor(kind: RatioKind, v: PairedRatio, method: string, reference: string): Pick<RatioRow, 'flags' | 'why'> {
@@ -232,7 +237,7 @@ export function analyze(results: ResultsFile, opts: { iterations?: number } = {}
     // speedup = reference / method; the others method / reference
     const pairs = kind === 'speedup' ? pairsFor(b, a) : pairsFor(a, b);
     if (pairs.length === 0) return;
-    const value = pairedRatio(pairs, { iterations, seed: seedFrom(`${kind}/${scenario}/${method}/${reference}/${n}`) });
+    const value = pairedRatio(pairs, { iterations, seed: ratioSeed(kind, scenario, method, reference, n) });
     if (!(value.rounds > 0)) return;
     ratios.push({
       scenario,

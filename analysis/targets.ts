@@ -23,12 +23,15 @@ export interface TargetCheck {
 }
 
 /**
- * The reference scenario of the targets: the one whose largest instance
- * holds the most descriptors (in the default run the scenario with every
- * kind of state), ties broken by the config's order.
+ * The reference scenario of the targets: the run's (config.reference: the
+ * generator's reference, `all`, when the run has it and measured it), else
+ * the one whose largest instance holds the most descriptors, ties broken
+ * by the config's order.
  */
-function referenceScenario(results: ResultsFile): string | undefined {
+export function referenceScenario(results: ResultsFile): string | undefined {
   const ver = results.measurements.filter((m) => m.state === 'verified');
+  const ref = results.config.reference;
+  if (ref !== undefined && ver.some((m) => m.scenario === ref)) return ref;
   const order = results.config.scenarios;
   return [...ver].sort((a, b) => b.fds - a.fds || order.indexOf(a.scenario) - order.indexOf(b.scenario))[0]?.scenario;
 }

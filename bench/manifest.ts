@@ -48,6 +48,8 @@ export interface ScenarioInfo {
   needs: string[];
   /** run when the user names no scenario */
   defaultRun: boolean;
+  /** the run's targets are judged on it when it is in the run (RunConfig.reference) */
+  reference: boolean;
   /**
    * `--criu-compatible`: whether the scenario has a variant CRIU can dump,
    * and what that variant leaves out (the cases its manifest records when it

@@ -418,6 +418,11 @@ export class LocalUnit implements Unit {
     return this.ns.length;
   }
 
+  /** the samples so far, by reference (read them, never change them: bench/goal.ts) */
+  get samples(): Samples {
+    return { ns: this.ns, round: this.round, atMs: this.atMs };
+  }
+
   /** estimated time of one collect (ns), from the calibration */
   get estimateNs(): number {
     return this.s.estimateNs;

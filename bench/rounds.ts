@@ -129,13 +129,20 @@ export interface RoundOptions {
   /** run between rounds (outside every timed block) */
   probe?: () => Probe;
   onRound?: (r: RoundInfo) => void | Promise<void>;
+  /**
+   * the units extra round i visits (i: index within the scenario, from
+   * minRounds; called before the round, after the previous one ended);
+   * undefined: the `every` units; an empty list ends the extra rounds
+   * (bench/goal.ts: the units of the target ratios whose CI is still wide)
+   */
+  extraKeys?: (i: number) => readonly string[] | undefined;
   /** first round's index (a scenario measured in several passes) */
   firstIndex?: number;
 }
 
 /**
  * Run the core rounds (minRounds), then extra rounds over the `every` units
- * until maxRounds or the budget. A unit whose block fails leaves the
+ * (or those extraKeys names) until maxRounds or the budget. A unit whose block fails leaves the
  * remaining rounds (its failure goes to the sink). Returns the rounds run.
  */
 export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: RoundOptions): Promise<RoundInfo[]> {
@@ -150,7 +157,8 @@ export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: 
       if (opts.clock() - coreEnd >= opts.budgetMs) break;
     }
     const index = first + i;
-    const keys = [...live.values()].filter((u) => visits(u.cadence ?? 'every', i, opts.minRounds)).map((u) => u.key);
+    const chosen = i >= opts.minRounds ? opts.extraKeys?.(i) : undefined;
+    const keys = chosen ? chosen.filter((k) => live.has(k)) : [...live.values()].filter((u) => visits(u.cadence ?? 'every', i, opts.minRounds)).map((u) => u.key);
     if (!keys.length) break;
     const order = roundOrder(keys, opts.seed, opts.scope, index, (k) => live.get(k)?.group);
     const meter = startMeter();

@@ -23,6 +23,7 @@ import { DEFAULT_MEASURE, baseOf, descriptorLimit, measureOverhead, openUnit, ty
 import { nativeSched } from './native.js';
 import { RT_SHARE, rtBudget } from './rtbudget.js';
 import { machineProbe, runRounds, visits, type Cadence } from './rounds.js';
+import { WidthGoal } from './goal.js';
 import {
   EXPECTED_SKIPS,
   RESULTS_SCHEMA,
@@ -89,32 +90,47 @@ export const RUN_DEFAULTS = {
   replicas: 2,
   minRounds: 6,
   /**
-   * rounds per scenario, extra rounds included: the fast units at the
-   * largest size get up to maxRounds - minRounds extra rounds (18). Their
-   * method/floor ratios scatter 5-14 % (MAD) from round to round whatever
-   * is paired with them, so their CIs narrow only with more rounds
-   * (all/N=10000, 2026-11-30: 7 rounds per instance gave widths of 9-41 %,
-   * 20 gave 2.5-13 %, 40 gave 4-7 %). More blocks in the same round would
-   * not do: three blocks of bpf-all in each core round, at random places,
-   * scattered 2-5 % around their round's median while the rounds' medians
-   * scattered 8-14 % (the host's state lasts seconds)
+   * rounds per scenario, extra rounds included: after the core rounds, the
+   * target pairs whose CI is still wider than ciGoal get up to maxRounds -
+   * minRounds extra rounds (bench/goal.ts). Their method/floor ratios
+   * scatter 5-14 % (MAD) from round to round whatever is paired with them,
+   * so their CIs narrow only with more rounds (all/N=10000, 2026-11-30: 7
+   * rounds per instance gave widths of 9-41 %, 20 gave 2.5-13 %, 40 gave
+   * 4-7 %). More blocks in the same round would not do: three blocks of
+   * bpf-all in each core round, at random places, scattered 2-5 % around
+   * their round's median while the rounds' medians scattered 8-14 % (the
+   * host's state lasts seconds)
    */
-  maxRounds: 24,
+  maxRounds: 64,
+  /**
+   * a target pair leaves the extra rounds once its CI's width (high - low
+   * over the ratio) is at most this: below the 10 % target
+   * (analysis/targets.ts CI_WIDTH_LIMIT), so touching it is not enough
+   */
+  ciGoal: 0.08,
+  /** a fast target pair's CI is looked at every this many extra rounds (a slow one after every round) */
+  lookEvery: 4,
+  /** the most extra rounds a slow target pair (procfs and its floor) is visited in (bench/goal.ts) */
+  slowExtraRounds: 2,
+  /** share of the extra rounds' pool kept for the reference scenario on top of its even share (ExtraPool) */
+  referenceShare: 0.4,
   seed: 1,
   replicaMaxNs: 20e6,
   /**
    * share of the time budget the extra rounds of the whole run may take
-   * (after each scenario's core rounds; the fast units at the largest size
-   * alone; ExtraPool): a cap for a slow machine, which maxRounds reaches
-   * first on this one (18 extra rounds of every scenario took 12.4-14.2 s
-   * of the 15 s, `all`'s 3.8-5.2 s)
+   * (after each scenario's core rounds, the target pairs still wide;
+   * ExtraPool). On this host the pairs of the epoll and io_uring scenarios
+   * rarely reach ciGoal, so the pool is what ends their extra rounds: 18 %
+   * of the 75 s kept a default run's wall where 18 extra rounds of every
+   * fast unit had it (those took 12.4-14.2 s)
    */
-  extraShare: 0.2,
+  extraShare: 0.18,
   /**
    * a unit whose collect takes at least this long (ns) is slow: at a size
    * below the largest it is visited in every other core round (its rounds
    * cost most of a round's time; the figures at the largest size are the
-   * ones with targets), and it has no extra rounds
+   * ones with targets), and at the largest size it gets at most
+   * slowExtraRounds extra rounds, and only for a target ratio
    */
   slowNs: 20e6,
 } as const;
@@ -136,27 +152,58 @@ export function floorGroups(methods: readonly Pick<MethodDescriptor, 'name' | 'f
   return out;
 }
 
+/** the run's reference scenario (the generator marks it), when the run has it */
+export function referenceOf(scenarios: readonly Scenario[]): Scenario | undefined {
+  try {
+    return scenarios.find((s) => scenarioInfo(s)?.reference === true);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The extra rounds' time of a whole run (RUN_DEFAULTS.extraShare of
  * --budget), shared by its scenarios in their order: each may use an even
  * share of what the ones before it left (a scenario whose extra rounds are
- * cheap leaves the rest to the later ones).
+ * cheap, its target pairs narrow, leaves the rest to the later ones). The
+ * reference scenario, whose ratios the targets judge, has a reserve
+ * (RUN_DEFAULTS.referenceShare of the pool) on top of its share, kept from
+ * the scenarios before it: in three default runs with even shares alone,
+ * the epoll and io_uring scenarios' pairs (which rarely narrow to the goal
+ * here) spent theirs, and `all` was left 2.8 s for four wide pairs.
  */
 export class ExtraPool {
-  constructor(
-    private leftMs: number,
-    private scenarios: number,
-  ) {}
+  private leftMs: number;
+  private readonly reserveMs: number;
+  private readonly pending: Scenario[];
 
-  /** the next scenario's budget, ms */
-  next(): number {
-    return this.leftMs / Math.max(1, this.scenarios);
+  constructor(
+    totalMs: number,
+    scenarios: readonly Scenario[],
+    private readonly reference?: Scenario,
+    referenceShare: number = RUN_DEFAULTS.referenceShare,
+  ) {
+    this.leftMs = totalMs;
+    this.pending = [...scenarios];
+    this.reserveMs = reference !== undefined && scenarios.includes(reference) ? totalMs * referenceShare : 0;
+  }
+
+  private get reserved(): number {
+    return this.reference !== undefined && this.pending.includes(this.reference) ? Math.min(this.reserveMs, this.leftMs) : 0;
+  }
+
+  /** the budget of a scenario about to run, ms */
+  next(scenario: Scenario): number {
+    const free = this.leftMs - this.reserved;
+    const share = free / Math.max(1, this.pending.length);
+    return scenario === this.reference ? share + this.reserved : share;
   }
 
   /** what that scenario's extra rounds took, ms */
-  spent(ms: number): void {
+  spent(scenario: Scenario, ms: number): void {
     this.leftMs = Math.max(0, this.leftMs - ms);
-    this.scenarios = Math.max(0, this.scenarios - 1);
+    const i = this.pending.indexOf(scenario);
+    if (i >= 0) this.pending.splice(i, 1);
   }
 }
 
@@ -177,8 +224,9 @@ export function targetMethods(methods: readonly Pick<MethodDescriptor, 'name' | 
 
 /**
  * The rounds a unit is visited in (bench/rounds.ts): at the largest size,
- * a fast unit in every round (the extra ones too), a slow one of a target
- * ratio (targeted: procfs and its floor) in the core rounds, any other slow
+ * a fast unit in every round (the extra ones while its target ratio's CI is
+ * wide: bench/goal.ts), a slow one of a target ratio (targeted: procfs and
+ * its floor) in the core rounds (and a few extra ones), any other slow
  * one (a baseline: kcmp, pidfd) in the even core rounds; below the largest
  * size (and the CRIU variant's units), a fast unit in the core rounds, a
  * slow one in the even core rounds, all sizes of one method in the same
@@ -352,6 +400,7 @@ export class Run {
         rounds: cfg.maxRounds,
         coreRounds: cfg.minRounds,
         seed: cfg.seed,
+        ...(referenceOf(cfg.scenarios) ? { reference: referenceOf(cfg.scenarios)! } : {}),
         ...(cfg.tasksSweep ? { tasksSweep: cfg.tasksSweep } : {}),
         ...(cfg.idleTasks ? { idleTasks: cfg.idleTasks } : {}),
       },
@@ -397,7 +446,7 @@ export class Run {
       if (cfg.signal?.aborted) return this.results;
     }
     const freezers = new Set<string>();
-    const extra = new ExtraPool(cfg.timeBudgetS * 1000 * RUN_DEFAULTS.extraShare, cfg.scenarios.length);
+    const extra = new ExtraPool(cfg.timeBudgetS * 1000 * RUN_DEFAULTS.extraShare, cfg.scenarios, this.results.config.reference);
     let criu: Extract<CriuFound, { state: 'ok' }> | undefined;
     const criuSizes = criuSizesFor(cfg.sizes, cfg.criuSizes);
     if (cfg.criu !== 'off') {
@@ -486,6 +535,17 @@ export class Run {
           const g = groups.get(u.method.name);
           if (g !== undefined) u.group = `${u.inst.id}:${g}`;
         }
+        // the extra rounds go to the target pairs whose CI is still wide (bench/goal.ts)
+        const goal = new WidthGoal(this.units, cfg.methods, {
+          scenario,
+          largest,
+          ...(kMax !== undefined ? { kMax } : {}),
+          goal: RUN_DEFAULTS.ciGoal,
+          lookEvery: RUN_DEFAULTS.lookEvery,
+          slowNs: RUN_DEFAULTS.slowNs,
+          slowExtra: RUN_DEFAULTS.slowExtraRounds,
+          minRounds: cfg.minRounds,
+        });
         const rounds = await runRounds(
           this.units,
           {
@@ -498,7 +558,8 @@ export class Run {
             seed: cfg.seed,
             minRounds: cfg.minRounds,
             maxRounds: cfg.maxRounds,
-            budgetMs: extra.next(),
+            budgetMs: extra.next(scenario),
+            extraKeys: (i) => goal.keys(i),
             clock: this.clock,
             signal: cfg.signal,
             probe: machineProbe,
@@ -506,7 +567,19 @@ export class Run {
           },
         );
         this.results.rounds.push(...rounds);
-        extra.spent(rounds.filter((r) => r.index >= cfg.minRounds).reduce((a, r) => a + r.durationMs, 0));
+        // the extra rounds' time, the looks between them included
+        const core = rounds.filter((r) => r.index < cfg.minRounds).at(-1);
+        const last = rounds.at(-1);
+        extra.spent(scenario, core && last && last !== core ? last.startMs + last.durationMs - (core.startMs + core.durationMs) : 0);
+        if (goal.active) {
+          const pairs = goal.outcomes();
+          this.results.extraRounds = [...(this.results.extraRounds ?? []), { scenario, pairs }];
+          const open = pairs.filter((p) => p.closedBefore === undefined);
+          progress({
+            phase: 'round',
+            text: `${scenario}: ${rounds.length} rounds; ${pairs.length - open.length} of ${pairs.length} target ratios within ${RUN_DEFAULTS.ciGoal * 100} % CI${open.length ? `, wider at their last look: ${open.map((p) => `${p.method} ${p.widthPct ?? '?'} %`).join(', ')}` : ''}`,
+          });
+        }
         if (this.units.length) {
           this.results.environment.sched = nativeSched();
           const l = rtBudget.limits;

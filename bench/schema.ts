@@ -354,10 +354,17 @@ export interface RunConfig {
   replicas: number;
   /** rounds per scenario (upper bound asked; the run records what it did) */
   rounds: number;
-  /** the core rounds per scenario (--min-rounds): every unit visited; the rest are extra rounds of the fast units at the largest size (absent in runs made before them) */
+  /** the core rounds per scenario (--min-rounds): every unit visited; the rest are extra rounds of the target pairs whose CI is still wide (results.extraRounds), or of the fast units at the largest size (absent in runs made before them) */
   coreRounds?: number;
   /** the seed of the round orders and of any sampling */
   seed: number;
+  /**
+   * the scenario the run's targets are judged on: the generator's reference
+   * scenario (`all`, every kind of state in one tree) when the run has it;
+   * absent: the one whose largest instance holds the most descriptors
+   * (analysis/targets.ts). Its extra rounds come first (bench/run.ts ExtraPool)
+   */
+  reference?: Scenario;
   /** --tasks-sweep: every size was started once per K (the --tasks), all measured in the same rounds */
   tasksSweep?: number[];
   /** --idle-tasks: unrelated idle processes the harness kept running outside the workloads during the run */
@@ -380,6 +387,12 @@ export interface ResultsFile {
   overhead?: Statistics;
   instances: InstanceInfo[];
   rounds: RoundInfo[];
+  /**
+   * per scenario, what its extra rounds went to (bench/goal.ts): each target
+   * pair's CI width at its last look and the round it was closed before
+   * (absent: open to the end, the budget or the rounds ran out first)
+   */
+  extraRounds?: { scenario: Scenario; pairs: { method: string; floor: string; widthPct?: number; closedBefore?: number; extraRounds: number }[] }[];
   measurements: Measurement[];
   /** peak resident memory of the harness, KiB */
   harnessPeakRssKiB?: number;

@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mulberry32 } from '../analysis/prng.js';
 import { ratioSpread, meanMoves } from '../analysis/repro.js';
-import { analyze } from '../analysis/analyze.js';
+import { analyze, pairsFor, ratioSeed } from '../analysis/analyze.js';
 import { checkTargets, formatTargets } from '../analysis/targets.js';
 import { formatSummary } from '../analysis/report/summary.js';
 import { bootstrapGroups, pairedNetRatio, pairedRatio, roundSlopes, spearman, withinBlockTrend } from '../analysis/paired.js';
 import { roundOrder, runRounds, visits, type Cadence, type Unit } from '../bench/rounds.js';
-import { cadenceOf, ExtraPool, floorGroups, targetMethods } from '../bench/run.js';
+import { cadenceOf, ExtraPool, floorGroups, RUN_DEFAULTS, targetMethods } from '../bench/run.js';
+import { WidthGoal, type GoalUnit } from '../bench/goal.js';
+import { CI_WIDTH_LIMIT, ciWidth, referenceScenario } from '../analysis/targets.js';
 import type { Measurement, Samples } from '../bench/schema.js';
 import { buildResults, FIXTURE_METHODS, gauss, type FixtureMethod } from './support/results-fixture.js';
 
@@ -241,16 +243,33 @@ describe('paired rounds', () => {
     ]);
     expect([...targeted].sort()).toEqual(['floor-procfs', 'procfs']);
     // the extra rounds' time of a run: an even share of what is left, in turn
-    const pool = new ExtraPool(15000, 5);
-    expect(pool.next()).toBe(3000);
-    pool.spent(1000); // a cheap scenario leaves 2000 ms to the later ones
-    expect(pool.next()).toBe(3500);
-    pool.spent(3500);
-    pool.spent(3500);
-    pool.spent(3500);
-    expect(pool.next()).toBe(3500); // the last one: all that is left
-    pool.spent(9000);
-    expect(pool.next()).toBe(0);
+    const five = ['files', 'shared', 'epoll', 'io_uring', 'all'];
+    const pool = new ExtraPool(15000, five);
+    expect(pool.next('files')).toBe(3000);
+    pool.spent('files', 1000); // a cheap scenario leaves 2000 ms to the later ones
+    expect(pool.next('shared')).toBe(3500);
+    pool.spent('shared', 3500);
+    pool.spent('epoll', 3500);
+    pool.spent('io_uring', 3500);
+    expect(pool.next('all')).toBe(3500); // the last one: all that is left
+    pool.spent('all', 9000);
+    expect(pool.next('all')).toBe(0);
+    // the reference scenario's reserve (40 % of 15000) is kept from the ones before it
+    const ref = new ExtraPool(15000, five, 'all', 0.4);
+    expect(ref.next('files')).toBe(1800); // (15000 - 6000) / 5
+    ref.spent('files', 500);
+    expect(ref.next('shared')).toBeCloseTo(2125); // (14500 - 6000) / 4
+    ref.spent('shared', 2125);
+    ref.spent('epoll', 2125);
+    ref.spent('io_uring', 2125);
+    expect(ref.next('all')).toBeCloseTo(8125); // all that is left: its reserve and the rest
+    // a reference that runs first takes its reserve and an even share, the others the rest evenly
+    const first = new ExtraPool(10000, ['all', 'files'], 'all', 0.4);
+    expect(first.next('all')).toBe(7000); // 4000 + 6000 / 2
+    first.spent('all', 7000);
+    expect(first.next('files')).toBe(3000);
+    // no reference in the run: no reserve
+    expect(new ExtraPool(10000, ['files', 'epoll'], 'all', 0.4).next('files')).toBe(5000);
     expect(cadenceOf({ estimateNs: 3e6, inst: { n: 2500 } }, 10000)).toBe('core');
     expect(cadenceOf({ estimateNs: 50e6, inst: { n: 2500 } }, 10000)).toBe('even');
     expect(cadenceOf({ estimateNs: 3e6, inst: { n: 10000, variant: 'criu-compatible' } }, 10000)).toBe('core');
@@ -288,6 +307,140 @@ describe('paired rounds', () => {
     for (const i of core) expect(visits('even', i, 6)).toBe(i % 2 === 0);
     expect(visits('even', 6, 6)).toBe(false);
     expect(visits('every', 39, 6)).toBe(true);
+  });
+
+  it('extra rounds go to the target pairs whose CI is still wider than the goal, computed as the report computes it', async () => {
+    const rng = mulberry32(5);
+    let now = 0;
+    const seen = new Map<string, number[]>();
+    // per-round state of each pair's ratio (the host's, felt by the method alone), drawn once per round
+    const state = new Map<string, number>();
+    type FakeUnit = Unit & GoalUnit & { s: Samples };
+    const mk = (id: number, name: string, opts: { cadence: Cadence; ns: number; scatter?: (round: number) => number; pair?: string }): FakeUnit => {
+      const s: Samples = { ns: [], round: [], atMs: [] };
+      const u: FakeUnit = {
+        key: `${id}:${name}`,
+        block: 1,
+        cadence: opts.cadence,
+        method: { name },
+        inst: { id, n: 1000, replica: id },
+        estimateNs: opts.ns,
+        s,
+        get samples() {
+          return s;
+        },
+        runBlock: async (round) => {
+          (seen.get(u.key) ?? seen.set(u.key, []).get(u.key)!).push(round);
+          now += opts.ns / 1e6;
+          let f = 1;
+          if (opts.scatter && opts.pair) {
+            const k = `${opts.pair}/${round}`;
+            if (!state.has(k)) state.set(k, opts.scatter(round));
+            f = state.get(k)!;
+          }
+          return { ok: true, timesNs: [opts.ns * f * Math.exp(0.002 * gauss(rng))] };
+        },
+      };
+      return u;
+    };
+    const units: FakeUnit[] = [];
+    for (const id of [0, 1]) {
+      // a narrow pair (1 % scatter), a wide one (25 %), a rider (no target), a slow baseline
+      units.push(mk(id, 'bpf-task-file', { cadence: 'every', ns: 3e6, scatter: () => Math.exp(0.01 * gauss(rng)), pair: 'tf' }));
+      units.push(mk(id, 'floor-empty-iter', { cadence: 'every', ns: 2e6 }));
+      units.push(mk(id, 'bpf-all', { cadence: 'every', ns: 5e6, scatter: () => Math.exp(0.25 * gauss(rng)), pair: 'all' }));
+      units.push(mk(id, 'floor-walk', { cadence: 'every', ns: 3e6 }));
+      units.push(mk(id, 'bpf-iter-all', { cadence: 'every', ns: 2e6 }));
+    }
+    // a slow pair on one instance, 1 % scatter but two slow rounds of six: looked at after every round
+    units.push(mk(0, 'procfs', { cadence: 'core', ns: 200e6, scatter: (r) => (r === 1 ? 1.3 : r === 4 ? 0.8 : 1) * Math.exp(0.01 * gauss(rng)), pair: 'p' }));
+    units.push(mk(0, 'floor-procfs', { cadence: 'core', ns: 198e6 }));
+    units.push(mk(0, 'kcmp-tree', { cadence: 'even', ns: 280e6 }));
+    // a slow pair that stays wide (25 % scatter): visited in slowExtra extra rounds, no more
+    units.push(mk(0, 'procfs-parallel', { cadence: 'core', ns: 100e6, scatter: () => Math.exp(0.25 * gauss(rng)), pair: 'pp' }));
+    units.push(mk(0, 'floor-procfs-parallel', { cadence: 'core', ns: 99e6 }));
+    const GOAL = { scenario: 'all', largest: 1000, goal: 0.08, lookEvery: 4, slowNs: 20e6, slowExtra: 8, minRounds: 6 };
+    const targets = [
+      { name: 'procfs-parallel', floor: 'floor-procfs-parallel', floorLimit: 1.2 },
+      { name: 'bpf-task-file', floor: 'floor-empty-iter', floorLimit: 2 },
+      { name: 'bpf-all', floor: 'floor-walk', floorLimit: 2 },
+      { name: 'procfs', floor: 'floor-procfs', floorLimit: 1.2 },
+      { name: 'bpf-iter-all' },
+      { name: 'kcmp-tree' },
+      { name: 'floor-walk-epoll-missing', floor: 'nowhere', floorLimit: 2 },
+    ];
+    const goal = new WidthGoal(units, targets, GOAL);
+    expect(goal.active).toBe(true);
+    const rounds = await runRounds(units, { add: (key, round, at, ns) => {
+      const u = units.find((x) => x.key === key)!;
+      u.s.ns.push(ns);
+      u.s.round.push(round);
+      u.s.atMs.push(at);
+    }, fail: () => undefined }, {
+      scenario: 'all',
+      scope: 'test',
+      seed: 1,
+      minRounds: 6,
+      maxRounds: 30,
+      budgetMs: 1e9,
+      clock: () => now,
+      extraKeys: (i) => goal.keys(i),
+    });
+    expect(rounds.length).toBe(30); // the wide pair never closes: maxRounds ends it
+    const out = goal.outcomes();
+    const tf = out.find((p) => p.method === 'bpf-task-file')!;
+    const all = out.find((p) => p.method === 'bpf-all')!;
+    const pf = out.find((p) => p.method === 'procfs')!;
+    expect(out.map((p) => p.method).sort()).toEqual(['bpf-all', 'bpf-task-file', 'procfs', 'procfs-parallel']);
+    const pp = out.find((p) => p.method === 'procfs-parallel')!;
+    expect(pp.closedBefore).toBeUndefined();
+    expect(pp.extraRounds).toBe(8);
+    expect(seen.get('0:floor-procfs-parallel')).toEqual(Array.from({ length: 14 }, (_, i) => i));
+    expect(all.extraRounds).toBe(24);
+    expect(tf.extraRounds).toBe(0);
+    // the narrow pair closes at the first look, before any extra round
+    expect(tf.closedBefore).toBe(6);
+    expect(seen.get('0:bpf-task-file')).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(seen.get('1:floor-empty-iter')).toEqual([0, 1, 2, 3, 4, 5]);
+    // the wide one is in every round, open to the end, wider than the goal
+    expect(all.closedBefore).toBeUndefined();
+    expect(all.widthPct!).toBeGreaterThan(8);
+    expect(seen.get('1:bpf-all')!.length).toBe(30);
+    // the slow pair is in the extra rounds until it is narrow, looked at after each one
+    expect(pf.closedBefore).toBeGreaterThan(6);
+    expect(pf.closedBefore).toBeLessThan(14);
+    expect(pf.extraRounds).toBe(pf.closedBefore! - 6);
+    expect(seen.get('0:procfs')).toEqual(Array.from({ length: pf.closedBefore! }, (_, i) => i));
+    expect(pf.widthPct!).toBeLessThanOrEqual(8);
+    // riders while a pair is open; the slow baseline in its even core rounds only
+    expect(seen.get('0:bpf-iter-all')!.length).toBe(30);
+    expect(seen.get('0:kcmp-tree')).toEqual([0, 2, 4]);
+    for (const r of rounds.slice(6)) expect(r.order.every((k) => !k.endsWith(':bpf-task-file') && !k.endsWith(':kcmp-tree'))).toBe(true);
+    // the widths the goal saw are the report's: pairsFor, ratioSeed, the same bootstrap on the same samples
+    const byName = (name: string) => units.filter((u) => u.method.name === name).map((u) => ({ instance: u.inst.id, samples: u.s }));
+    for (const p of [tf, pf, pp]) {
+      const r = pairedRatio(pairsFor(byName(p.method), byName(p.floor)), { seed: ratioSeed('vs-floor', 'all', p.method, p.floor, 1000) });
+      expect(Math.round(1000 * ciWidth({ ratio: r.ratio, ciLow: r.ciLow, ciHigh: r.ciHigh })) / 10).toBe(p.widthPct);
+    }
+    // every pair closed: the extra rounds end (an empty list)
+    const done = new WidthGoal(units.filter((u) => u.method.name.includes('task-file') || u.method.name === 'floor-empty-iter'), targets, GOAL);
+    expect(done.keys(6)).toEqual([]);
+    // no target pair measured: the goal does not decide (the `every` units, as before)
+    const none = new WidthGoal(units.filter((u) => u.method.name === 'bpf-iter-all'), targets, GOAL);
+    expect(none.active).toBe(false);
+    expect(none.keys(6)).toBeUndefined();
+    // the goal sits below the target
+    expect(RUN_DEFAULTS.ciGoal).toBeLessThan(CI_WIDTH_LIMIT);
+  });
+
+  it('the report computes a vs-floor ratio with pairsFor and ratioSeed (what the extra rounds\' goal looks at)', () => {
+    const r = buildResults({ seed: 3 });
+    const an = analyze(r);
+    const row = an.ratios.find((x) => x.kind === 'vs-floor' && x.scenario === 'all' && x.n === 512)!;
+    expect(row).toBeDefined();
+    const of = (name: string) => r.measurements.filter((m): m is Extract<Measurement, { state: 'verified' }> => m.state === 'verified' && m.scenario === 'all' && m.n === 512 && m.method === name).sort((a, b) => a.replica - b.replica);
+    const again = pairedRatio(pairsFor(of(row.method), of(row.reference)), { seed: ratioSeed('vs-floor', 'all', row.method, row.reference, 512) });
+    expect(again).toEqual(row.value);
   });
 
   it('a floor slowed 1.3x halfway through a run: independent windows get the ratio wrong, paired rounds get it right', () => {
@@ -429,6 +582,17 @@ describe('sanity of paired ratios', () => {
     // the same data judged against a limit inside the CI
     const strict = { ...r, methods: r.methods.map((d) => (d.name === 'bpf-all' ? { ...d, floorLimit: t.ciLow! + 0.001 } : d)) };
     expect(checkTargets(strict).find((x) => x.name === 'bpf-all / floor-walk')!.verdict).toBe('missed');
+  });
+
+  it('the targets are judged on the run\'s reference scenario when it measured it, else on the one with the most descriptors', () => {
+    const r = buildResults({ scenarios: ['files', 'all'] });
+    const on = (x: typeof r) => checkTargets(x).find((t) => t.name === 'bpf-task-file / floor-empty-iter')!.detail.split(' ')[0];
+    // the fixture's instances hold N + 3 descriptors in both: the tie goes to the config's order
+    expect(on(r)).toBe('files');
+    expect(on({ ...r, config: { ...r.config, reference: 'all' } })).toBe('all');
+    // a reference the run did not measure: the descriptors decide
+    expect(on({ ...r, config: { ...r.config, reference: 'epoll' } })).toBe('files');
+    expect(referenceScenario({ ...r, config: { ...r.config, reference: 'all' } })).toBe('all');
   });
 
   it('speedups and floor ratios come from the descriptors, paired per round, with the replicas', () => {

@@ -187,7 +187,8 @@ describe('bench command line', () => {
     const help = r.stdout.replace(/\s+/g, ' ');
     expect(help).toContain(`${RUN_DEFAULTS.extraShare * 100} % of it`);
     // and the rounds' defaults are the run's
-    expect(help).toContain(`(default ${RUN_DEFAULTS.maxRounds}: ${RUN_DEFAULTS.maxRounds - RUN_DEFAULTS.minRounds} extra rounds after ${RUN_DEFAULTS.minRounds} core ones`);
+    expect(help).toContain(`(default ${RUN_DEFAULTS.maxRounds}: up to ${RUN_DEFAULTS.maxRounds - RUN_DEFAULTS.minRounds} extra rounds after ${RUN_DEFAULTS.minRounds} core ones`);
+    expect(help).toContain(`still wider than ${RUN_DEFAULTS.ciGoal * 100} %`);
     expect(help).toContain(`in every other) (default ${RUN_DEFAULTS.minRounds})`);
   });
 });

@@ -322,10 +322,10 @@ static int list_json(const struct opts *given)
 				first = false;
 			}
 		printf("],\"spreadsOverTasks\":%s,\"minTasks\":%ld,\"maxTasks\":%ld,\"needs\":[%s],"
-		       "\"defaultRun\":%s,", sc->spreads ? "true" : "false", sc->min_tasks,
+		       "\"defaultRun\":%s,\"reference\":%s,", sc->spreads ? "true" : "false", sc->min_tasks,
 		       sc->max_tasks ? sc->max_tasks : (long)MAX_TASKS,
 		       sc->needs & NEEDS_IO_URING ? "\"io_uring\"" : "",
-		       sc->default_run ? "true" : "false");
+		       sc->default_run ? "true" : "false", sc->reference ? "true" : "false");
 		fputs("\"criu\":{", stdout);
 		if (sc->no_criu) {
 			fputs("\"compatible\":false,\"reason\":", stdout);

@@ -61,6 +61,9 @@ struct scenario {
 	long min_tasks;    /* smallest --tasks it takes (1: --tasks does not apply) */
 	long max_tasks;    /* largest --tasks it takes (0: MAX_TASKS) */
 	bool default_run;  /* the harness runs it when no scenario is named */
+	/* the run's targets are judged on it when it is in the run (every kind of
+	 * state in one tree; analysis/targets.ts), and its extra rounds come first */
+	bool reference;
 	/* --criu-compatible: what the variant leaves out (NULL-terminated, the
 	 * cases it records), or no_criu: why there is no such variant */
 	const char *const *criu_left_out;

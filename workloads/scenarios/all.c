@@ -41,6 +41,7 @@ const struct scenario scenario_all = {
 	.min_tasks = 2,
 	.max_tasks = 1024,
 	.default_run = true,
+	.reference = true,
 	.criu_left_out = criu_left_out,
 	.plan = plan,
 	.build = build,
