@@ -231,6 +231,19 @@ describe('summary.txt', () => {
     // a run that records its core rounds says how many of the rounds were extra
     const cored = formatSummary({ ...results, config: { ...results.config, coreRounds: 6 } });
     expect(cored).toMatch(/2 instances at N, 6 core rounds \+ 6 extra \(fast methods at N\); ratios\s+paired by round/);
+    // a run whose extra rounds went to its wide target pairs says so, and how many narrowed
+    const goal = formatSummary({
+      ...results,
+      config: { ...results.config, coreRounds: 6 },
+      extraRounds: results.config.scenarios.map((scenario) => ({
+        scenario,
+        pairs: [
+          { method: 'bpf-task-file', floor: 'floor-empty-iter', widthPct: 6.1, closedBefore: 6, extraRounds: 0 },
+          { method: 'bpf-all', floor: 'floor-walk', widthPct: 12.5, extraRounds: 6 },
+        ],
+      })),
+    });
+    expect(goal.replace(/\s+/g, ' ')).toMatch(/6 core rounds \+ 6 extra \(the target ratios while their CI was wide; 1 of 2 narrowed to the goal\); ratios paired by round/);
     expect(text).toMatch(/^targets \(paired ratios/m);
     expect(text).toMatch(/^kcmp-pairwise +~\d/m);
     expect(text).toMatch(/^~ extrapolated: /m);

@@ -154,7 +154,11 @@ function scenarioLines(results: ResultsFile, an: Analysis, scenario: Scenario, r
   lines.push(`scenario ${scenario}: N = ${nMax}${first ? `, ${first.fds} fds in ${first.tasks} task${first.tasks === 1 ? '' : 's'}` : ''}`);
   const core = results.config.coreRounds;
   const extra = core !== undefined ? rounds - core : 0;
-  const roundsText = extra > 0 ? `${core} core rounds + ${extra} extra (fast methods at N)` : `${rounds} rounds`;
+  // the extra rounds: for the target pairs whose CI was still wide (bench/goal.ts), or (runs before it, a scenario without target pairs) the fast methods at N
+  const goal = results.extraRounds?.find((x) => x.scenario === scenario);
+  const narrow = goal?.pairs.filter((p) => p.closedBefore !== undefined).length ?? 0;
+  const extraFor = goal ? `the target ratios while their CI was wide; ${narrow} of ${goal.pairs.length} narrowed to the goal` : 'fast methods at N';
+  const roundsText = extra > 0 ? `${core} core rounds + ${extra} extra (${extraFor})` : `${rounds} rounds`;
   lines.push(...wrap(`${inst.length} instance${inst.length === 1 ? '' : 's'} at N, ${roundsText}; ratios paired by round${ref ? `; speedup over ${ref}` : ''}`));
   const mach = an.machine.find((x) => x.scenario === scenario);
   if (mach && mach.busyRounds > 0) {
