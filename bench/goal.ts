@@ -22,12 +22,13 @@
  * 10 % target so a pair that merely touched it does not pass by chance.
  * A slow pair (procfs and its floor: 0.2 s a collect, six core rounds, one
  * slow round widens its interval) is looked at after every round, since
- * each of its rounds costs more than the look, and gets at most slowExtra
- * extra rounds: what outvotes one slow round among six (the bootstrap's
- * median of six reaches a lone outlier in 6 % of resamples, of eight in 1
- * %), not the seconds the fast pairs need (0.4 s a round of procfs and
- * its floor at all/N=10000; uncapped, two such pairs left `all` four extra
- * rounds of its BPF pairs).
+ * each of its rounds costs more than the look. While a fast pair is open
+ * it gets at most slowExtra extra rounds: what outvotes one slow round
+ * among six (the bootstrap's median of six reaches a lone outlier in 6 %
+ * of resamples, of eight in 1 %), not the seconds the fast pairs need
+ * (0.4 s a round of procfs and its floor at all/N=10000; uncapped, two
+ * such pairs left `all` four extra rounds of its BPF pairs). Once every
+ * fast pair is closed, what is left of the budget is the slow pairs'.
  *
  * Units in no target pair (the kernel lane's iterators) ride along while
  * any pair is open; a scenario with no target pair at all keeps the plain
@@ -63,7 +64,7 @@ export interface GoalOptions {
   lookEvery: number;
   /** a pair with a unit this slow (ns a collect) is looked at every round */
   slowNs: number;
-  /** the most extra rounds a slow pair is visited in */
+  /** the most extra rounds a slow pair is visited in while a fast pair is open */
   slowExtra: number;
   minRounds: number;
   iterations?: number;
@@ -75,22 +76,22 @@ interface Pair {
   nums: GoalUnit[];
   dens: GoalUnit[];
   slow: boolean;
-  /** the last look: the round it was made before, the width it saw */
+  /** the last look: the round it was made before (or after the last), the width it saw */
   lookedAt?: number;
   width?: number;
   /** closed before this extra round (its width at most the goal) */
   closedAt?: number;
   /** extra rounds it was visited in */
   extra: number;
-  /** a slow pair that had its extra rounds and stayed wide */
-  spent?: boolean;
+  /** its extra rounds at the last look (a look with nothing new is skipped) */
+  lookedExtra?: number;
 }
 
 /** What the goal did with one pair, for the results and the log. */
 export interface PairOutcome {
   method: string;
   floor: string;
-  /** the width at the last look, % */
+  /** the width at the last look (after the last round when finish() was called), % */
   widthPct?: number;
   /** the round (index within the scenario) before which it was closed; absent: open to the end */
   closedBefore?: number;
@@ -135,23 +136,30 @@ export class WidthGoal {
     if (!this.active) return undefined;
     const extra = i - this.opts.minRounds;
     for (const p of this.pairs) {
-      if (p.closedAt !== undefined || p.spent) continue;
+      if (p.closedAt !== undefined) continue;
       if (!p.slow && extra % this.opts.lookEvery !== 0) continue;
-      p.lookedAt = i;
-      p.width = this.width(p);
-      if (p.width <= this.opts.goal) p.closedAt = i;
-      // a slow pair that had its extra rounds: this look (after the last) is its final word
-      else if (this.capped(p)) p.spent = true;
+      if (this.look(p, i) <= this.opts.goal) p.closedAt = i;
     }
-    const open = this.pairs.filter((p) => p.closedAt === undefined && !this.capped(p));
+    const fastOpen = this.pairs.some((p) => !p.slow && p.closedAt === undefined);
+    const open = this.pairs.filter((p) => p.closedAt === undefined && !(p.slow && fastOpen && p.extra >= this.opts.slowExtra));
     if (!open.length) return [];
     for (const p of open) p.extra++;
     return [...new Set([...open.flatMap((p) => [...p.nums, ...p.dens].map((u) => u.key)), ...this.riders])];
   }
 
-  /** a slow pair that had its extra rounds */
-  private capped(p: Pair): boolean {
-    return p.slow && p.extra >= this.opts.slowExtra;
+  /** the pair's width now (looked at again only when it was visited since) */
+  private look(p: Pair, i: number): number {
+    if (p.width === undefined || p.lookedExtra !== p.extra) {
+      p.lookedAt = i;
+      p.lookedExtra = p.extra;
+      p.width = this.width(p);
+    }
+    return p.width;
+  }
+
+  /** after the last round: the open pairs' widths on all their rounds (the outcomes' figures) */
+  finish(): void {
+    for (const p of this.pairs) if (p.closedAt === undefined) this.look(p, p.lookedAt ?? this.opts.minRounds);
   }
 
   /** the pair's CI width as the report will compute it; Infinity with too few rounds to say */

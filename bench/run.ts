@@ -110,7 +110,7 @@ export const RUN_DEFAULTS = {
   ciGoal: 0.08,
   /** a fast target pair's CI is looked at every this many extra rounds (a slow one after every round) */
   lookEvery: 4,
-  /** the most extra rounds a slow target pair (procfs and its floor) is visited in (bench/goal.ts) */
+  /** the most extra rounds a slow target pair (procfs and its floor) is visited in while a fast one is open (bench/goal.ts) */
   slowExtraRounds: 2,
   /** share of the extra rounds' pool kept for the reference scenario on top of its even share (ExtraPool) */
   referenceShare: 0.4,
@@ -572,12 +572,13 @@ export class Run {
         const last = rounds.at(-1);
         extra.spent(scenario, core && last && last !== core ? last.startMs + last.durationMs - (core.startMs + core.durationMs) : 0);
         if (goal.active) {
+          goal.finish();
           const pairs = goal.outcomes();
           this.results.extraRounds = [...(this.results.extraRounds ?? []), { scenario, pairs }];
           const open = pairs.filter((p) => p.closedBefore === undefined);
           progress({
             phase: 'round',
-            text: `${scenario}: ${rounds.length} rounds; ${pairs.length - open.length} of ${pairs.length} target ratios within ${RUN_DEFAULTS.ciGoal * 100} % CI${open.length ? `, wider at their last look: ${open.map((p) => `${p.method} ${p.widthPct ?? '?'} %`).join(', ')}` : ''}`,
+            text: `${scenario}: ${rounds.length} rounds; ${pairs.length - open.length} of ${pairs.length} target ratios within ${RUN_DEFAULTS.ciGoal * 100} % CI${open.length ? `, wider at the end: ${open.map((p) => `${p.method} ${p.widthPct ?? '?'} %`).join(', ')}` : ''}`,
           });
         }
         if (this.units.length) {

@@ -387,6 +387,7 @@ describe('paired rounds', () => {
       extraKeys: (i) => goal.keys(i),
     });
     expect(rounds.length).toBe(30); // the wide pair never closes: maxRounds ends it
+    goal.finish();
     const out = goal.outcomes();
     const tf = out.find((p) => p.method === 'bpf-task-file')!;
     const all = out.find((p) => p.method === 'bpf-all')!;
@@ -418,10 +419,25 @@ describe('paired rounds', () => {
     for (const r of rounds.slice(6)) expect(r.order.every((k) => !k.endsWith(':bpf-task-file') && !k.endsWith(':kcmp-tree'))).toBe(true);
     // the widths the goal saw are the report's: pairsFor, ratioSeed, the same bootstrap on the same samples
     const byName = (name: string) => units.filter((u) => u.method.name === name).map((u) => ({ instance: u.inst.id, samples: u.s }));
-    for (const p of [tf, pf, pp]) {
+    for (const p of [tf, pf, pp, all]) {
       const r = pairedRatio(pairsFor(byName(p.method), byName(p.floor)), { seed: ratioSeed('vs-floor', 'all', p.method, p.floor, 1000) });
       expect(Math.round(1000 * ciWidth({ ratio: r.ratio, ciLow: r.ciLow, ciHigh: r.ciHigh })) / 10).toBe(p.widthPct);
     }
+    // once no fast pair is open, the rest of the budget is the slow pairs': a slow
+    // wide pair with a narrow fast one gets every extra round up to maxRounds
+    seen.clear();
+    const slowOnly = units.filter((u) => ['procfs-parallel', 'floor-procfs-parallel', 'bpf-task-file', 'floor-empty-iter'].includes(u.method.name));
+    for (const u of slowOnly) u.s.ns.length = u.s.round.length = u.s.atMs.length = 0;
+    const later = new WidthGoal(slowOnly, targets, { ...GOAL, slowExtra: 2 });
+    const r2 = await runRounds(slowOnly, { add: (key, round, at, ns) => {
+      const u = slowOnly.find((x) => x.key === key)!;
+      u.s.ns.push(ns);
+      u.s.round.push(round);
+      u.s.atMs.push(at);
+    }, fail: () => undefined }, { scenario: 'all', scope: 'test2', seed: 1, minRounds: 6, maxRounds: 16, budgetMs: 1e9, clock: () => now, extraKeys: (i) => later.keys(i) });
+    expect(r2.length).toBe(16);
+    expect(later.outcomes().find((p) => p.method === 'procfs-parallel')!.extraRounds).toBe(10);
+    expect(later.outcomes().find((p) => p.method === 'bpf-task-file')!.closedBefore).toBe(6);
     // every pair closed: the extra rounds end (an empty list)
     const done = new WidthGoal(units.filter((u) => u.method.name.includes('task-file') || u.method.name === 'floor-empty-iter'), targets, GOAL);
     expect(done.keys(6)).toEqual([]);
