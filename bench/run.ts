@@ -129,8 +129,8 @@ export const RUN_DEFAULTS = {
    * a unit whose collect takes at least this long (ns) is slow: at a size
    * below the largest it is visited in every other core round (its rounds
    * cost most of a round's time; the figures at the largest size are the
-   * ones with targets), and at the largest size it gets at most
-   * slowExtraRounds extra rounds, and only for a target ratio
+   * ones with targets), and at the largest size it gets extra rounds only
+   * for a target ratio, few while a fast one is open (slowExtraRounds)
    */
   slowNs: 20e6,
 } as const;
@@ -383,6 +383,7 @@ export class Run {
   constructor(readonly cfg: RunOptions) {
     const env = collectEnvironment(cfg.commandLine, cfg.freeze ? 'pending' : 'none (--no-freeze)');
     if (process.env.ITERBENCH_SLOWDOWN) env.slowdown = process.env.ITERBENCH_SLOWDOWN;
+    const reference = referenceOf(cfg.scenarios);
     this.results = {
       schema: RESULTS_SCHEMA,
       runId: path.basename(cfg.outDir),
@@ -400,7 +401,7 @@ export class Run {
         rounds: cfg.maxRounds,
         coreRounds: cfg.minRounds,
         seed: cfg.seed,
-        ...(referenceOf(cfg.scenarios) ? { reference: referenceOf(cfg.scenarios)! } : {}),
+        ...(reference !== undefined ? { reference } : {}),
         ...(cfg.tasksSweep ? { tasksSweep: cfg.tasksSweep } : {}),
         ...(cfg.idleTasks ? { idleTasks: cfg.idleTasks } : {}),
       },
