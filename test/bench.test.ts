@@ -113,6 +113,19 @@ describe('npm run bench at small N', () => {
       // the orders differ between rounds
       expect(new Set(rounds.map((r) => r.order.join(','))).size).toBe(rounds.length);
     }
+    // the targets' reference scenario, and where each scenario's extra rounds went:
+    // a target pair's method is in the extra rounds it says, a pair that left is narrow
+    expect(results.config.reference).toBe('all');
+    for (const s of SCENARIOS) {
+      const goal = results.extraRounds?.find((x) => x.scenario === s);
+      expect(goal, s).toBeDefined();
+      expect(goal!.pairs.length, s).toBeGreaterThan(0);
+      const extra = results.rounds.filter((r) => r.scenario === s && r.index >= 3);
+      for (const p of goal!.pairs) {
+        expect(p.extraRounds, `${s} ${p.method}`).toBe(extra.filter((r) => r.order.some((k) => k.endsWith(`:${p.method}`))).length);
+        if (p.closedBefore !== undefined) expect(p.widthPct!, `${s} ${p.method}`).toBeLessThanOrEqual(8);
+      }
+    }
   });
 
   it('verifies every measurement that has something to recover on this machine', () => {
