@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mulberry32 } from '../analysis/prng.js';
-import { ratioSpread, meanMoves } from '../analysis/repro.js';
+import { chi2q95, ratioSpread, meanMoves } from '../analysis/repro.js';
 import { analyze, pairsFor, ratioSeed } from '../analysis/analyze.js';
 import { checkTargets, formatTargets } from '../analysis/targets.js';
 import { formatSummary } from '../analysis/report/summary.js';
@@ -507,6 +507,21 @@ describe('paired rounds', () => {
     expect(covered / reps).toBeLessThanOrEqual(1);
   });
 
+  it('with two instances and few rounds the paired CI is not too narrow (what repro\'s "beyond the runs\' CIs" leans on)', () => {
+    const rng = mulberry32(11);
+    for (const rounds of [6, 12]) {
+      let covered = 0;
+      const reps = 300;
+      for (let i = 0; i < reps; i++) {
+        // per-round log ratios scattering 12 % on two instances, true value 0
+        const groups = [0, 1].map(() => Array.from({ length: rounds }, () => 0.12 * gauss(rng)));
+        const iv = bootstrapGroups(groups, { iterations: 500, seed: i });
+        if (iv.ciLow <= 0 && iv.ciHigh >= 0) covered++;
+      }
+      expect(covered / reps, `${rounds} rounds`).toBeGreaterThan(0.93);
+    }
+  });
+
   it('growth from per-round fits is immune to drift over the run; a growth fit over sequential sizes is not', () => {
     const rng = mulberry32(12);
     const sizes = [1250, 2500, 5000, 10000];
@@ -853,6 +868,17 @@ describe('reproducibility', () => {
     expect(s.cv).toBeCloseTo(sd / mean, 10);
     expect(s.cv).toBeLessThan(0.05);
     expect(spread.some((x) => x.kind === 'vs-floor')).toBe(true);
+    // three runs of one machine: they differ as much as their own CIs say
+    expect(s.withinCv).toBeGreaterThan(0);
+    expect(s.beyondCi).toBe(false);
+    // a machine whose BPF walk speed changed between runs: runs apart beyond their CIs
+    const moved = [1, 1.2, 0.85].map((f, i) => buildResults({ scenarios: ['files'], sizes: [128, 512], seed: 10 + i, slow: { 'bpf-task-file': f } }));
+    const m = ratioSpread(moved).find((x) => x.kind === 'speedup' && x.method === 'bpf-task-file' && x.reference === 'procfs')!;
+    expect(m.cv).toBeGreaterThan(0.1);
+    expect(m.withinCv).toBeLessThan(0.03);
+    expect(m.beyondCi).toBe(true);
+    expect(chi2q95(4)).toBe(9.488);
+    expect(chi2q95(30)).toBeCloseTo(43.773, 1);
     const busy = [4, 5, 6].map((seed) => buildResults({ scenarios: ['files'], sizes: [128, 512], seed, slow: { 'bpf-task-file': 1.25 } }));
     const moves = meanMoves(spread, ratioSpread(busy));
     const mv = moves.find((x) => x.kind === 'speedup' && x.method === 'bpf-task-file' && x.reference === 'procfs')!;
