@@ -449,6 +449,43 @@ describe('paired rounds', () => {
     expect(RUN_DEFAULTS.ciGoal).toBeLessThan(CI_WIDTH_LIMIT);
   });
 
+  it('stopping when the CI is narrow keeps its coverage (the goal\'s rule on seeded pairs, 6 to 64 rounds)', () => {
+    const rng = mulberry32(7);
+    for (const sigma of [0.06, 0.12]) {
+      let covered = 0;
+      let early = 0;
+      const reps = 120;
+      for (let r = 0; r < reps; r++) {
+        const mkUnit = (id: number, name: string): GoalUnit => ({ key: `${id}:${name}`, method: { name }, inst: { id, n: 100, replica: id }, cadence: 'every', estimateNs: 1e6, samples: { ns: [], round: [], atMs: [] } });
+        const units = [0, 1].flatMap((id) => [mkUnit(id, 'bpf-all'), mkUnit(id, 'floor-walk')]);
+        const add = (round: number) => {
+          for (const u of units) {
+            // the true ratio is 1: the method's per-round state scatters sigma on the log scale
+            u.samples.ns.push(1e6 * (u.method.name === 'bpf-all' ? Math.exp(sigma * gauss(rng)) : 1));
+            u.samples.round.push(round);
+            u.samples.atMs.push(round);
+          }
+        };
+        for (let i = 0; i < 6; i++) add(i);
+        const goal = new WidthGoal(units, [{ name: 'bpf-all', floor: 'floor-walk', floorLimit: 2 }], { scenario: `s${r}`, largest: 100, goal: 0.08, lookEvery: 4, slowNs: 20e6, slowExtra: 2, minRounds: 6, iterations: 300 });
+        let i = 6;
+        for (; i < 64; i++) {
+          const k = goal.keys(i)!;
+          if (!k.length) break;
+          add(i);
+        }
+        if (i < 64) early++;
+        const byName = (name: string) => units.filter((u) => u.method.name === name).map((u) => ({ instance: u.inst.id, samples: u.samples }));
+        const v = pairedRatio(pairsFor(byName('bpf-all'), byName('floor-walk')), { iterations: 300, seed: ratioSeed('vs-floor', `s${r}`, 'bpf-all', 'floor-walk', 100) });
+        if (v.ciLow <= 1 && v.ciHigh >= 1) covered++;
+      }
+      expect(early, `sigma ${sigma}`).toBeGreaterThan(reps / 2); // the rule did stop most of them
+      // (600 repetitions at the bench's 2000 bootstrap iterations, sigma 0.12: 97.3 %, 558 stopped
+      // early at 38 rounds on average; here 120 at 300 iterations, enough to catch a rule that steers)
+      expect(covered / reps, `sigma ${sigma}`).toBeGreaterThan(0.9);
+    }
+  });
+
   it('the report computes a vs-floor ratio with pairsFor and ratioSeed (what the extra rounds\' goal looks at)', () => {
     const r = buildResults({ seed: 3 });
     const an = analyze(r);
