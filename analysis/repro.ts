@@ -6,6 +6,7 @@
  */
 import type { ResultsFile } from '../bench/schema.js';
 import { analyze, largestN, type RatioKind } from './analyze.js';
+import { quantileSorted } from './stats.js';
 
 export interface Spread {
   scenario: string;
@@ -36,6 +37,8 @@ export interface Spread {
 
 export const CV_TARGET = 0.05;
 
+export const MEAN_MOVE_TARGET = 0.1;
+
 /** chi-square's 95 % points for 1-10 degrees of freedom (the table) */
 const CHI2_95 = [3.841, 5.991, 7.815, 9.488, 11.07, 12.592, 14.067, 15.507, 16.919, 18.307];
 
@@ -46,7 +49,6 @@ export function chi2q95(df: number): number {
   const a = 2 / (9 * df);
   return df * (1 - a + z * Math.sqrt(a)) ** 3;
 }
-export const MEAN_MOVE_TARGET = 0.1;
 
 /** every paired ratio at each scenario's largest N, across runs */
 export function ratioSpread(runs: readonly ResultsFile[], opts: { kind?: RatioKind } = {}): Spread[] {
@@ -75,7 +77,7 @@ export function ratioSpread(runs: readonly ResultsFile[], opts: { kind?: RatioKi
     const sd = k > 1 ? Math.sqrt(s.values.reduce((a, b) => a + (b - s.mean) ** 2, 0) / (k - 1)) : 0;
     s.cv = s.mean > 0 ? sd / s.mean : 0;
     const se = [...ses.get(s)!].sort((a, b) => a - b);
-    s.withinCv = se.length ? (se.length % 2 ? se[se.length >> 1]! : (se[se.length / 2 - 1]! + se[se.length / 2]!) / 2) : 0;
+    s.withinCv = se.length ? quantileSorted(se, 0.5) : 0;
     s.beyondCi = k > 1 && s.cv > s.withinCv * Math.sqrt(chi2q95(k - 1) / (k - 1));
   }
   return [...by.values()].sort((a, b) => `${a.scenario} ${a.kind} ${a.method} ${a.reference}`.localeCompare(`${b.scenario} ${b.kind} ${b.method} ${b.reference}`));

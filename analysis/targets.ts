@@ -4,7 +4,7 @@
  * the bench. A target is met only when the whole 95 % CI is within its limit
  * and the figure is not suspect; a suspect figure is never "met".
  */
-import type { ResultsFile } from '../bench/schema.js';
+import type { MethodDescriptor, ResultsFile } from '../bench/schema.js';
 import type { Scenario } from '../bench/manifest.js';
 import { analyze, largestN, type Analysis } from './analyze.js';
 
@@ -34,6 +34,21 @@ export function referenceScenario(results: ResultsFile): string | undefined {
   if (ref !== undefined && ver.some((m) => m.scenario === ref)) return ref;
   const order = results.config.scenarios;
   return [...ver].sort((a, b) => b.fds - a.fds || order.indexOf(a.scenario) - order.indexOf(b.scenario))[0]?.scenario;
+}
+
+/** What a target ratio is made of: a method with a floor target and its floor. */
+export type TargetDescriptor = Pick<MethodDescriptor, 'name' | 'floor' | 'floorLimit'> & { lane?: MethodDescriptor['lane'] };
+
+/**
+ * The target ratios: each host method with a floor target (floorLimit) and
+ * its floor. Judged here at the reference scenario's largest N; the same
+ * pairs decide the run's cadences and extra rounds (bench/run.ts,
+ * bench/goal.ts).
+ */
+export function targetPairs(methods: readonly TargetDescriptor[]): { method: string; floor: string; limit: number }[] {
+  const out: { method: string; floor: string; limit: number }[] = [];
+  for (const d of methods) if (d.floor && d.floorLimit && (d.lane ?? 'host') === 'host') out.push({ method: d.name, floor: d.floor, limit: d.floorLimit });
+  return out;
 }
 
 /** relative width of a CI: (high - low) / value */
@@ -68,26 +83,25 @@ export function checkTargets(results: ResultsFile, an: Analysis = analyze(result
 
   if (scen) {
     const n = largestN(results).get(scen as Scenario);
-    for (const d of results.methods) {
-      if (!d.floor || !d.floorLimit || d.lane !== 'host') continue;
-      const r = an.ratios.find((x) => x.kind === 'vs-floor' && x.scenario === scen && x.n === n && x.method === d.name && x.reference === d.floor);
+    for (const d of targetPairs(results.methods)) {
+      const r = an.ratios.find((x) => x.kind === 'vs-floor' && x.scenario === scen && x.n === n && x.method === d.method && x.reference === d.floor);
       if (!r) continue;
       const v = r.value;
       const suspect = r.flags.length > 0;
       const unsure = r.flags.includes('unsure');
       out.push({
-        name: `${d.name} / ${d.floor}`,
+        name: `${d.method} / ${d.floor}`,
         value: v.ratio,
         ciLow: v.ciLow,
         ciHigh: v.ciHigh,
-        limit: d.floorLimit,
+        limit: d.limit,
         unit: 'x',
-        verdict: unsure ? 'unsure' : suspect ? 'suspect' : v.ciHigh <= d.floorLimit ? 'met' : 'missed',
+        verdict: unsure ? 'unsure' : suspect ? 'suspect' : v.ciHigh <= d.limit ? 'met' : 'missed',
         detail: `${scen} at N=${n}, paired over ${v.rounds} rounds on ${v.instances} instance(s), 95% CI ${v.ciLow.toFixed(2)}-${v.ciHigh.toFixed(2)}${suspect ? `; ${unsure ? 'UNSURE' : 'SUSPECT'}: ${r.why}` : ''}`,
       });
       const w = ciWidth(v);
       out.push({
-        name: `  CI width of ${d.name} / ${d.floor}`,
+        name: `  CI width of ${d.method} / ${d.floor}`,
         value: 100 * w,
         limit: 100 * CI_WIDTH_LIMIT,
         unit: '%',

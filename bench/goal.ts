@@ -38,7 +38,7 @@ import type { MethodDescriptor, Samples } from './schema.js';
 import type { Scenario } from './manifest.js';
 import { pairsFor, ratioSeed } from '../analysis/analyze.js';
 import { pairedRatio, DEFAULT_ITERATIONS } from '../analysis/paired.js';
-import { ciWidth } from '../analysis/targets.js';
+import { ciWidth, targetPairs, type TargetDescriptor } from '../analysis/targets.js';
 
 /** What the goal needs of a unit: its key, instance, method, and samples so far. */
 export interface GoalUnit {
@@ -76,8 +76,7 @@ interface Pair {
   nums: GoalUnit[];
   dens: GoalUnit[];
   slow: boolean;
-  /** the last look: the round it was made before (or after the last), the width it saw */
-  lookedAt?: number;
+  /** the width at the last look */
   width?: number;
   /** closed before this extra round (its width at most the goal) */
   closedAt?: number;
@@ -104,19 +103,18 @@ export class WidthGoal {
   private readonly riders: string[] = [];
   private readonly opts: Required<Omit<GoalOptions, 'kMax'>> & { kMax?: number };
 
-  constructor(units: readonly GoalUnit[], targets: readonly Pick<MethodDescriptor, 'name' | 'floor' | 'floorLimit'>[], opts: GoalOptions) {
+  constructor(units: readonly GoalUnit[], targets: readonly TargetDescriptor[], opts: GoalOptions) {
     this.opts = { iterations: DEFAULT_ITERATIONS, ...opts };
     const judged = (u: GoalUnit) => u.inst.n === opts.largest && !u.inst.variant && (opts.kMax === undefined || u.inst.k === opts.kMax);
     const byReplica = (a: GoalUnit, b: GoalUnit) => a.inst.replica - b.inst.replica;
     const inPair = new Set<string>();
-    for (const d of targets) {
-      if (!d.floor || !d.floorLimit) continue;
-      const nums = units.filter((u) => judged(u) && u.method.name === d.name).sort(byReplica);
+    for (const d of targetPairs(targets)) {
+      const nums = units.filter((u) => judged(u) && u.method.name === d.method).sort(byReplica);
       const dens = units.filter((u) => judged(u) && u.method.name === d.floor).sort(byReplica);
       if (!nums.length || !dens.length) continue;
       const all = [...nums, ...dens];
       for (const u of all) inPair.add(u.key);
-      this.pairs.push({ method: d.name, floor: d.floor, nums, dens, slow: all.some((u) => u.estimateNs >= opts.slowNs), extra: 0 });
+      this.pairs.push({ method: d.method, floor: d.floor, nums, dens, slow: all.some((u) => u.estimateNs >= opts.slowNs), extra: 0 });
     }
     for (const u of units) if ((u.cadence ?? 'every') === 'every' && !inPair.has(u.key)) this.riders.push(u.key);
   }
@@ -138,7 +136,7 @@ export class WidthGoal {
     for (const p of this.pairs) {
       if (p.closedAt !== undefined) continue;
       if (!p.slow && extra % this.opts.lookEvery !== 0) continue;
-      if (this.look(p, i) <= this.opts.goal) p.closedAt = i;
+      if (this.look(p) <= this.opts.goal) p.closedAt = i;
     }
     const fastOpen = this.pairs.some((p) => !p.slow && p.closedAt === undefined);
     const open = this.pairs.filter((p) => p.closedAt === undefined && !(p.slow && fastOpen && p.extra >= this.opts.slowExtra));
@@ -148,9 +146,8 @@ export class WidthGoal {
   }
 
   /** the pair's width now (looked at again only when it was visited since) */
-  private look(p: Pair, i: number): number {
+  private look(p: Pair): number {
     if (p.width === undefined || p.lookedExtra !== p.extra) {
-      p.lookedAt = i;
       p.lookedExtra = p.extra;
       p.width = this.width(p);
     }
@@ -159,7 +156,7 @@ export class WidthGoal {
 
   /** after the last round: the open pairs' widths on all their rounds (the outcomes' figures) */
   finish(): void {
-    for (const p of this.pairs) if (p.closedAt === undefined) this.look(p, p.lookedAt ?? this.opts.minRounds);
+    for (const p of this.pairs) if (p.closedAt === undefined) this.look(p);
   }
 
   /** the pair's CI width as the report will compute it; Infinity with too few rounds to say */

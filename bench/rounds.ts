@@ -142,8 +142,9 @@ export interface RoundOptions {
 
 /**
  * Run the core rounds (minRounds), then extra rounds over the `every` units
- * (or those extraKeys names) until maxRounds or the budget. A unit whose block fails leaves the
- * remaining rounds (its failure goes to the sink). Returns the rounds run.
+ * (or those extraKeys names) until maxRounds or the budget. A unit whose
+ * block fails leaves the remaining rounds (its failure goes to the sink).
+ * Returns the rounds run.
  */
 export async function runRounds(units: readonly Unit[], sink: SampleSink, opts: RoundOptions): Promise<RoundInfo[]> {
   const live = new Map(units.map((u) => [u.key, u]));

@@ -24,6 +24,7 @@ import { nativeSched } from './native.js';
 import { RT_SHARE, rtBudget } from './rtbudget.js';
 import { machineProbe, runRounds, visits, type Cadence } from './rounds.js';
 import { WidthGoal } from './goal.js';
+import { targetPairs, type TargetDescriptor } from '../analysis/targets.js';
 import {
   EXPECTED_SKIPS,
   RESULTS_SCHEMA,
@@ -212,14 +213,8 @@ export class ExtraPool {
  * (floorLimit) and its floor. Their method / floor ratios at the largest
  * size are judged against the targets (analysis/targets.ts).
  */
-export function targetMethods(methods: readonly Pick<MethodDescriptor, 'name' | 'floor' | 'floorLimit'>[]): Set<string> {
-  const out = new Set<string>();
-  for (const m of methods) {
-    if (!m.floor || !m.floorLimit) continue;
-    out.add(m.name);
-    out.add(m.floor);
-  }
-  return out;
+export function targetMethods(methods: readonly TargetDescriptor[]): Set<string> {
+  return new Set(targetPairs(methods).flatMap((p) => [p.method, p.floor]));
 }
 
 /**

@@ -239,6 +239,7 @@ describe('paired rounds', () => {
       { name: 'procfs', floor: 'floor-procfs', floorLimit: 1.2 },
       { name: 'kcmp-tree' },
       { name: 'bpf-iter-all', floor: 'floor-x', floorLimit: 0 },
+      { name: 'bpf-iter-epoll', floor: 'floor-y', floorLimit: 2, lane: 'patched-kernel' },
       { name: 'floor-procfs' },
     ]);
     expect([...targeted].sort()).toEqual(['floor-procfs', 'procfs']);
